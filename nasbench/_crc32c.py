@@ -1,0 +1,199 @@
+r"""CRC-32C (Castagnoli), the checksum of TFRecord framing, without a compiled extension.
+
+Two code paths, both table driven ("slicing-by-8", Intel's scheme, see e.g. Kounavis & Berry,
+"A Systematic Approach to Building High Performance Software-based CRC Generators", 2005):
+
+* :func:`crc32c_many` checks a whole batch of records at once. Records are right-aligned in a
+  zero-padded ``(records, width)`` byte matrix and the 8-byte slicing step runs as numpy
+  gathers over *all records at the same time*, so the Python-level loop is over byte columns
+  (about ``width / 8`` steps), not over records. Left zero padding is free because the CRC
+  register is linear over GF(2): a register of 0 stays 0 on zero bytes, and the effect of the
+  ``0xFFFFFFFF`` initial value depends on the length alone, so it is added afterwards from a
+  per-length table.
+* :func:`crc32c` checks one buffer. It uses ``google_crc32c`` when that optional package is
+  installed and otherwise the batch code on a single row.
+
+``masked_crc32c`` applies TFRecord's mask ``((c >> 15) | (c << 17)) + 0xa282ead8``.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["crc32c", "crc32c_many", "masked_crc32c", "mask", "BACKEND"]
+
+_POLY = 0x82F63B78  # CRC-32C, reflected
+_MASK_DELTA = 0xA282EAD8
+#: Rows longer than this are checked one at a time (no NB101 record comes close).
+_MAX_BATCH_WIDTH = 1 << 14
+#: Cells (rows * width) of one padded block; bounds the temporary memory of a batch.
+_BLOCK_CELLS = 1 << 22  # 4 MiB
+
+try:  # optional accelerator; never required
+    import google_crc32c as _gcrc  # type: ignore[import-not-found]
+
+    if getattr(_gcrc, "implementation", "c") != "c":  # its pure-Python fallback is slower
+        _gcrc = None
+except ImportError:  # pragma: no cover - depends on the environment
+    _gcrc = None
+
+#: Which implementation :func:`crc32c` uses for single buffers: ``"google_crc32c"`` or ``"numpy"``.
+BACKEND = "google_crc32c" if _gcrc is not None else "numpy"
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> np.ndarray:
+    """Slicing-by-8 tables, shape (8, 256) uint32: ``T[k][b]`` = CRC step of byte b then k zeros."""
+    c = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        c = np.where(c & 1, (c >> np.uint32(1)) ^ np.uint32(_POLY), c >> np.uint32(1))
+    t = np.empty((8, 256), dtype=np.uint32)
+    t[0] = c
+    for k in range(1, 8):
+        t[k] = (t[k - 1] >> np.uint32(8)) ^ t[0][t[k - 1] & 0xFF]
+    t.setflags(write=False)
+    return t
+
+
+@functools.lru_cache(maxsize=8)
+def _init_effect(max_len: int) -> np.ndarray:
+    """``E[L]`` = register after L zero bytes from ``0xFFFFFFFF``, for L in [0, max_len]; (max_len+1,) uint32."""
+    t0 = _tables()[0].tolist()
+    out = [0] * (max_len + 1)
+    c = 0xFFFFFFFF
+    out[0] = c
+    for n in range(1, max_len + 1):
+        c = t0[c & 0xFF] ^ (c >> 8)
+        out[n] = c
+    arr = np.array(out, dtype=np.uint32)
+    arr.setflags(write=False)
+    return arr
+
+
+def _raw_rows(block: np.ndarray) -> np.ndarray:
+    """Register (init 0, no final xor) after each row of ``block``; block (g, W) uint8, W % 8 == 0.
+
+    The block is viewed as 64-bit words and transposed, so that every step reads one
+    contiguous column of words; each 8-byte step is eight table gathers over all g rows.
+    """
+    t0, t1, t2, t3, t4, t5, t6, t7 = _tables()
+    g = block.shape[0]
+    words = np.ascontiguousarray(np.ascontiguousarray(block).view(np.uint64).T)  # (W/8, g)
+    s = np.zeros(g, dtype="<u4")
+    acc = np.empty(g, dtype="<u4")
+    tmp = np.empty(g, dtype="<u4")
+    for j in range(words.shape[0]):
+        wb = words[j].view(np.uint8).reshape(g, 8)  # the 8 bytes of this step, in file order
+        sb = s.view(np.uint8).reshape(g, 4)  # register bytes, least significant first
+        np.take(t7, sb[:, 0] ^ wb[:, 0], out=acc)
+        for tab, idx in ((t6, sb[:, 1] ^ wb[:, 1]), (t5, sb[:, 2] ^ wb[:, 2]),
+                         (t4, sb[:, 3] ^ wb[:, 3]), (t3, wb[:, 4]), (t2, wb[:, 5]),
+                         (t1, wb[:, 6]), (t0, wb[:, 7])):
+            np.take(tab, idx, out=tmp)
+            acc ^= tmp
+        s, acc = acc, s
+    return s.astype(np.uint32)
+
+
+def _crc_rows(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """CRC-32C of ``buf[starts[i] : starts[i] + lengths[i]]`` for rows of similar length."""
+    max_len = int(lengths.max(initial=0))
+    width = max(-(-max_len // 8) * 8, 8)
+    ends = starts + lengths
+    # Row i = the `width` bytes that end where slice i ends (one gather through a sliding
+    # window view), then the bytes before the slice are zeroed: the slice ends up
+    # right-aligned behind zeros, and leading zeros leave a register that starts at 0 at 0.
+    if int(ends.min()) < width:  # a window would start before the buffer: pad in front
+        buf = np.concatenate([np.zeros(width, dtype=np.uint8), buf])
+        ends = ends + width
+    block = sliding_window_view(buf, width)[ends - width]
+    lead = width - int(lengths.min())
+    if lead:
+        keep = np.arange(lead, dtype=np.int64)[None, :] >= (width - lengths)[:, None]
+        block[:, :lead] *= keep
+    raw = _raw_rows(block)
+    return raw ^ _init_effect(max_len)[lengths] ^ np.uint32(0xFFFFFFFF)
+
+
+def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.ndarray,
+                lengths: np.ndarray) -> np.ndarray:
+    r"""CRC-32C of many slices of one buffer, vectorised over the slices.
+
+    Args:
+        buf: the bytes (anything exposing the buffer protocol, or a uint8 array).
+        starts: start offset of each slice, shape (n,), integers.
+        lengths: length of each slice, shape (n,), integers; slices must lie inside ``buf``.
+
+    Returns:
+        uint32 array, shape (n,): the (unmasked) CRC-32C of each slice.
+
+    Shapes: buf (B,), starts (n,), lengths (n,) -> (n,)
+    """
+    arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if starts.shape != lengths.shape or starts.ndim != 1:
+        raise ValueError(f"starts and lengths: expected equal 1-D shapes, got {starts.shape} and {lengths.shape}")
+    if starts.size and (starts.min() < 0 or lengths.min() < 0 or (starts + lengths).max() > arr.size):
+        raise ValueError("starts/lengths: a slice reaches outside the buffer")
+    out = np.empty(starts.size, dtype=np.uint32)
+    if not starts.size:
+        return out
+    # Bucket rows by length (64-byte classes) so padding stays small; long rows go one by one.
+    bucket = (lengths + 63) // 64
+    long_rows = lengths > _MAX_BATCH_WIDTH
+    for b in np.unique(bucket[~long_rows]).tolist():
+        sel = np.flatnonzero((bucket == b) & ~long_rows)
+        rows = max(1, _BLOCK_CELLS // max(int(b) * 64, 8))
+        for i in range(0, sel.size, rows):
+            part = sel[i:i + rows]
+            out[part] = _crc_rows(arr, starts[part], lengths[part])
+    for k in np.flatnonzero(long_rows).tolist():
+        out[k] = crc32c(arr[starts[k]:starts[k] + lengths[k]])
+    return out
+
+
+def crc32c(data: bytes | bytearray | memoryview | np.ndarray) -> int:
+    """CRC-32C of one buffer (unmasked), as a Python int.
+
+    Args:
+        data: bytes-like object or uint8 array.
+    """
+    if _gcrc is not None:
+        return int(_gcrc.value(bytes(data) if isinstance(data, np.ndarray) else data))
+    arr = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+    n = int(arr.size)
+    if n <= _MAX_BATCH_WIDTH:
+        return int(_crc_rows(arr, np.zeros(1, np.int64), np.array([n], np.int64))[0])
+    # Long buffer: chain blocks; the register carries across blocks (init handled once).
+    t0 = _tables()[0].tolist()
+    c = 0xFFFFFFFF
+    step = _MAX_BATCH_WIDTH
+    for a in range(0, n, step):
+        chunk = arr[a:a + step]
+        m = int(chunk.size)
+        # raw(c, chunk) = raw(0, chunk) ^ (c shifted through m zero bytes)
+        shifted = c
+        for _ in range(m):
+            shifted = t0[shifted & 0xFF] ^ (shifted >> 8)
+        pad = (-m) % 8
+        block = np.zeros((1, m + pad), dtype=np.uint8)
+        block[0, pad:] = chunk
+        c = int(_raw_rows(block)[0]) ^ shifted
+    return c ^ 0xFFFFFFFF
+
+
+def mask(crc: np.ndarray | int) -> np.ndarray | int:
+    """TFRecord's CRC mask, ``((c >> 15) | (c << 17)) + 0xa282ead8`` mod 2**32 (scalars or arrays)."""
+    if isinstance(crc, np.ndarray):
+        c = crc.astype(np.uint32)
+        return ((c >> np.uint32(15)) | (c << np.uint32(17))) + np.uint32(_MASK_DELTA)
+    c = int(crc) & 0xFFFFFFFF
+    return (((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes | bytearray | memoryview | np.ndarray) -> int:
+    """Masked CRC-32C of one buffer, as stored in TFRecord files."""
+    return mask(crc32c(data))  # type: ignore[return-value]
