@@ -1,0 +1,8 @@
+"""gemgraph: neural architecture search via graph embedding (NASGEM)."""
+from .cell import OPS, Cell
+from .space import SearchSpace
+from .wl import WLKernel
+
+__version__ = "0.1.0"
+
+__all__ = ["Cell", "OPS", "SearchSpace", "WLKernel", "__version__"]

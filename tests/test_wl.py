@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+from grakel import Graph
+from grakel.kernels import VertexHistogram, WeisfeilerLehman
+
+from gemgraph import Cell, SearchSpace, WLKernel
+
+
+def grakel_gram(cells, h, labels):
+    graphs = []
+    for c in cells:
+        if labels == "degree":
+            lab = (c.in_degree + c.out_degree).tolist()
+        elif labels == "op":
+            lab = list(c.ops)
+        else:
+            lab = list(labels(c))
+        graphs.append(Graph(c.adjacency.astype(float), node_labels=dict(enumerate(lab))))
+    return WeisfeilerLehman(n_iter=h, normalize=True, base_graph_kernel=VertexHistogram).fit_transform(graphs)
+
+
+def special_cells(n):
+    empty = Cell(np.zeros((n, n), dtype=int), ["input"] + ["conv1x1"] * (n - 1))
+    full = Cell(np.triu(np.ones((n, n), dtype=int), 1), ["input"] + ["sepconv3x3"] * (n - 1))
+    chain = np.zeros((n, n), dtype=int)
+    chain[np.arange(n - 1), np.arange(1, n)] = 1
+    return [empty, full, Cell(chain, ["input"] + ["conv1x1", "sepconv3x3"] * ((n - 1) // 2) + ["conv1x1"] * ((n - 1) % 2))]
+
+
+@pytest.mark.parametrize("n", [7, 30])
+@pytest.mark.parametrize("h", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("labels", ["degree", "op"])
+def test_equals_grakel(n, h, labels):
+    cells = SearchSpace(n).sample(60, seed=n + h) + special_cells(n)
+    K = WLKernel(n_iter=h, node_labels=labels).fit_transform(cells)
+    G = grakel_gram(cells, h, labels)
+    assert K.shape == (len(cells), len(cells))
+    np.testing.assert_allclose(K, G, atol=1e-9, rtol=0)
+    assert np.allclose(np.diag(K), 1.0) and K.min() >= 0 and K.max() <= 1 + 1e-12
+
+
+def test_mixed_sizes_and_callable_labels():
+    cells = SearchSpace(5).sample(20, seed=0) + SearchSpace(8).sample(20, seed=1)
+
+    def parity(c):
+        return [int(d) % 2 for d in c.in_degree]
+
+    K = WLKernel(n_iter=2, node_labels=parity).fit_transform(cells)
+    np.testing.assert_allclose(K, grakel_gram(cells, 2, parity), atol=1e-9, rtol=0)
+
+
+def test_unnormalized_matches_grakel():
+    cells = SearchSpace(10).sample(30, seed=0)
+    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist()))) for c in cells]
+    G = WeisfeilerLehman(n_iter=3, normalize=False, base_graph_kernel=VertexHistogram).fit_transform(graphs)
+    np.testing.assert_allclose(WLKernel(3, normalize=False).fit_transform(cells), G, atol=1e-9)
+
+
+def test_transform_and_pairwise_consistent():
+    cells = SearchSpace(12).sample(40, seed=0)
+    k = WLKernel(n_iter=3)
+    K = k.fit_transform(cells)
+    T = k.fit(cells[:25]).transform(cells[25:])
+    np.testing.assert_allclose(T, K[25:, :25], atol=1e-12)
+    p = k.pairwise(cells[:20], cells[20:])
+    np.testing.assert_allclose(p, K[np.arange(20), np.arange(20, 40)], atol=1e-12)
+    F = k.normalized_features(cells)
+    np.testing.assert_allclose((F @ F.T).toarray(), K, atol=1e-12)
+    # also in GraKel's transform
+    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist()))) for c in cells]
+    gk = WeisfeilerLehman(n_iter=3, normalize=True, base_graph_kernel=VertexHistogram).fit(graphs[:25])
+    np.testing.assert_allclose(T, gk.transform(graphs[25:]), atol=1e-9)
+
+
+def test_exact_fallback_path_agrees():
+    from gemgraph.wl import _refine, _refine_exact
+
+    cells = SearchSpace(15).sample(200, seed=5)
+    k = WLKernel(1)
+    flat = k._flatten(cells)
+    lab = np.unique(flat.labels, return_inverse=True)[1].ravel()
+    for _ in range(3):
+        a = _refine(lab, flat.src, flat.dst)
+        b = _refine_exact(lab, flat.src, flat.dst)
+        # same partition of the nodes
+        assert len(np.unique(a)) == len(np.unique(b)) == len(np.unique(a * (b.max() + 1) + b))
+        lab = a
+
+
+def test_accepts_matrices_and_errors():
+    a = np.triu(np.ones((4, 4), dtype=int), 1)
+    K = WLKernel(2).fit_transform([a, a])
+    assert np.allclose(K, 1)
+    with pytest.raises(ValueError, match="n_iter"):
+        WLKernel(n_iter=-1).fit_transform([a])
+    with pytest.raises(ValueError, match="node_labels"):
+        WLKernel(node_labels="colour").fit_transform([a])
+    with pytest.raises(ValueError, match="ops"):
+        WLKernel(node_labels="op").fit_transform([a])
+    with pytest.raises(ValueError, match="single Cell"):
+        WLKernel().fit_transform(Cell(a))
+    with pytest.raises(ValueError, match=r"X\[1\]"):
+        WLKernel().fit_transform([a, np.ones((3, 3))])
+    with pytest.raises(ValueError, match="equal lengths"):
+        WLKernel().pairwise([a], [a, a])
+    with pytest.raises(RuntimeError, match="fit"):
+        WLKernel().transform([a])
+    assert "WLKernel(n_iter=3" in repr(WLKernel())
