@@ -18,6 +18,7 @@ Two code paths, both table driven ("slicing-by-8", Intel's scheme, see e.g. Koun
 from __future__ import annotations
 
 import functools
+import struct
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -30,6 +31,8 @@ _MASK_DELTA = 0xA282EAD8
 _MAX_BATCH_WIDTH = 1 << 14
 #: Cells (rows * width) of one padded block; bounds the temporary memory of a batch.
 _BLOCK_CELLS = 1 << 22  # 4 MiB
+#: Fewer rows than this are checked with plain Python ints (numpy's per-call cost dominates).
+_MIN_VECTOR_ROWS = 24
 
 try:  # optional accelerator; never required
     import google_crc32c as _gcrc  # type: ignore[import-not-found]
@@ -57,19 +60,39 @@ def _tables() -> np.ndarray:
     return t
 
 
-@functools.lru_cache(maxsize=8)
-def _init_effect(max_len: int) -> np.ndarray:
-    """``E[L]`` = register after L zero bytes from ``0xFFFFFFFF``, for L in [0, max_len]; (max_len+1,) uint32."""
+@functools.lru_cache(maxsize=1)
+def _init_effect() -> np.ndarray:
+    """``E[L]`` = register after L zero bytes from ``0xFFFFFFFF``, L <= _MAX_BATCH_WIDTH; uint32."""
     t0 = _tables()[0].tolist()
-    out = [0] * (max_len + 1)
+    out = [0] * (_MAX_BATCH_WIDTH + 1)
     c = 0xFFFFFFFF
     out[0] = c
-    for n in range(1, max_len + 1):
+    for n in range(1, _MAX_BATCH_WIDTH + 1):
         c = t0[c & 0xFF] ^ (c >> 8)
         out[n] = c
     arr = np.array(out, dtype=np.uint32)
     arr.setflags(write=False)
     return arr
+
+
+@functools.lru_cache(maxsize=1)
+def _py_tables() -> tuple[list[int], ...]:
+    return tuple(row.tolist() for row in _tables())
+
+
+def _crc_py(data: bytes | memoryview, crc: int = 0) -> int:
+    """CRC-32C of one buffer with plain Python ints (slicing-by-8); fastest for a few rows."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = _py_tables()
+    c = crc ^ 0xFFFFFFFF
+    data = bytes(data)
+    n8 = len(data) // 8 * 8
+    for lo, hi in struct.iter_unpack("<II", data[:n8]):
+        c ^= lo
+        c = (t7[c & 0xFF] ^ t6[(c >> 8) & 0xFF] ^ t5[(c >> 16) & 0xFF] ^ t4[c >> 24]
+             ^ t3[hi & 0xFF] ^ t2[(hi >> 8) & 0xFF] ^ t1[(hi >> 16) & 0xFF] ^ t0[hi >> 24])
+    for b in data[n8:]:
+        c = t0[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
 
 
 def _raw_rows(block: np.ndarray) -> np.ndarray:
@@ -87,11 +110,11 @@ def _raw_rows(block: np.ndarray) -> np.ndarray:
     for j in range(words.shape[0]):
         wb = words[j].view(np.uint8).reshape(g, 8)  # the 8 bytes of this step, in file order
         sb = s.view(np.uint8).reshape(g, 4)  # register bytes, least significant first
-        np.take(t7, sb[:, 0] ^ wb[:, 0], out=acc)
+        t7.take(sb[:, 0] ^ wb[:, 0], out=acc)
         for tab, idx in ((t6, sb[:, 1] ^ wb[:, 1]), (t5, sb[:, 2] ^ wb[:, 2]),
                          (t4, sb[:, 3] ^ wb[:, 3]), (t3, wb[:, 4]), (t2, wb[:, 5]),
                          (t1, wb[:, 6]), (t0, wb[:, 7])):
-            np.take(tab, idx, out=tmp)
+            tab.take(idx, out=tmp)
             acc ^= tmp
         s, acc = acc, s
     return s.astype(np.uint32)
@@ -99,6 +122,10 @@ def _raw_rows(block: np.ndarray) -> np.ndarray:
 
 def _crc_rows(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """CRC-32C of ``buf[starts[i] : starts[i] + lengths[i]]`` for rows of similar length."""
+    if starts.size < _MIN_VECTOR_ROWS:
+        view = memoryview(buf).cast("B")
+        return np.array([_crc_py(view[a:a + n]) for a, n in zip(starts.tolist(), lengths.tolist())],
+                        dtype=np.uint32)
     max_len = int(lengths.max(initial=0))
     width = max(-(-max_len // 8) * 8, 8)
     ends = starts + lengths
@@ -114,7 +141,7 @@ def _crc_rows(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
         keep = np.arange(lead, dtype=np.int64)[None, :] >= (width - lengths)[:, None]
         block[:, :lead] *= keep
     raw = _raw_rows(block)
-    return raw ^ _init_effect(max_len)[lengths] ^ np.uint32(0xFFFFFFFF)
+    return raw ^ _init_effect()[lengths] ^ np.uint32(0xFFFFFFFF)
 
 
 def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.ndarray,
@@ -163,26 +190,9 @@ def crc32c(data: bytes | bytearray | memoryview | np.ndarray) -> int:
     """
     if _gcrc is not None:
         return int(_gcrc.value(bytes(data) if isinstance(data, np.ndarray) else data))
-    arr = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
-    n = int(arr.size)
-    if n <= _MAX_BATCH_WIDTH:
-        return int(_crc_rows(arr, np.zeros(1, np.int64), np.array([n], np.int64))[0])
-    # Long buffer: chain blocks; the register carries across blocks (init handled once).
-    t0 = _tables()[0].tolist()
-    c = 0xFFFFFFFF
-    step = _MAX_BATCH_WIDTH
-    for a in range(0, n, step):
-        chunk = arr[a:a + step]
-        m = int(chunk.size)
-        # raw(c, chunk) = raw(0, chunk) ^ (c shifted through m zero bytes)
-        shifted = c
-        for _ in range(m):
-            shifted = t0[shifted & 0xFF] ^ (shifted >> 8)
-        pad = (-m) % 8
-        block = np.zeros((1, m + pad), dtype=np.uint8)
-        block[0, pad:] = chunk
-        c = int(_raw_rows(block)[0]) ^ shifted
-    return c ^ 0xFFFFFFFF
+    if isinstance(data, np.ndarray):
+        data = data.tobytes()
+    return _crc_py(data)
 
 
 def mask(crc: np.ndarray | int) -> np.ndarray | int:

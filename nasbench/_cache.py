@@ -1,0 +1,111 @@
+r"""Where the columnar cache of a ``.tfrecord`` file lives, and when it is still valid.
+
+* Location: next to the file (``<file>.gemgraph-cache.npz``) when that folder is writable
+  (its mode grants write permission, so a read-only data folder is never written, even by root),
+  else ``$GEMGRAPH_CACHE/nasbench/`` (``$GEMGRAPH_CACHE`` defaults to ``~/.cache/gemgraph``),
+  or a folder the caller names.
+* Key: the file's size, its modification time (ns) and a SHA-256 of its first and last MiB;
+  a cache whose key differs, that was built without CRC checks when they are now requested,
+  or that cannot be read is ignored and rebuilt.
+* Writes are atomic (temporary file + ``os.replace``): an interrupted write leaves the old
+  cache or none, never a torn one.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from ._table import Table
+from .errors import NASBenchFormatError
+
+__all__ = ["source_key", "cache_candidates", "load_cached", "store_cache", "user_cache_dir"]
+
+log = logging.getLogger("nasbench")
+_EDGE = 1 << 20
+
+
+def source_key(path: str | os.PathLike) -> dict[str, Any]:
+    """Identity of a data file: size, mtime (ns) and SHA-256 of its first and last MiB."""
+    st = os.stat(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read(_EDGE))
+        if st.st_size > _EDGE:
+            f.seek(max(st.st_size - _EDGE, _EDGE))
+            h.update(f.read(_EDGE))
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "edges_sha256": h.hexdigest()}
+
+
+def _existing_parent(folder: Path) -> Path:
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def user_cache_dir() -> Path:
+    """``$GEMGRAPH_CACHE/nasbench``, or ``~/.cache/gemgraph/nasbench``."""
+    root = os.environ.get("GEMGRAPH_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "gemgraph"
+    return base / "nasbench"
+
+
+def cache_candidates(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Cache files to try for ``path``, in order of preference."""
+    p = Path(path).resolve()
+    tag = hashlib.sha1(str(p).encode()).hexdigest()[:16]
+    named = f"{p.name}.{tag}.gemgraph-cache.npz"
+    if cache_dir is not None:
+        return [Path(cache_dir) / named]
+    return [p.with_name(p.name + ".gemgraph-cache.npz"), user_cache_dir() / named]
+
+
+def load_cached(path: str | os.PathLike, key: dict[str, Any], *, need_crc: bool,
+                cache_dir: str | os.PathLike | None = None) -> tuple[Table, Path] | None:
+    """The first valid cache for ``path``, or None."""
+    for cand in cache_candidates(path, cache_dir):
+        if not cand.is_file():
+            continue
+        try:
+            table = Table.load(cand)
+        except NASBenchFormatError as exc:
+            log.warning("ignoring unreadable NAS-Bench-101 cache %s (%s); it will be rebuilt", cand, exc)
+            continue
+        if table.meta.get("source_key") != key:
+            log.info("cache %s is for another version of %s; rebuilding", cand, path)
+            continue
+        if need_crc and not table.meta.get("crc_verified", False):
+            log.info("cache %s was built without CRC checks; rebuilding with them", cand)
+            continue
+        return table, cand
+    return None
+
+
+def _writable_dir(folder: Path) -> bool:
+    """True if we may write in ``folder``: it grants write permission in its mode bits (so a
+    read-only data folder stays untouched even for root) and ``os.access`` agrees."""
+    try:
+        mode = stat.S_IMODE(os.stat(folder).st_mode)
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(folder, os.W_OK)
+
+
+def store_cache(table: Table, path: str | os.PathLike,
+                cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """Write ``table`` to the first writable cache location; None if none is writable."""
+    for cand in cache_candidates(path, cache_dir):
+        try:
+            if not cand.parent.exists() and _writable_dir(_existing_parent(cand.parent)):
+                cand.parent.mkdir(parents=True, exist_ok=True)
+            if not _writable_dir(cand.parent):
+                continue
+            table.save(cand)
+            return cand
+        except OSError as exc:
+            log.info("cannot write cache %s (%s)", cand, exc)
+    log.warning("no writable cache location for %s; it will be parsed again next time", path)
+    return None
