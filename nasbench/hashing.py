@@ -17,7 +17,10 @@ Labels: -1 input, -2 output, 0 conv3x3-bn-relu, 1 conv1x1-bn-relu, 2 maxpool3x3.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from hashlib import md5
+try:  # CPython's built-in MD5 has less call overhead than OpenSSL's for short inputs
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import md5 as _md5
 
 import numpy as np
 
@@ -25,28 +28,33 @@ __all__ = ["hash_module", "hash_modules"]
 
 
 def _hash_lists(preds: list[list[int]], succs: list[list[int]], labels: Sequence[int],
-                memo: dict[tuple[int, int, int], str] | None = None) -> str:
-    """Module hash from predecessor / successor lists (the inner loop of :func:`hash_module`)."""
+                memo: dict[tuple[int, int, int], bytes] | None = None) -> str:
+    """Module hash from predecessor / successor lists (the inner loop of :func:`hash_module`).
+
+    Digests are kept as hex ``bytes``: sorting them sorts the hex text, and joining them
+    builds exactly the text the benchmark hashes.
+    """
     n = len(labels)
-    if memo is None:
-        digests = [md5(f"({len(succs[v])}, {len(preds[v])}, {int(labels[v])})".encode()).hexdigest()
-                   for v in range(n)]
-    else:
-        digests = []
-        for v in range(n):
-            key = (len(succs[v]), len(preds[v]), int(labels[v]))
-            d = memo.get(key)
-            if d is None:
-                d = memo[key] = md5(f"({key[0]}, {key[1]}, {key[2]})".encode()).hexdigest()
-            digests.append(d)
-    for _ in range(n):
-        digests = [
-            md5(("".join(sorted([digests[w] for w in preds[v]])) + "|"
-                 + "".join(sorted([digests[w] for w in succs[v]])) + "|"
-                 + digests[v]).encode()).hexdigest()
-            for v in range(n)
-        ]
-    return md5(str(sorted(digests)).encode()).hexdigest()
+    digests = []
+    for v in range(n):
+        key = (len(succs[v]), len(preds[v]), int(labels[v]))
+        d = None if memo is None else memo.get(key)
+        if d is None:
+            d = _md5(b"(%d, %d, %d)" % key).hexdigest().encode()
+            if memo is not None:
+                memo[key] = d
+        digests.append(d)
+    verts = range(n)
+    for _ in verts:
+        new = []
+        for v in verts:
+            p, s = preds[v], succs[v]
+            a = digests[p[0]] if len(p) == 1 else b"".join(sorted([digests[w] for w in p]))
+            b = digests[s[0]] if len(s) == 1 else b"".join(sorted([digests[w] for w in s]))
+            new.append(_md5(b"%s|%s|%s" % (a, b, digests[v])).hexdigest().encode())
+        digests = new
+    # str(sorted(list_of_str)) of the original: "['d1', 'd2', ...]"
+    return _md5(b"['" + b"', '".join(sorted(digests)) + b"']").hexdigest()
 
 
 def hash_module(matrix: np.ndarray | Sequence[Sequence[int]], labels: Sequence[int]) -> str:
@@ -100,7 +108,7 @@ def hash_modules(matrices: np.ndarray, labels: np.ndarray,
                          f"got {mats.shape} and {labs.shape}")
     n, w = mats.shape[:2]
     nv = np.full(n, w, dtype=np.int64) if num_vertices is None else np.asarray(num_vertices, dtype=np.int64)
-    memo: dict[tuple[int, int, int], str] = {}
+    memo: dict[tuple[int, int, int], bytes] = {}
     out = np.empty(n, dtype="<U32")
     # Edge lists for every cell at once, then one Python pass per cell.
     cell, src, dst = np.nonzero(mats)
