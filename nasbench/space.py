@@ -46,7 +46,8 @@ import numpy as np
 from .hashing import hash_modules
 from .spec import AVAILABLE_OPS, LABEL_OPS, MAX_EDGES, MAX_VERTICES, PAD_LABEL, ModelSpec
 
-__all__ = ["count", "enumerate_cells", "sample", "sample_arrays", "EnumeratedSpace", "NB101_COUNT"]
+__all__ = ["count", "enumerate_cells", "sample", "sample_arrays", "specs_from_arrays", "EnumeratedSpace",
+           "NB101_COUNT"]
 
 #: The benchmark's published number of unique cells.
 NB101_COUNT = 423_624
@@ -310,7 +311,7 @@ def enumerate_cells(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
     space = EnumeratedSpace(np.concatenate(mats), np.concatenate(labs), np.concatenate(nv))
     if hashes:
         n = len(space)
-        jobs = os.cpu_count() or 1 if n_jobs == -1 else max(1, int(n_jobs))
+        jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
         if jobs == 1 or n < 10_000:
             space.hashes = hash_modules(space.matrices, space.op_labels, space.num_vertices)
         else:
