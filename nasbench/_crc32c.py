@@ -10,8 +10,10 @@ Two code paths, both table driven ("slicing-by-8", Intel's scheme, see e.g. Koun
   register is linear over GF(2): a register of 0 stays 0 on zero bytes, and the effect of the
   ``0xFFFFFFFF`` initial value depends on the length alone, so it is added afterwards from a
   per-length table.
-* :func:`crc32c` checks one buffer. It uses ``google_crc32c`` when that optional package is
-  installed and otherwise the batch code on a single row.
+* :func:`crc32c` checks one buffer with plain Python ints (slicing-by-8).
+
+When the optional package ``google_crc32c`` (C implementation) is installed, both use it
+instead, about 3x faster; results are identical. Nothing requires it.
 
 ``masked_crc32c`` applies TFRecord's mask ``((c >> 15) | (c << 17)) + 0xa282ead8``.
 """
@@ -145,19 +147,26 @@ def _crc_rows(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
 
 
 def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.ndarray,
-                lengths: np.ndarray) -> np.ndarray:
+                lengths: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     r"""CRC-32C of many slices of one buffer, vectorised over the slices.
 
     Args:
         buf: the bytes (anything exposing the buffer protocol, or a uint8 array).
         starts: start offset of each slice, shape (n,), integers.
         lengths: length of each slice, shape (n,), integers; slices must lie inside ``buf``.
+        backend: ``"numpy"`` (always available) or ``"google_crc32c"`` (one C call per slice,
+            about 3x faster; only if that package is installed). Default: :data:`BACKEND`.
 
     Returns:
         uint32 array, shape (n,): the (unmasked) CRC-32C of each slice.
 
     Shapes: buf (B,), starts (n,), lengths (n,) -> (n,)
     """
+    backend = BACKEND if backend is None else backend
+    if backend not in ("numpy", "google_crc32c"):
+        raise ValueError(f"backend: expected 'numpy' or 'google_crc32c', got {backend!r}")
+    if backend == "google_crc32c" and _gcrc is None:
+        raise ValueError("backend: google_crc32c is not installed (pip install google-crc32c)")
     arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -167,6 +176,11 @@ def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.nda
         raise ValueError("starts/lengths: a slice reaches outside the buffer")
     out = np.empty(starts.size, dtype=np.uint32)
     if not starts.size:
+        return out
+    if backend == "google_crc32c":
+        data = buf if isinstance(buf, bytes) else arr.tobytes()
+        value = _gcrc.value  # type: ignore[union-attr]
+        out[:] = [value(data[a:a + n]) for a, n in zip(starts.tolist(), lengths.tolist())]
         return out
     # Bucket rows by length (64-byte classes) so padding stays small; long rows go one by one.
     bucket = (lengths + 63) // 64
@@ -178,7 +192,7 @@ def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.nda
             part = sel[i:i + rows]
             out[part] = _crc_rows(arr, starts[part], lengths[part])
     for k in np.flatnonzero(long_rows).tolist():
-        out[k] = crc32c(arr[starts[k]:starts[k] + lengths[k]])
+        out[k] = _crc_py(arr[starts[k]:starts[k] + lengths[k]].tobytes())
     return out
 
 

@@ -1,0 +1,101 @@
+r"""NAS-Bench-101 reader figures: parse throughput (with / without CRC), cache reload, space.
+
+Usage::
+
+    python benchmarks/nasbench_parse.py [--path FILE] [--repeat 3] [--space]
+
+``--path`` defaults to ``$GEMGRAPH_DATA/nasbench101/nb101_dev_20k.tfrecord`` (or the shared
+data folder next to the repository). Every figure is the best of ``--repeat`` runs, wall clock,
+single process. The projection for the official files assumes the same per-record cost
+(their records are a little longer: three evaluation points filled in instead of one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from nasbench import NASBench101, hash_modules, space
+from nasbench._crc32c import BACKEND
+from nasbench._reader import parse_file
+from nasbench.tfrecord import iter_batches
+
+OFFICIAL = {"nasbench_only108.tfrecord": 423_624 * 3, "nasbench_full.tfrecord": 423_624 * 4 * 3}
+
+
+def _default_path() -> Path:
+    root = os.environ.get("GEMGRAPH_DATA") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    return Path(root) / "nasbench101" / "nb101_dev_20k.tfrecord"
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--path", type=Path, default=_default_path())
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--space", action="store_true", help="also time space.enumerate_cells() with hashes")
+    args = ap.parse_args()
+    path: Path = args.path
+    size = path.stat().st_size
+    print(f"file: {path} ({size / 1e6:.1f} MB)   python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, crc32c backend: {BACKEND}")
+
+    parse_file(path, verify_crc=False)  # warm-up: proto class, CRC tables
+    rows = []
+    for verify in (True, False):
+        t, table = best_of(lambda: parse_file(path, verify_crc=verify), args.repeat)
+        n = table.meta["records"]
+        rows.append((verify, n, t))
+        print(f"parse, CRC {'on ' if verify else 'off'}: {n:,} records, {len(table):,} models in {t:.3f} s "
+              f"-> {n / t:,.0f} records/s, {size / t / 1e6:.1f} MB/s")
+    for verify in (True, False):
+        t, _ = best_of(lambda: sum(len(b) for b in iter_batches(path, verify_crc=verify)), args.repeat)
+        print(f"framing only, CRC {'on ' if verify else 'off'}: {t:.3f} s -> {size / t / 1e6:.0f} MB/s")
+    rate_crc = rows[0][1] / rows[0][2]
+    rate_nocrc = rows[1][1] / rows[1][2]
+    for name, n in OFFICIAL.items():
+        print(f"projected {name} ({n:,} records): {n / rate_crc:.0f} s with CRC, {n / rate_nocrc:.0f} s without")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        NASBench101(path, cache=tmp)
+        first = time.perf_counter() - t0
+        t, nb = best_of(lambda: NASBench101(path, cache=tmp), args.repeat)
+        cache_file = Path(nb.load_info["cache_path"])
+        print(f"first load (parse + write cache): {first:.3f} s; cache reload: {t * 1e3:.1f} ms "
+              f"({cache_file.stat().st_size / 1e6:.1f} MB cache)")
+    t, sample = best_of(NASBench101.sample_dataset, args.repeat)
+    print(f"bundled sample: {len(sample):,} models loaded in {t * 1e3:.1f} ms")
+    t, _ = best_of(lambda: sample.metric_array("validation_accuracy", epochs=108), args.repeat)
+    print(f"metric_array over {len(sample):,} models: {t * 1e3:.2f} ms")
+    t, _ = best_of(lambda: hash_modules(sample.matrices, sample.op_labels, sample.num_vertices), 1)
+    print(f"hash_modules: {len(sample) / t:,.0f} cells/s")
+
+    space._patterns.cache_clear()
+    space._label_table.cache_clear()
+    t, c = best_of(space.count, 1)
+    print(f"space.count() = {c:,} in {t:.2f} s (cold)")
+    t, _ = best_of(lambda: space.sample_arrays(50_000, seed=0), args.repeat)
+    print(f"space.sample_arrays(50,000): {t:.2f} s")
+    if args.space:
+        t, cells = best_of(lambda: space.enumerate_cells(n_jobs=os.cpu_count() or 1), 1)
+        print(f"space.enumerate_cells() with hashes: {len(cells):,} cells, "
+              f"{len(set(cells.hashes.tolist())):,} distinct hashes in {t:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
