@@ -26,6 +26,43 @@ from nasbench._crc32c import BACKEND
 from nasbench._reader import parse_file
 from nasbench.tfrecord import iter_batches
 
+def synthetic_only108(path: Path, models: int, seed: int = 0) -> int:
+    """Write an only108-like file: ``models`` cells x 3 repeats, every field of the 3 evaluation
+    points filled in (the official files' record shape). Specs come from the bundled sample;
+    beyond its 20,001 models they repeat under distinct made-up keys (the reader does not
+    re-hash), so every model has exactly 3 repeats as in the official file."""
+    import hashlib
+
+    from nasbench._proto import model_metrics_class
+    from nasbench.spec import LABEL_OPS
+    from nasbench.tfrecord import write_records
+    import base64
+    import json
+
+    import numpy as np
+
+    mm = model_metrics_class()
+    nb = NASBench101.sample_dataset()
+    rng = np.random.default_rng(seed)
+    rows = np.arange(models) % len(nb)  # model k < 20,001 keeps its real key
+    pays = []
+    for k, i in enumerate(rows.tolist()):
+        key = str(nb.hashes[i]) if k < len(nb) else hashlib.md5(f"synthetic-{k}".encode()).hexdigest()
+        v = int(nb.num_vertices[i])
+        adj = "".join(map(str, nb.matrices[i, :v, :v].ravel().tolist()))
+        ops = ",".join(LABEL_OPS[int(x)] for x in nb.op_labels[i, :v])
+        for rep in range(3):
+            msg = mm(trainable_parameters=int(nb._t.params[i]), total_time=float(rng.uniform(1e3, 5e3)))
+            for epoch in (0.0, 54.0, 108.0):
+                e = msg.evaluation_data.add()
+                e.current_epoch, e.training_time = epoch, float(rng.uniform(0, 4e3))
+                e.train_accuracy, e.validation_accuracy, e.test_accuracy = rng.uniform(0, 1, 3).tolist()
+            raw = base64.b64encode(msg.SerializeToString()).decode()
+            pays.append(json.dumps([key, 108, adj, ops, raw]).encode())
+    write_records(path, pays)
+    return len(pays)
+
+
 OFFICIAL = {"nasbench_only108.tfrecord": 423_624 * 3, "nasbench_full.tfrecord": 423_624 * 4 * 3}
 
 
@@ -48,6 +85,8 @@ def main() -> None:
     ap.add_argument("--path", type=Path, default=_default_path())
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--space", action="store_true", help="also time space.enumerate_cells() with hashes")
+    ap.add_argument("--synthetic", type=int, default=20_000, metavar="MODELS",
+                    help="also time an only108-like file of MODELS x 3 full records (0: skip)")
     args = ap.parse_args()
     path: Path = args.path
     size = path.stat().st_size
@@ -69,6 +108,18 @@ def main() -> None:
     rate_nocrc = rows[1][1] / rows[1][2]
     for name, n in OFFICIAL.items():
         print(f"projected {name} ({n:,} records): {n / rate_crc:.0f} s with CRC, {n / rate_nocrc:.0f} s without")
+
+    if args.synthetic:
+        with tempfile.TemporaryDirectory() as tmp:
+            syn = Path(tmp) / "only108_like.tfrecord"
+            n = synthetic_only108(syn, args.synthetic)
+            mb = syn.stat().st_size
+            print(f"only108-like synthetic file: {n:,} records, {mb / n:.0f} bytes/record "
+                  f"(official: 499 MB / 1,270,872 = 393)")
+            for verify in (True, False):
+                t, _ = best_of(lambda: parse_file(syn, verify_crc=verify), args.repeat)
+                print(f"  parse, CRC {'on ' if verify else 'off'}: {n / t:,.0f} records/s -> "
+                      f"projected nasbench_only108.tfrecord: {OFFICIAL['nasbench_only108.tfrecord'] / (n / t):.0f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -59,6 +59,7 @@ class NASBench101:
         cache: True: use / write the cache next to the file, or under
             ``$GEMGRAPH_CACHE/nasbench`` (default ``~/.cache/gemgraph/nasbench``) when that
             folder is read-only; a path: use that folder; False: always parse.
+        progress: show a ``tqdm`` progress bar while parsing (useful for the 1.95 GB file).
 
     Attributes:
         path: the data file (None for :meth:`sample_dataset`).
@@ -87,7 +88,7 @@ class NASBench101:
     """
 
     def __init__(self, path: str | os.PathLike, *, verify_crc: bool = True,
-                 cache: bool | str | os.PathLike = True) -> None:
+                 cache: bool | str | os.PathLike = True, progress: bool = False) -> None:
         t0 = time.perf_counter()
         self.path: str | None = os.fspath(path)
         if not os.path.isfile(self.path):
@@ -101,7 +102,7 @@ class NASBench101:
             table, cache_path = found
             source = "cache"
         else:
-            table = parse_file(self.path, verify_crc=verify_crc)
+            table = self._parse(self.path, verify_crc, progress)
             source = "parsed"
             cache_path = None
             if key is not None:
@@ -111,6 +112,19 @@ class NASBench101:
         self.load_info = self._info(source, time.perf_counter() - t0, cache_path)
 
     # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _parse(path: str, verify_crc: bool, progress: bool) -> Table:
+        if not progress:
+            return parse_file(path, verify_crc=verify_crc)
+        from tqdm.auto import tqdm  # noqa: PLC0415 - only when asked for
+
+        with tqdm(total=os.path.getsize(path), unit="B", unit_scale=True,
+                  desc=f"parsing {os.path.basename(path)}") as bar:
+            def update(done: int, total: int) -> None:
+                bar.update(done - bar.n)
+
+            return parse_file(path, verify_crc=verify_crc, progress=update)
+
     @classmethod
     def from_table(cls, table: Table, *, path: str | None = None, source: str = "table") -> "NASBench101":
         """Wrap an already built :class:`nasbench._table.Table` (internal / advanced use)."""

@@ -30,6 +30,14 @@ class NASBenchFormatError(ValueError):
             where.append(f"byte offset {offset}")
         full = f"{', '.join(where)}: {message}" if where else message
         super().__init__(full)
+        self.message = message
         self.record = record
         self.offset = offset
         self.path = path
+
+    def __reduce__(self):  # keep the keyword-only context through pickling (multiprocessing)
+        return (_rebuild, (self.message, self.record, self.offset, self.path))
+
+
+def _rebuild(message: str, record: int | None, offset: int | None, path: str | None) -> NASBenchFormatError:
+    return NASBenchFormatError(message, record=record, offset=offset, path=path)

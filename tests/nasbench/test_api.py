@@ -174,3 +174,14 @@ def test_json_with_other_whitespace_parses_the_same(fx, tmp_path):
     assert np.array_equal(a.hashes, b.hashes) and np.array_equal(a.matrices, b.matrices)
     for m in ("validation_accuracy", "test_accuracy", "training_time"):
         assert np.array_equal(a.metric_array(m), b.metric_array(m), equal_nan=True)
+
+
+def test_progress_bar_and_chunked_parse_agree(fx, tmp_path, capsys):
+    from nasbench._reader import parse_file
+
+    a = NASBench101(fx.path, cache=False, progress=True)
+    assert "parsing tiny.tfrecord" in capsys.readouterr().err
+    t = parse_file(fx.path, chunk_bytes=100)  # one record per chunk, records split across reads
+    assert t.hashes.tolist() == a.hashes.tolist()
+    assert np.array_equal(t.metrics["final_validation_accuracy"],
+                          a._t.metrics["final_validation_accuracy"], equal_nan=True)

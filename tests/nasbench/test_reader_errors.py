@@ -101,3 +101,12 @@ def test_framing_errors_surface_through_the_api(tmp_path):
 def test_missing_file_is_not_a_format_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         NASBench101(tmp_path / "nope.tfrecord")
+
+
+def test_format_error_survives_pickling():
+    import pickle
+
+    err = NASBenchFormatError("bad thing", record=3, offset=99, path="f.tfrecord")
+    back = pickle.loads(pickle.dumps(err))
+    assert str(back) == str(err) == "f.tfrecord, record 3, byte offset 99: bad thing"
+    assert (back.record, back.offset, back.path) == (3, 99, "f.tfrecord")
