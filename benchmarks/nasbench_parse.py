@@ -26,20 +26,21 @@ from nasbench._crc32c import BACKEND
 from nasbench._reader import parse_file
 from nasbench.tfrecord import iter_batches
 
+
 def synthetic_only108(path: Path, models: int, seed: int = 0) -> int:
     """Write an only108-like file: ``models`` cells x 3 repeats, every field of the 3 evaluation
     points filled in (the official files' record shape). Specs come from the bundled sample;
     beyond its 20,001 models they repeat under distinct made-up keys (the reader does not
     re-hash), so every model has exactly 3 repeats as in the official file."""
+    import base64
     import hashlib
+    import json
+
+    import numpy as np
 
     from nasbench._proto import model_metrics_class
     from nasbench.spec import LABEL_OPS
     from nasbench.tfrecord import write_records
-    import base64
-    import json
-
-    import numpy as np
 
     mm = model_metrics_class()
     nb = NASBench101.sample_dataset()
@@ -51,7 +52,7 @@ def synthetic_only108(path: Path, models: int, seed: int = 0) -> int:
         v = int(nb.num_vertices[i])
         adj = "".join(map(str, nb.matrices[i, :v, :v].ravel().tolist()))
         ops = ",".join(LABEL_OPS[int(x)] for x in nb.op_labels[i, :v])
-        for rep in range(3):
+        for _ in range(3):
             msg = mm(trainable_parameters=int(nb._t.params[i]), total_time=float(rng.uniform(1e3, 5e3)))
             for epoch in (0.0, 54.0, 108.0):
                 e = msg.evaluation_data.add()
@@ -96,13 +97,13 @@ def main() -> None:
     parse_file(path, verify_crc=False)  # warm-up: proto class, CRC tables
     rows = []
     for verify in (True, False):
-        t, table = best_of(lambda: parse_file(path, verify_crc=verify), args.repeat)
+        t, table = best_of(lambda verify=verify: parse_file(path, verify_crc=verify), args.repeat)
         n = table.meta["records"]
         rows.append((verify, n, t))
         print(f"parse, CRC {'on ' if verify else 'off'}: {n:,} records, {len(table):,} models in {t:.3f} s "
               f"-> {n / t:,.0f} records/s, {size / t / 1e6:.1f} MB/s")
     for verify in (True, False):
-        t, _ = best_of(lambda: sum(len(b) for b in iter_batches(path, verify_crc=verify)), args.repeat)
+        t, _ = best_of(lambda verify=verify: sum(len(b) for b in iter_batches(path, verify_crc=verify)), args.repeat)
         print(f"framing only, CRC {'on ' if verify else 'off'}: {t:.3f} s -> {size / t / 1e6:.0f} MB/s")
     rate_crc = rows[0][1] / rows[0][2]
     rate_nocrc = rows[1][1] / rows[1][2]
@@ -117,7 +118,7 @@ def main() -> None:
             print(f"only108-like synthetic file: {n:,} records, {mb / n:.0f} bytes/record "
                   f"(official: 499 MB / 1,270,872 = 393)")
             for verify in (True, False):
-                t, _ = best_of(lambda: parse_file(syn, verify_crc=verify), args.repeat)
+                t, _ = best_of(lambda verify=verify: parse_file(syn, verify_crc=verify), args.repeat)
                 print(f"  parse, CRC {'on ' if verify else 'off'}: {n / t:,.0f} records/s -> "
                       f"projected nasbench_only108.tfrecord: {OFFICIAL['nasbench_only108.tfrecord'] / (n / t):.0f} s")
 

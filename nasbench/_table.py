@@ -127,7 +127,7 @@ class Table:
             raise
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Table":
+    def load(cls, path: str | os.PathLike) -> Table:
         """Read a table written by :meth:`save`.
 
         Raises:
@@ -155,6 +155,7 @@ class Table:
         except NASBenchFormatError:
             raise
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-            raise NASBenchFormatError(f"{path}: not a readable NAS-Bench-101 table ({type(exc).__name__}: {exc})") from None
+            raise NASBenchFormatError(
+                f"{path}: not a readable NAS-Bench-101 table ({type(exc).__name__}: {exc})") from None
         table.validate()
         return table

@@ -126,7 +126,7 @@ class NASBench101:
             return parse_file(path, verify_crc=verify_crc, progress=update)
 
     @classmethod
-    def from_table(cls, table: Table, *, path: str | None = None, source: str = "table") -> "NASBench101":
+    def from_table(cls, table: Table, *, path: str | None = None, source: str = "table") -> NASBench101:
         """Wrap an already built :class:`nasbench._table.Table` (internal / advanced use)."""
         self = cls.__new__(cls)
         self.path = path
@@ -135,7 +135,7 @@ class NASBench101:
         return self
 
     @classmethod
-    def sample_dataset(cls) -> "NASBench101":
+    def sample_dataset(cls) -> NASBench101:
         r"""The bundled 20,001-model sample: no download, no file needed.
 
         A columnar copy of ``nb101_dev_20k.tfrecord``: a uniform random ~5% of NAS-Bench-101

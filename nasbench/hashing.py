@@ -17,6 +17,7 @@ Labels: -1 input, -2 output, 0 conv3x3-bn-relu, 1 conv1x1-bn-relu, 2 maxpool3x3.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 try:  # CPython's built-in MD5 has less call overhead than OpenSSL's for short inputs
     from _md5 import md5 as _md5
 except ImportError:  # pragma: no cover - other interpreters

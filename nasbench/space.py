@@ -39,7 +39,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def _check_params(max_vertices: int, max_edges: int, num_ops: int) -> None:
         raise ValueError(f"num_ops: expected 1..{len(AVAILABLE_OPS)}, got {num_ops}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edges(v: int) -> tuple[np.ndarray, np.ndarray]:
     """(src, dst) of upper-triangle bit e, in the benchmark's order e = x + y(y-1)/2."""
     src, dst = [], []
@@ -94,7 +94,7 @@ def _full_dag(bits: np.ndarray, v: int, max_edges: int) -> np.ndarray:
     return ok
 
 
-@lru_cache(maxsize=None)
+@cache
 def _perm_tables(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every permutation p of the interior vertices (input, output fixed):
 

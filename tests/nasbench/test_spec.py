@@ -22,7 +22,7 @@ def test_hash_reproduces_a_real_benchmark_key():
 
 
 def test_hash_is_invariant_under_relabelling_and_sensitive_to_ops():
-    matrix, ops = np.array(INCEPTION[0]), INCEPTION[1]
+    matrix = np.array(INCEPTION[0])
     labels = [-1, 1, 0, 0, 0, 2, -2]
     base = hash_module(matrix, labels)
     for perm in itertools.permutations(range(1, 6)):
@@ -79,7 +79,7 @@ def test_disconnected_spec_is_invalid():
     assert not spec.valid_spec and spec.matrix is None and spec.ops is None
     assert not spec.is_valid()
     with pytest.raises(ValueError, match="disconnected"):
-        spec.module_hash
+        _ = spec.module_hash
     assert "invalid" in repr(spec)
 
 
