@@ -61,6 +61,10 @@ class Table:
     def __len__(self) -> int:
         return int(self.hashes.shape[0])
 
+    def __repr__(self) -> str:
+        return (f"Table(models={len(self)}, epochs={self.epochs.tolist()}, max_repeats={self.max_repeats}, "
+                f"fields={sorted(self.metrics)})")
+
     @property
     def max_repeats(self) -> int:
         return int(self.num_repeats.max(initial=0))

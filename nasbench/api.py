@@ -104,6 +104,9 @@ class NASBench101:
         else:
             table = self._parse(self.path, verify_crc, progress)
             source = "parsed"
+            log.info("parsed %s: %d records, %d models in %.2f s (%.0f records/s, CRC %s)", self.path,
+                     table.meta["records"], len(table), table.meta["seconds"], table.meta["records_per_s"],
+                     "verified" if verify_crc else "not checked")
             cache_path = None
             if key is not None:
                 table.meta["source_key"] = key
