@@ -1,0 +1,297 @@
+r"""Encoder base class, the batched cell input, and the name registry."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..cell import OPS, Cell, canonical_op
+
+_REGISTRY: dict[str, type["Encoder"]] = {}
+
+
+def register(name: str) -> Callable[[type["Encoder"]], type["Encoder"]]:
+    """Class decorator registering an :class:`Encoder` subclass under ``name``.
+
+    Example:
+        >>> @register("my-enc")
+        ... class MyEncoder(Encoder): ...
+        >>> create("my-enc", num_nodes=30, dim=32)
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: expected a non-empty string, got {name!r}")
+
+    def deco(cls: type["Encoder"]) -> type["Encoder"]:
+        if not (isinstance(cls, type) and issubclass(cls, Encoder)):
+            raise ValueError(f"register({name!r}): expected an Encoder subclass, got {cls!r}")
+        _REGISTRY[name.lower()] = cls
+        cls.name = name.lower()
+        return cls
+
+    return deco
+
+
+def available() -> list[str]:
+    """Names of the registered encoders."""
+    return sorted(_REGISTRY)
+
+
+def create(name: str, num_nodes: int, dim: int = 128, **kwargs: Any) -> "Encoder":
+    """Create an encoder by name (see :func:`available`).
+
+    Args:
+        name: registered name, e.g. ``"mlp"`` (default encoder), ``"gin"``, ``"gcn"``, ``"raw"``.
+        num_nodes: N, the largest cell size; smaller cells are zero-padded.
+        dim: embedding dimension (ignored by ``"raw"``, whose dimension is its input size).
+        **kwargs: encoder-specific options (e.g. ``ops=`` for op one-hots, ``hidden=``).
+    """
+    key = str(name).lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"name: unknown encoder {name!r}; available: {available()}")
+    return _REGISTRY[key](num_nodes=num_nodes, dim=dim, **kwargs)
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "Encoder":
+    """Load an encoder saved with :meth:`Encoder.save` (safe ``weights_only`` loading)."""
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # corrupt / foreign file
+        raise ValueError(f"path: {os.fspath(path)!r} is not a gemgraph encoder file ({exc})") from None
+    if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
+        raise ValueError(f"path: {os.fspath(path)!r} is not a gemgraph encoder file")
+    enc = create(blob["name"], **blob["config"])
+    enc.load_state_dict(blob["state_dict"])
+    return enc
+
+
+@dataclass
+class CellBatch:
+    r"""A batch of cells as padded tensors, the input every encoder's ``forward`` takes.
+
+    Attributes:
+        adj: bool (n, N, N) adjacency, zero-padded to the encoder's N.
+        ops: long (n, N) indices into :data:`~gemgraph.cell.OPS` (-1 on padding), or None.
+        sizes: long (n,) number of real nodes per cell.
+    """
+
+    adj: torch.Tensor
+    ops: torch.Tensor | None
+    sizes: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.adj.shape[0])
+
+    def __getitem__(self, idx: Any) -> "CellBatch":
+        return CellBatch(self.adj[idx], None if self.ops is None else self.ops[idx], self.sizes[idx])
+
+    def to(self, device: torch.device | str) -> "CellBatch":
+        return CellBatch(
+            self.adj.to(device), None if self.ops is None else self.ops.to(device), self.sizes.to(device)
+        )
+
+    @classmethod
+    def from_cells(cls, cells: Sequence[Cell], num_nodes: int) -> "CellBatch":
+        """Pad and stack cells (each with at most ``num_nodes`` nodes)."""
+        if isinstance(cells, Cell):
+            raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
+        cells = list(cells)
+        n = len(cells)
+        for k, c in enumerate(cells):
+            if not isinstance(c, Cell):
+                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+        sizes = np.array([c.num_nodes for c in cells], dtype=np.int64)
+        if n and sizes.max() > num_nodes:
+            k = int(np.argmax(sizes))
+            raise ValueError(f"cells[{k}]: has {sizes[k]} nodes, more than the encoder's num_nodes={num_nodes}")
+        adj = np.zeros((n, num_nodes, num_nodes), dtype=bool)
+        with_ops = n > 0 and all(c.ops is not None for c in cells)
+        ops = np.full((n, num_nodes), -1, dtype=np.int64) if with_ops else None
+        if n and (sizes == num_nodes).all():
+            adj[:] = np.stack([c.adjacency for c in cells]).astype(bool)
+            if with_ops:
+                ops[:] = np.stack([c.op_indices for c in cells])
+        else:
+            for k, c in enumerate(cells):
+                m = c.num_nodes
+                adj[k, :m, :m] = c.adjacency.astype(bool)
+                if with_ops:
+                    ops[k, :m] = c.op_indices
+        return cls(
+            torch.from_numpy(adj), None if ops is None else torch.from_numpy(ops), torch.from_numpy(sizes)
+        )
+
+    @classmethod
+    def from_tensors(
+        cls, adj: torch.Tensor, ops: torch.Tensor | None = None, num_nodes: int | None = None
+    ) -> "CellBatch":
+        """Wrap the batched form of :meth:`SearchSpace.sample_tensors` (padding to ``num_nodes``)."""
+        adj = torch.as_tensor(adj)
+        if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
+            raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
+        n, m, _ = adj.shape
+        num_nodes = m if num_nodes is None else num_nodes
+        if m > num_nodes:
+            raise ValueError(f"adj: cells have {m} nodes, more than num_nodes={num_nodes}")
+        adj = adj.bool()
+        if m < num_nodes:
+            adj = torch.nn.functional.pad(adj, (0, num_nodes - m, 0, num_nodes - m))
+        if ops is not None:
+            ops = torch.as_tensor(ops).long()
+            if ops.shape != (n, m):
+                raise ValueError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
+            if m < num_nodes:
+                ops = torch.nn.functional.pad(ops, (0, num_nodes - m), value=-1)
+        return cls(adj, ops, torch.full((n,), m, dtype=torch.long))
+
+
+def as_batch(cells: Any, num_nodes: int) -> CellBatch:
+    """Accept a :class:`CellBatch`, a ``(adj, ops)`` tuple of tensors, or a list of cells."""
+    if isinstance(cells, CellBatch):
+        if cells.adj.shape[1] != num_nodes:
+            return CellBatch.from_tensors(cells.adj, cells.ops, num_nodes)
+        return cells
+    if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
+        return CellBatch.from_tensors(cells[0], cells[1], num_nodes)
+    if isinstance(cells, torch.Tensor):
+        return CellBatch.from_tensors(cells, None, num_nodes)
+    return CellBatch.from_cells(cells, num_nodes)
+
+
+class Encoder(nn.Module):
+    r"""Base class of graph encoders ``f: cell -> R^dim``.
+
+    Subclasses implement :meth:`forward` on a :class:`CellBatch` and list their constructor
+    arguments in :attr:`config` (plain Python values, so that :meth:`save` files load with
+    ``torch.load(weights_only=True)``).
+
+    Args:
+        num_nodes: N, the largest cell size handled; smaller cells are zero-padded.
+        dim: output dimension.
+        ops: op names to one-hot encode (e.g. ``("conv1x1", "sepconv3x3")``) or None to use
+            the adjacency only. Cells with ops outside this list are rejected.
+
+    Shapes:
+        ``forward``: CellBatch of n cells -> (n, dim); ``embed``: n cells -> (n, dim).
+    """
+
+    name = "base"
+
+    def __init__(self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None) -> None:
+        super().__init__()
+        if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 2:
+            raise ValueError(f"num_nodes: expected an int >= 2, got {num_nodes!r}")
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise ValueError(f"dim: expected an int >= 1, got {dim!r}")
+        if ops is not None:
+            if isinstance(ops, str) or len(ops) == 0:
+                raise ValueError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")
+            ops = [canonical_op(o) for o in ops]
+            if len(set(ops)) != len(ops):
+                raise ValueError(f"ops: duplicate op names in {ops}")
+        self.num_nodes = int(num_nodes)
+        self.dim = int(dim)
+        self.ops = None if ops is None else tuple(ops)
+        # OPS index -> position in self.ops (or -1)
+        lut = torch.full((len(OPS) + 1,), -1, dtype=torch.long)
+        if self.ops is not None:
+            for k, o in enumerate(self.ops):
+                lut[OPS.index(o)] = k
+        self.register_buffer("_op_lut", lut, persistent=False)
+
+    # ------------------------------------------------------------------ config / io
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (plain values) that recreate this encoder."""
+        return {"num_nodes": self.num_nodes, "dim": self.dim, "ops": None if self.ops is None else list(self.ops)}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save name, config and state dict (written atomically)."""
+        path = os.fspath(path)
+        tmp = path + ".tmp"
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        torch.save({"format": "gemgraph-encoder", "name": self.name, "config": self.config, "state_dict": state}, tmp)
+        os.replace(tmp, path)
+
+    def extra_repr(self) -> str:
+        ops = "" if self.ops is None else f", ops={list(self.ops)}"
+        return f"num_nodes={self.num_nodes}, dim={self.dim}{ops}"
+
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.parameters()) + list(self.buffers()):
+            return t.device
+        return torch.device("cpu")
+
+    # ------------------------------------------------------------------ inputs
+    def op_onehot(self, batch: CellBatch) -> torch.Tensor | None:
+        """One-hot ops over :attr:`ops`, (n, N, len(ops)) float, zero on padding; None when
+        the encoder does not use ops.
+
+        Raises:
+            ValueError: if the encoder uses ops but the cells carry none, or an op is not in
+                :attr:`ops`.
+        """
+        if self.ops is None:
+            return None
+        if batch.ops is None:
+            raise ValueError(f"cells: this encoder one-hot encodes ops {list(self.ops)} but the cells carry no ops")
+        idx = batch.ops.clone()
+        idx[idx < 0] = len(OPS)
+        pos = self._op_lut[idx]
+        real = batch.ops >= 0
+        if bool((real & (pos < 0)).any()):
+            bad = batch.ops[real & (pos < 0)][0].item()
+            raise ValueError(f"cells: op {OPS[bad]!r} is not among this encoder's ops {list(self.ops)}")
+        onehot = torch.zeros(*pos.shape, len(self.ops), device=pos.device)
+        onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)
+        return onehot * real[..., None]
+
+    def flat_input(self, batch: CellBatch) -> torch.Tensor:
+        """Flattened strictly-upper-triangular adjacency (+ one-hot ops): (n, N(N-1)/2 [+ N*len(ops)])."""
+        N = self.num_nodes
+        iu = torch.triu_indices(N, N, 1, device=batch.adj.device)
+        x = batch.adj[:, iu[0], iu[1]].float()
+        oh = self.op_onehot(batch)
+        if oh is not None:
+            x = torch.cat([x, oh.flatten(1)], dim=1)
+        return x
+
+    @property
+    def flat_dim(self) -> int:
+        N = self.num_nodes
+        return N * (N - 1) // 2 + (0 if self.ops is None else N * len(self.ops))
+
+    # ------------------------------------------------------------------ use
+    def forward(self, batch: CellBatch) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def embed(self, cells: Any, batch_size: int = 8192) -> torch.Tensor:
+        r"""Embed cells in eval mode without gradients.
+
+        Args:
+            cells: a list of :class:`~gemgraph.Cell`, a ``(adj, ops)`` tuple of tensors as
+                returned by :meth:`SearchSpace.sample_tensors`, or a :class:`CellBatch`.
+            batch_size: cells per forward pass.
+
+        Returns:
+            float tensor (n, dim) on the CPU.
+        """
+        batch = as_batch(cells, self.num_nodes)
+        was_training = self.training
+        self.eval()
+        dev = self.device
+        try:
+            outs = [self(batch[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(batch), batch_size)]
+        finally:
+            self.train(was_training)
+        if not outs:
+            return torch.zeros((0, self.dim))
+        return torch.cat(outs)

@@ -1,0 +1,33 @@
+"""Small shared helpers: device resolution and argument checks."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def resolve_device(device: Any = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else -> ``torch.device(device)``.
+
+    Raises:
+        ValueError: for an unknown device string, or ``"cuda"`` when CUDA is not available.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or a torch.device, got {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' was requested but CUDA is not available on this machine")
+    return dev
+
+
+def check_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """Return ``int(value)`` or raise ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "__index__")):
+        raise ValueError(f"{name}: expected an int, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return value
