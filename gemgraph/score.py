@@ -1,0 +1,43 @@
+r"""The NASGEM efficiency score.
+
+.. math:: S = \mathrm{ACC} - \lambda \, \ln(\mathrm{MACs} / 10^6)
+
+with accuracy in [0, 1], MACs counted per image (:func:`gemgraph.cost.count`) and expressed
+in millions, the *natural* logarithm and :math:`\lambda = 0.1` (the paper's setting). A
+network of 100M MACs pays 0.1 * ln(100) = 0.46; doubling the MACs costs 0.1 * ln 2 = 0.069,
+i.e. 6.9 accuracy points.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["efficiency"]
+
+
+def efficiency(acc, macs, lam: float = 0.1):
+    r"""Efficiency score ``acc - lam * ln(macs / 1e6)``.
+
+    Args:
+        acc: accuracy in [0, 1] (float or array).
+        macs: multiply-accumulates per image, > 0 (float or array, broadcast with ``acc``).
+        lam: weight of the cost term, >= 0.
+
+    Returns:
+        A float for scalar inputs, else a numpy array.
+
+    Raises:
+        ValueError: for accuracies outside [0, 1] (a percentage given by mistake, say),
+            non-positive MACs or a negative ``lam``.
+    """
+    a = np.asarray(acc, dtype=np.float64)
+    m = np.asarray(macs, dtype=np.float64)
+    if not (np.all(a >= 0.0) and np.all(a <= 1.0)):
+        raise ValueError(f"acc: expected accuracy in [0, 1] (a fraction, not a percentage), got {acc!r}")
+    if not np.all(m > 0):
+        raise ValueError(f"macs: expected a positive number of multiply-accumulates, got {macs!r}")
+    if not (isinstance(lam, (int, float)) and lam >= 0 and math.isfinite(lam)):
+        raise ValueError(f"lam: expected a finite number >= 0, got {lam!r}")
+    s = a - lam * np.log(m / 1e6)
+    return float(s) if s.ndim == 0 else s
