@@ -7,7 +7,7 @@ with the efficiency score ``accuracy - lam * ln(MACs / 1e6)`` (:func:`gemgraph.s
 
 Settings. The paper trains every candidate briefly on 1/10 of CIFAR-10 (5,000 images); the
 exact schedule is not given in the material this implementation follows. Our default
-(``width=16, cells_per_stage=1, epochs=5``, SGD + one-cycle schedule, batch 128) makes one
+(``width=16, cells_per_stage=1, epochs=5``, SGD with warm-up + cosine schedule, batch 128) makes one
 evaluation of a 30-node cell take minutes on two CPU cores (seconds on a GPU); a search
 "quick" preset would use e.g. ``width=8, epochs=1, max_train_images=1000``. The
 NAS-Bench-101-sized network is ``width=128, cells_per_stage=3`` (GPU only).
@@ -103,6 +103,18 @@ class _Diverged(RuntimeError):
     pass
 
 
+def _warmup_cosine(total: int, warmup: float = 0.15):
+    """LR factor per step: linear warm-up over ``warmup`` of the steps, then cosine to 0."""
+    warm = max(1, int(warmup * total))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+    return factor
+
+
 def _check_int(value: Any, name: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
@@ -122,7 +134,8 @@ class ProxyTrainer:
     Args:
         epochs: passes over the training images.
         batch_size: training batch size.
-        lr: peak learning rate of the one-cycle schedule (SGD, Nesterov momentum 0.9).
+        lr: peak learning rate (SGD, Nesterov momentum 0.9; linear warm-up over the first 15%
+            of the steps, then cosine decay to 0).
         weight_decay: L2 weight decay.
         width: stage-1 width of :class:`~gemgraph.nn.CifarNet`.
         cells_per_stage: normal cells per stage.
@@ -306,7 +319,7 @@ class ProxyTrainer:
         total = steps_per_epoch * self.epochs
         opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True,
                               weight_decay=self.weight_decay)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=total, pct_start=0.25)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(total))
         gen = torch.Generator().manual_seed(self.seed)
         check_every = 1 if not cuda else 20
         bar = tqdm(total=total, desc="proxy train", disable=not self.progress, leave=False)

@@ -1,0 +1,212 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from gemgraph import SearchSpace
+from gemgraph.datasets import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    CellDataset,
+    CifarTensorDataset,
+    augment_batch,
+    balanced_indices,
+    cifar10_proxy,
+    find_cifar10,
+)
+from tests.conftest import need_data
+
+
+# ------------------------------------------------------------------ augmentation
+def test_augment_identity_without_padding_or_flip():
+    x = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8)
+    assert torch.equal(augment_batch(x, torch.Generator().manual_seed(0), padding=0, flip=False), x)
+
+
+def test_augment_outputs_are_crops_of_the_padded_input():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(1, 256, (16, 2, 6, 6), dtype=torch.uint8)
+    out = augment_batch(x, g, padding=2)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    flips_seen = set()
+    for b in range(len(x)):
+        matches = [
+            (dy, dx, f)
+            for dy in range(5) for dx in range(5) for f in (False, True)
+            if torch.equal(out[b], (lambda c: c.flip(-1) if f else c)(padded[b, :, dy:dy + 6, dx:dx + 6]))
+        ]
+        assert matches, f"image {b} is not a (flipped) crop"
+        flips_seen.update(m[2] for m in matches)
+    assert flips_seen == {False, True}
+
+
+def test_augment_reproducible_with_generator():
+    x = torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8)
+    a = augment_batch(x, torch.Generator().manual_seed(5))
+    b = augment_batch(x, torch.Generator().manual_seed(5))
+    c = augment_batch(x, torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_balanced_indices():
+    y = np.repeat(np.arange(4), [10, 20, 30, 40])
+    idx = balanced_indices(y, 12, seed=0)
+    assert np.bincount(y[idx], minlength=4).tolist() == [3, 3, 3, 3]
+    assert len(np.unique(idx)) == 12
+    assert np.array_equal(idx, balanced_indices(y, 12, seed=0))
+    with pytest.raises(ValueError, match="n:"):
+        balanced_indices(y, 0)
+
+
+# ------------------------------------------------------------------ dataset object
+def test_tensor_dataset_normalisation_matches_torchvision():
+    tv = pytest.importorskip("torchvision.transforms")
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    ds = CifarTensorDataset(x, torch.tensor([0, 1, 2, 3]), train=False)
+    img, label = ds[2]
+    ref = tv.Normalize(CIFAR10_MEAN, CIFAR10_STD)(x[2].float() / 255)
+    assert img.dtype == torch.float32 and img.shape == (3, 32, 32) and label == 2
+    assert torch.allclose(img, ref, atol=1e-5)
+    xb, yb = ds.batch(torch.tensor([2, 0]))
+    assert torch.allclose(xb[0], ref, atol=1e-5) and yb.tolist() == [2, 0]
+
+
+def test_tensor_dataset_errors():
+    with pytest.raises(ValueError, match="data"):
+        CifarTensorDataset(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="targets"):
+        CifarTensorDataset(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), torch.tensor([0]))
+
+
+# ------------------------------------------------------------------ files
+def _fake_torchvision(root, per_class=50, n_test=200, seed=0):
+    """A tiny cifar-10-batches-py folder: 5 train batches + test_batch, official pickle format."""
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    labels = rng.permutation(np.repeat(np.arange(10), per_class))
+    data = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+    data[:, 0] = np.arange(len(labels)) % 256  # an id in the first pixel
+    for k, part in enumerate(np.array_split(np.arange(len(labels)), 5), start=1):
+        with open(folder / f"data_batch_{k}", "wb") as f:
+            pickle.dump({"data": data[part], "labels": labels[part].tolist()}, f)
+    test_labels = rng.integers(0, 10, n_test)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8), "labels": test_labels.tolist()}, f)
+    return data, labels, test_labels
+
+
+def test_torchvision_files_draw(tmp_path):
+    data, labels, test_labels = _fake_torchvision(tmp_path)
+    train, val, test = cifar10_proxy(tmp_path, split=("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (50, 10, 20)
+    assert np.bincount(train.targets.numpy()).tolist() == [5] * 10
+    assert np.bincount(val.targets.numpy()).tolist() == [1] * 10
+    assert train.train and not val.train
+    # exactly the documented draw (the one that produced cifar10_proxy.npz)
+    rng = np.random.default_rng(0)
+    tr_idx = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), 5, replace=False) for c in range(10)]))
+    in_tr = np.isin(np.arange(len(labels)), tr_idx)
+    rng = np.random.default_rng(1)
+    va_idx = np.sort(np.concatenate([rng.choice(np.flatnonzero((labels == c) & ~in_tr), 1, replace=False) for c in range(10)]))
+    expect = torch.from_numpy(data[tr_idx].reshape(-1, 3, 32, 32))
+    assert torch.equal(train.data, expect)
+    assert torch.equal(val.data, torch.from_numpy(data[va_idx].reshape(-1, 3, 32, 32)))
+    assert test.targets.tolist() == test_labels[:20].tolist()
+    # another seed, another draw; a larger fraction, more images
+    other = cifar10_proxy(tmp_path, seed=1)
+    assert not torch.equal(other.data, train.data)
+    assert len(cifar10_proxy(tmp_path, fraction=0.2)) == 100
+
+
+def test_root_from_environment(tmp_path, monkeypatch):
+    _fake_torchvision(tmp_path)
+    monkeypatch.setenv("GEMGRAPH_DATA", str(tmp_path))
+    assert find_cifar10()[0] == "torchvision"
+    assert len(cifar10_proxy(split="val")) == 10
+
+
+def test_npz_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar10-proxy"
+    folder.mkdir()
+    arrays = {}
+    for s, n in (("train", 20), ("val", 10), ("test", 10)):
+        arrays[f"x_{s}"] = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        arrays[f"y_{s}"] = np.arange(n) % 10
+    np.savez(folder / "cifar10_proxy.npz", **arrays)
+    train = cifar10_proxy(tmp_path)
+    assert len(train) == 20 and train.data.shape == (20, 3, 32, 32)
+    # HWC -> CHW
+    assert torch.equal(train.data[3], torch.from_numpy(arrays["x_train"][3]).permute(2, 0, 1))
+    with pytest.raises(ValueError, match="fraction/seed"):
+        cifar10_proxy(tmp_path, fraction=0.05)
+    with pytest.raises(ValueError, match="fraction/seed"):
+        cifar10_proxy(tmp_path, seed=1)
+
+
+def test_missing_data_message(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError) as err:
+        cifar10_proxy(tmp_path / "nowhere")
+    msg = str(err.value)
+    assert "cifar-10-batches-py" in msg and "cifar10_proxy.npz" in msg and "download=True" in msg
+    monkeypatch.delenv("GEMGRAPH_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="GEMGRAPH_DATA"):
+        cifar10_proxy()
+
+
+@pytest.mark.parametrize("kwargs, arg", [({"fraction": 0}, "fraction"), ({"split": "validation"}, "split"), ({"seed": -1}, "seed")])
+def test_bad_arguments(tmp_path, kwargs, arg):
+    with pytest.raises(ValueError, match=arg):
+        cifar10_proxy(tmp_path, **kwargs)
+
+
+@pytest.mark.realdata
+def test_real_proxy_set():
+    path = need_data("cifar10-proxy/cifar10_proxy.npz")
+    root = path.parent.parent
+    train, val, test = cifar10_proxy(root, split=("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (5000, 1000, 1000)
+    assert np.bincount(train.targets.numpy()).tolist() == [500] * 10
+    assert np.bincount(val.targets.numpy()).tolist() == [100] * 10
+    assert train.classes[0] == "airplane" and train.classes[9] == "truck"
+    mean = train.data.float().mean((0, 2, 3)) / 255
+    assert torch.allclose(mean, torch.tensor(CIFAR10_MEAN), atol=0.01)
+    img, label = train[0]
+    assert img.shape == (3, 32, 32) and isinstance(label, int)
+    assert abs(float(val[0][0].mean())) < 2.0
+
+
+# ------------------------------------------------------------------ cells
+def test_cell_dataset_in_memory():
+    space = SearchSpace(num_nodes=10)
+    ds = CellDataset(space=space, num_cells=20, seed=3, y=np.arange(20) / 20)
+    assert len(ds) == 20
+    cells = space.sample(20, seed=3)
+    assert ds.cell(4) == cells[4]
+    d = ds[4]
+    assert d.adjacency.shape == (1, 10, 10) and float(d.y) == pytest.approx(0.2)
+    from torch_geometric.loader import DataLoader
+
+    batch = next(iter(DataLoader(ds, batch_size=8)))
+    assert batch.adjacency.shape == (8, 10, 10) and batch.y.shape == (8,)
+    assert "CellDataset(20" in repr(ds)
+
+
+def test_cell_dataset_cached_on_disk(tmp_path):
+    cells = SearchSpace(num_nodes=6).sample(5, seed=0)
+    a = CellDataset(tmp_path, cells=cells)
+    files = list((tmp_path / "processed").glob("cells_*.pt"))
+    assert len(files) == 1
+    b = CellDataset(tmp_path, cells=cells)
+    assert [b.cell(i) for i in range(5)] == cells == [a.cell(i) for i in range(5)]
+
+
+def test_cell_dataset_errors():
+    with pytest.raises(ValueError, match="y"):
+        CellDataset(space=SearchSpace(num_nodes=5), num_cells=3, y=[1.0])
+    with pytest.raises(ValueError, match="num_cells"):
+        CellDataset(space=SearchSpace(num_nodes=5), num_cells=0)
+    with pytest.raises(ValueError, match="cells"):
+        CellDataset(cells=[np.eye(3)])
