@@ -13,6 +13,7 @@ are accepted as aliases (``"conv3x3-bn-relu"`` -> ``"conv3x3"``, ``"conv1x1-bn-r
 """
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Sequence
 from typing import Any
@@ -52,6 +53,14 @@ def canonical_op(name: Any, *, argument: str = "ops") -> str:
     return name
 
 
+@functools.lru_cache(maxsize=64)
+def _lower_mask(n: int) -> np.ndarray:
+    """uint8 (n, n) mask of the diagonal and below (cached per size; read-only)."""
+    m = np.tril(np.ones((n, n), dtype=np.uint8))
+    m.setflags(write=False)
+    return m
+
+
 def _as_matrix(adjacency: Any, argument: str = "adjacency") -> np.ndarray:
     """Convert numpy / torch / nested lists to a 2-D uint8 numpy array, checking 0/1 values."""
     if isinstance(adjacency, torch.Tensor):
@@ -70,10 +79,12 @@ def _as_matrix(adjacency: Any, argument: str = "adjacency") -> np.ndarray:
         return arr.astype(np.uint8)
     if not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{argument}: expected a numeric 0/1 matrix, got dtype {arr.dtype}")
-    if not np.isin(arr, (0, 1)).all():
-        bad = arr[~np.isin(arr, (0, 1))].ravel()[:3]
+    out = arr.astype(np.uint8)
+    if not (out == arr).all() or out.max(initial=0) > 1:
+        ok = (arr == 0) | (arr == 1)
+        bad = arr[~ok].ravel()[:3]
         raise ValueError(f"{argument}: expected only 0/1 entries, found {bad.tolist()}")
-    return arr.astype(np.uint8)
+    return out
 
 
 class Cell:
@@ -100,9 +111,8 @@ class Cell:
     def __init__(self, adjacency: Any, ops: Sequence[str] | None = None) -> None:
         adj = _as_matrix(adjacency)
         n = adj.shape[0]
-        lower = np.tril(adj)
-        if lower.any():
-            i, j = map(int, np.argwhere(lower)[0])
+        if (adj & _lower_mask(n)).any():
+            i, j = map(int, np.argwhere(np.tril(adj))[0])
             raise ValueError(
                 "adjacency: expected a strictly upper-triangular matrix (edges i -> j with i < j); "
                 f"found a 1 at [{i}, {j}]. Use Cell.from_dag() for a DAG in another node order."
@@ -127,7 +137,7 @@ class Cell:
             return None
         if isinstance(ops, str):
             raise ValueError(f"ops: expected a sequence of {n} operation names, got the string {ops!r}")
-        ops = tuple(canonical_op(o) for o in ops)
+        ops = tuple(o if o in OP_INDEX else canonical_op(o) for o in ops)
         if len(ops) != n:
             raise ValueError(f"ops: expected {n} operation names (one per node), got {len(ops)}")
         if ops[0] != "input":
