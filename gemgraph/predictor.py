@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .utils import check_int, resolve_device
+from .utils import check_int, resolve_device, single_thread
 
 
 def _as_2d(Z: Any, name: str) -> np.ndarray:
@@ -117,7 +117,8 @@ class EfficiencyPredictor:
         if Z.shape[0] < 2:
             raise ValueError(f"Z: need at least 2 samples to fit, got {Z.shape[0]}")
         self.Z_, self.y_ = Z, y
-        self._fit_members()
+        with single_thread():
+            self._fit_members()
         return self
 
     def update(self, Z_new: Any, y_new: Any) -> "EfficiencyPredictor":
@@ -138,7 +139,8 @@ class EfficiencyPredictor:
         self.z_std_ = Z.std(0)
         self.z_std_[self.z_std_ < 1e-12] = 1.0
         self.y_mean_ = float(y.mean())
-        self.y_std_ = float(y.std()) if y.std() > 1e-12 else 1.0
+        self.constant_ = bool(y.std() <= 1e-12)
+        self.y_std_ = 1.0 if self.constant_ else float(y.std())
         dev = resolve_device(self.device)
         Zt = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
         yt = torch.as_tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32, device=dev)
@@ -201,10 +203,14 @@ class EfficiencyPredictor:
         mean = torch.as_tensor(self.z_mean_, dtype=torch.float32, device=dev)
         std = torch.as_tensor(self.z_std_, dtype=torch.float32, device=dev)
         preds = []
-        for s in range(0, Zt.shape[0], batch_size):
-            x = (Zt[s : s + batch_size].to(dev) - mean) / std
-            preds.append(torch.stack([m(x).squeeze(1) for m in self.members_]).cpu())
-        P = torch.cat(preds, dim=1).double().numpy() * self.y_std_ + self.y_mean_ if preds else np.zeros((len(self.members_), 0))
+        with single_thread():
+            for s in range(0, Zt.shape[0], batch_size):
+                x = (Zt[s : s + batch_size].to(dev) - mean) / std
+                preds.append(torch.stack([m(x).squeeze(1) for m in self.members_]).cpu())
+        P = torch.cat(preds, dim=1).double().numpy() if preds else np.zeros((len(self.members_), 0))
+        if self.constant_:
+            P = np.zeros_like(P)  # constant training targets: predict that constant exactly
+        P = P * self.y_std_ + self.y_mean_
         mu = P.mean(0)
         if return_std:
             return mu, P.std(0)
@@ -238,6 +244,7 @@ class EfficiencyPredictor:
         self.Z_, self.y_ = state["Z"].double().numpy(), state["y"].double().numpy()
         self.z_mean_, self.z_std_ = state["z_mean"].double().numpy(), state["z_std"].double().numpy()
         self.y_mean_, self.y_std_ = float(state["y_mean"]), float(state["y_std"])
+        self.constant_ = bool(self.y_.std() <= 1e-12)
         self.n_features_in_ = self.Z_.shape[1]
         self.epochs_ = list(state["epochs"])
         dev = resolve_device(device)

@@ -31,3 +31,21 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     return value
+
+
+class single_thread:
+    """Context manager: run torch ops on one intra-op thread, then restore the setting.
+
+    Tiny models (the predictor's MLP) gain nothing from several threads, and on a busy
+    machine OpenMP's spin-waiting makes them tens of times slower.
+    """
+
+    def __enter__(self) -> "single_thread":
+        self._n = torch.get_num_threads()
+        if self._n != 1:
+            torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._n != 1:
+            torch.set_num_threads(self._n)
