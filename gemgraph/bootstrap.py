@@ -46,11 +46,15 @@ class BootstrapResult:
         candidates: the top-k distinct candidates, best first.
         num_evaluated: how many candidates were embedded and scored.
         predicted: predicted score of every candidate in the pool, (num_evaluated,).
+        pool_index: (num_evaluated,) int64, the pool position (sample index for a space) of
+            each entry of ``predicted``; differs from ``arange`` when a pool larger than
+            ``num_samples`` was subsampled.
     """
 
     candidates: list[Candidate] = field(default_factory=list)
     num_evaluated: int = 0
     predicted: np.ndarray | None = None
+    pool_index: np.ndarray | None = None
 
     @property
     def best(self) -> Candidate:
@@ -62,11 +66,11 @@ class BootstrapResult:
         return f"BootstrapResult(num_evaluated={self.num_evaluated}, top_k={len(self.candidates)}, best={best})"
 
 
-def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple[CellBatch, np.ndarray]:
-    """The candidate pool as a CellBatch, plus the pool indices it holds."""
+def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple[CellBatch, np.ndarray, int]:
+    """The candidate pool as a CellBatch, the pool indices it holds, and the full pool size."""
     if isinstance(candidates, SearchSpace):
         adj, ops = candidates.sample_tensors(num_samples, seed=seed)
-        return CellBatch.from_tensors(adj, ops, num_nodes), np.arange(adj.shape[0])
+        return CellBatch.from_tensors(adj, ops, num_nodes), np.arange(adj.shape[0]), int(adj.shape[0])
     if isinstance(candidates, (CellBatch, tuple, torch.Tensor)):
         batch = as_batch(candidates, num_nodes)
     else:
@@ -77,8 +81,8 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
     n = len(batch)
     if n > num_samples:  # draw num_samples of the pool without replacement
         idx = np.sort(np.random.default_rng(seed).choice(n, num_samples, replace=False))
-        return batch[torch.from_numpy(idx)], idx
-    return batch, np.arange(n)
+        return batch[torch.from_numpy(idx)], idx, n
+    return batch, np.arange(n), n
 
 
 def _to_cell(batch: CellBatch, i: int) -> Cell:
@@ -101,6 +105,7 @@ def bootstrap_optimize(
     seed: int = 0,
     batch_size: int = 8192,
     kappa: float = 0.0,
+    vectors: torch.Tensor | np.ndarray | None = None,
 ) -> BootstrapResult:
     r"""Rank candidate cells by predicted efficiency score.
 
@@ -117,6 +122,11 @@ def bootstrap_optimize(
         batch_size: cells per embedding / prediction batch.
         kappa: rank by ``mean + kappa * std`` (optimism under uncertainty; needs an ensemble
             predictor to matter). 0 = the predicted mean, as in the paper.
+        vectors: optional precomputed ``encoder`` vectors of the whole pool, (pool size, d),
+            row i = candidate i (only with a pool, not a :class:`SearchSpace`). They are
+            subsampled together with the pool and used instead of embedding it again, so a
+            fixed pool (e.g. every NAS-Bench-101 model) is embedded once and ranked by many
+            predictors. They must come from ``encoder``: they are not checked against it.
 
     Returns:
         :class:`BootstrapResult` with the top-k candidates, best first.
@@ -128,10 +138,22 @@ def bootstrap_optimize(
         raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
     if not hasattr(predictor, "members_"):
         raise ValueError("predictor: expected a fitted EfficiencyPredictor (call fit() first)")
-    batch, pool_idx = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)
+    if vectors is not None and isinstance(candidates_or_space, SearchSpace):
+        raise ValueError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
+    batch, pool_idx, n_pool = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)
+    if vectors is not None:
+        vectors = torch.as_tensor(vectors)
+        if vectors.dim() != 2 or vectors.shape[0] != n_pool:
+            raise ValueError(f"vectors: expected shape ({n_pool}, d), one row per pool candidate, "
+                             f"got {tuple(vectors.shape)}")
+        if len(pool_idx) != n_pool:
+            vectors = vectors[torch.from_numpy(pool_idx)]
     mus, sds = [], []
     for s in range(0, len(batch), batch_size):
-        z = encoder.embed(batch[s : s + batch_size], batch_size=batch_size)
+        if vectors is not None:
+            z = vectors[s : s + batch_size]
+        else:
+            z = encoder.embed(batch[s : s + batch_size], batch_size=batch_size)
         mu, sd = predictor.predict(z, return_std=True)
         mus.append(mu)
         sds.append(sd)
@@ -149,4 +171,4 @@ def bootstrap_optimize(
         out.append(Candidate(cell=cell, predicted=float(mu[i]), std=float(sd[i]), index=int(pool_idx[i])))
         if len(out) >= top_k:
             break
-    return BootstrapResult(candidates=out, num_evaluated=len(batch), predicted=mu)
+    return BootstrapResult(candidates=out, num_evaluated=len(batch), predicted=mu, pool_index=pool_idx)

@@ -1,0 +1,825 @@
+r"""The NAS-Bench-101 ablation (paper Fig. 4): does the graph embedding help the predictor?
+
+With the same predictor (:class:`~gemgraph.predictor.EfficiencyPredictor`) and the same
+number ``K`` of evaluated architectures, the predictor is trained either on the embedded
+graph vectors (arm ``embedding``) or on the raw encoding, the flattened adjacency plus
+one-hot operations (arm ``raw``); each arm then ranks a candidate pool by bootstrap
+(:func:`~gemgraph.bootstrap.bootstrap_optimize`) and picks its argmax. The global
+prediction bias is
+
+    B = best accuracy in the data - accuracy of the picked model   (>= 0; 0 = found the best).
+
+The procedure, for every budget ``K`` and seed ``s`` (all arms see the same draws):
+
+1. A random permutation of the models with a known metric is drawn from ``(seed, s)``; its
+   first ``K`` models are the evaluated (training) sample, their accuracies looked up.
+   Permutations are shared across budgets, so the sample of a smaller budget is a prefix of
+   a larger one's (common random numbers make the curves smoother, not biased).
+2. ``embedding`` / ``raw``: the predictor is fitted on the ``K`` vectors and accuracies and
+   picks the argmax of ``num_samples`` candidates drawn from the data (all models when there
+   are fewer); evaluations = ``K + 1`` (the picked model).
+3. ``random``: random search, the best of the same ``K`` evaluated models; evaluations = K.
+4. Top-k variants (``top_k = k > 0``), all at ``K + k`` evaluations: ``embedding_top{k}`` /
+   ``raw_top{k}`` evaluate the ``k`` best-predicted candidates not already evaluated and keep
+   the best of all ``K + k`` evaluated models; ``random+{k}`` is random search over the first
+   ``K + k`` models of the same permutation.
+
+The embedding encoder is trained beforehand on NAS-Bench-101-sized cells drawn uniformly from
+the NB101 space (:func:`nasbench.space.sample_arrays`), supervised only by the WL kernel on
+op labels: it never sees an accuracy. Every model of the data is embedded once per arm and
+the vectors are reused by every predictor (``bootstrap_optimize(..., vectors=...)``).
+Learned embeddings are L2-normalised before the predictor (the encoder is trained on cosine
+similarity, so only directions carry meaning); the raw encoding is used as is. The predictor
+standardises inputs and targets and early-stops on a hold-out of its own ``K`` training
+models; nothing is tuned on the biases.
+
+Confidence intervals are 95% percentile-bootstrap intervals of the mean over seeds
+(10,000 resamples, fixed seed; ``ci="t"`` gives Student-t intervals instead).
+
+Example:
+    >>> from gemgraph.ablation import nb101_ablation
+    >>> res = nb101_ablation(out="runs/nb101", budgets=(100, 500), seeds=10)  # doctest: +SKIP
+    >>> print(res.table())                                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .bootstrap import bootstrap_optimize
+from .cell import OPS, Cell
+from .encoders.base import CellBatch, Encoder, create, load
+from .predictor import EfficiencyPredictor
+from .utils import check_int, resolve_device
+
+__all__ = [
+    "AblationResult", "NB101Pool", "DEFAULT_BUDGETS", "NB101_OPS", "ROW_COLUMNS", "SUMMARY_COLUMNS",
+    "PAIRED_COLUMNS", "load_nb101", "nb101_pool", "train_nb101_encoder", "embed_pool", "run_ablation",
+    "summarize", "paired_differences", "write_csv", "read_csv", "nb101_ablation", "format_table",
+]
+
+#: The paper's budgets (numbers of evaluated architectures).
+DEFAULT_BUDGETS: tuple[int, ...] = (100, 200, 500, 1000, 2000)
+#: The ops one-hot encoded by both arms (NAS-Bench-101's five labels).
+NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3", "conv1x1", "maxpool3x3")
+#: Columns of ``ablation.csv`` (one row per budget, seed and arm).
+ROW_COLUMNS: tuple[str, ...] = (
+    "budget", "seed", "arm", "evaluations", "picked_hash", "picked_index", "picked_accuracy",
+    "best_accuracy", "bias", "predicted", "pool_spearman", "num_candidates",
+)
+#: Columns of ``summary.csv`` (one row per budget and arm).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "budget", "arm", "n", "evaluations", "mean", "median", "std", "ci_low", "ci_high", "ci",
+    "mean_picked_accuracy",
+)
+#: Columns of ``paired.csv`` (differences between arms on the same draws).
+PAIRED_COLUMNS: tuple[str, ...] = (
+    "budget", "arm", "baseline", "n", "mean_diff", "ci_low", "ci_high", "wins", "ties", "losses",
+)
+
+# NAS-Bench-101 op labels (-3 padding, -2 output, -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool)
+# -> index in gemgraph.cell.OPS (-1 = padding), looked up at ``label + 3``.
+_LABEL_LUT = np.array([-1, OPS.index("output"), OPS.index("input"), OPS.index("conv3x3"),
+                       OPS.index("conv1x1"), OPS.index("maxpool3x3")], dtype=np.int64)
+_NB_LABEL_NAMES = {-1: "input", -2: "output", 0: "conv3x3", 1: "conv1x1", 2: "maxpool3x3"}
+
+
+# ---------------------------------------------------------------------------- data
+def load_nb101(data: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
+    r"""Open NAS-Bench-101 data: a file in the official layout, or the bundled sample.
+
+    Args:
+        data: path of a ``.tfrecord`` in the official ``nasbench_full`` / ``nasbench_only108``
+            layout, or None for :meth:`nasbench.NASBench101.sample_dataset` (20,001 models).
+        progress: show a progress bar while parsing a file.
+
+    Returns:
+        a :class:`nasbench.NASBench101`.
+    """
+    from nasbench import NASBench101  # noqa: PLC0415 - nasbench is only needed here
+
+    if data is None:
+        return NASBench101.sample_dataset()
+    return NASBench101(data, progress=progress)
+
+
+@dataclass
+class NB101Pool:
+    r"""The models of a NAS-Bench-101 table whose metric is known, as tensors.
+
+    Attributes:
+        hashes: (n,) module hashes.
+        rows: (n,) int64 rows of these models in the :class:`nasbench.NASBench101` object.
+        batch: :class:`~gemgraph.encoders.CellBatch` of the n cells (7 nodes, padded).
+        accuracy: (n,) float64 metric values (the file's units, fractions for NB101).
+        metric, epochs: what ``accuracy`` is.
+        n_excluded: models of the data left out because their metric is unknown (NaN).
+    """
+
+    hashes: np.ndarray
+    rows: np.ndarray
+    batch: CellBatch
+    accuracy: np.ndarray
+    metric: str = "validation_accuracy"
+    epochs: int = 108
+    n_excluded: int = 0
+
+    def __len__(self) -> int:
+        return int(self.accuracy.shape[0])
+
+    @property
+    def best_index(self) -> int:
+        """Position of the best model (first one on ties)."""
+        return int(np.argmax(self.accuracy))
+
+    @property
+    def best_accuracy(self) -> float:
+        """Best known metric value in the data."""
+        return float(self.accuracy[self.best_index])
+
+    def cells(self, indices: Sequence[int] | np.ndarray | None = None) -> list[Cell]:
+        """The models at ``indices`` (default all) as :class:`~gemgraph.Cell` objects."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
+        sizes = self.batch.sizes[idx].tolist()
+        adj = self.batch.adj[idx].numpy()
+        ops = self.batch.ops[idx].numpy()
+        return [Cell._trusted(adj[k, :m, :m].astype(np.uint8), tuple(OPS[o] for o in ops[k, :m]))
+                for k, m in enumerate(sizes)]
+
+    def __repr__(self) -> str:
+        return (f"NB101Pool(models={len(self)}, metric={self.metric!r}, epochs={self.epochs}, "
+                f"best={self.best_accuracy:.4f}, excluded={self.n_excluded})")
+
+
+def _check_metric(metric: str) -> None:
+    from nasbench import METRICS  # noqa: PLC0415
+
+    if not isinstance(metric, str) or metric not in METRICS or "accuracy" not in metric:
+        ok = [m for m in METRICS if "accuracy" in m]
+        raise ValueError(f"metric: expected an accuracy (higher is better), one of {ok}, got {metric!r}")
+
+
+def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, *, warn: bool = True) -> NB101Pool:
+    r"""Select the models of ``nb`` with a known ``metric`` and stack them as a CellBatch.
+
+    Models whose metric is unknown (NaN, e.g. test accuracy missing from a file) are excluded,
+    with a warning that says how many.
+
+    Args:
+        nb: a :class:`nasbench.NASBench101` (any file in the official layout).
+        metric: an accuracy in :data:`nasbench.METRICS`, e.g. ``"validation_accuracy"`` or
+            ``"test_accuracy"``; repeats are averaged (NaN-aware).
+        epochs: training budget, one of ``nb.epochs``.
+        warn: warn when models are excluded.
+
+    Raises:
+        ValueError: for an unknown metric or epochs, when the metric is unknown for every
+            model (e.g. ``test_accuracy`` in a file without test accuracies), or for
+            malformed op labels.
+    """
+    _check_metric(metric)
+    if int(epochs) not in set(nb.epochs):
+        raise ValueError(f"epochs: this data holds budgets {list(nb.epochs)}, got {epochs!r}")
+    acc = nb.metric_array(metric, epochs=int(epochs), reduce="mean")
+    known = np.isfinite(acc)
+    where = f" ({nb.path})" if getattr(nb, "path", None) else " (the bundled sample)"
+    if not known.any():
+        what = metric.replace("_", " ")
+        raise ValueError(f"metric: {metric!r} at {epochs} epochs is unknown for every model of this data{where}: "
+                         f"this file has no {what.replace('accuracy', 'accuracies')}; "
+                         "use --metric validation_accuracy (or another metric the file holds)")
+    n_excl = int((~known).sum())
+    if n_excl and warn:
+        warnings.warn(f"{n_excl} of {len(acc)} models have no {metric} at {epochs} epochs{where}; "
+                      "they are excluded from the ablation", UserWarning, stacklevel=2)
+    rows = np.flatnonzero(known)
+    labels = np.asarray(nb.op_labels)[rows].astype(np.int64)
+    if labels.size and (labels.min() < -3 or labels.max() > 2):
+        raise ValueError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
+    sizes = np.asarray(nb.num_vertices)[rows].astype(np.int64)
+    ops = _LABEL_LUT[labels + 3]
+    pad = np.arange(labels.shape[1])[None, :] >= sizes[:, None]
+    if ((ops < 0) != pad).any():
+        raise ValueError("nb: op labels do not match num_vertices (padding inside a cell)")
+    adj = torch.from_numpy(np.asarray(nb.matrices)[rows].astype(bool))
+    batch = CellBatch(adj, torch.from_numpy(ops), torch.from_numpy(sizes))
+    return NB101Pool(hashes=np.asarray(nb.hashes)[rows], rows=rows, batch=batch, accuracy=acc[rows].astype(np.float64),
+                     metric=metric, epochs=int(epochs), n_excluded=n_excl)
+
+
+# ---------------------------------------------------------------------------- encoder
+def _space_cells(n: int, seed: int) -> list[Cell]:
+    """``n`` distinct cells drawn uniformly from the NAS-Bench-101 space (graphs only)."""
+    from nasbench.space import sample_arrays  # noqa: PLC0415
+
+    mats, labs, nv = sample_arrays(n, seed=seed, unique=True)
+    names = np.array([""] * 6, dtype=object)
+    for k, v in _NB_LABEL_NAMES.items():
+        names[k + 3] = v
+    return [Cell(mats[i, :v, :v], tuple(names[labs[i, :v].astype(np.int64) + 3]))
+            for i, v in enumerate(nv.tolist())]
+
+
+def train_nb101_encoder(
+    name: str = "mlp",
+    *,
+    dim: int = 64,
+    hidden: Sequence[int] | int | None = None,
+    wl_iter: int = 3,
+    n_train: int = 10_000,
+    max_epochs: int = 12,
+    lr: float = 1e-3,
+    time_limit: float | None = 150.0,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> tuple[Encoder, dict[str, Any]]:
+    r"""The ``embedding`` arm's encoder, trained on NB101 cells with the WL kernel on op labels.
+
+    Cells are drawn uniformly from the NAS-Bench-101 space (no accuracies anywhere); the
+    encoder is trained with :func:`~gemgraph.embedding.train_encoder` so that cosine
+    similarity matches ``WLKernel(n_iter=wl_iter, node_labels="op")``, and its fidelity is
+    measured on held-out pairs of unseen cells.
+
+    With ``cache_dir``, the encoder is saved to ``cache_dir/encoder.pt`` with its settings in
+    ``cache_dir/encoder.json``, and reused when both exist with the same settings.
+
+    Args:
+        name: encoder name (``"mlp"``, ``"gin"``, ``"gcn"``; ``"raw"`` skips training).
+        dim: embedding dimension.
+        hidden: hidden widths (``"mlp"``: a sequence; GNNs: an int); None = encoder default.
+        wl_iter: WL iterations ``h``.
+        n_train: distinct training cells (500 validation + 500 test cells come on top).
+        max_epochs, lr: training schedule (early stopping applies).
+        time_limit: seconds after which training stops (None: no limit). Only a safety net
+            with the defaults; a run that hits it is not bit-reproducible.
+        seed: the only source of randomness.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        cache_dir: folder for ``encoder.pt`` / ``encoder.json``, or None.
+        progress: progress bar.
+
+    Returns:
+        ``(encoder, info)``: info holds ``settings``, ``fidelity`` (held-out pairs),
+        ``seconds``, ``epochs``, ``best_epoch`` and ``cached``.
+    """
+    from .embedding import train_encoder  # noqa: PLC0415
+    from .wl import WLKernel  # noqa: PLC0415
+
+    check_int(dim, "dim", 1)
+    check_int(wl_iter, "wl_iter", 0)
+    check_int(n_train, "n_train", 10)
+    check_int(max_epochs, "max_epochs", 0)
+    kw: dict[str, Any] = {}
+    if hidden is not None:
+        kw["hidden"] = int(hidden) if isinstance(hidden, (int, np.integer)) else [int(h) for h in hidden]
+    settings = {"format": 1, "name": str(name).lower(), "dim": int(dim), "hidden": kw.get("hidden"),
+                "ops": list(NB101_OPS), "wl_iter": int(wl_iter), "node_labels": "op", "n_train": int(n_train),
+                "max_epochs": int(max_epochs), "lr": float(lr), "time_limit": time_limit, "seed": int(seed)}
+    pt = json_path = None
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        pt, json_path = Path(cache_dir) / "encoder.pt", Path(cache_dir) / "encoder.json"
+        if pt.exists() and json_path.exists():
+            try:
+                info = json.loads(json_path.read_text())
+            except (OSError, ValueError):
+                info = {}
+            if info.get("settings") == settings:
+                enc = load(pt)
+                enc.to(resolve_device(device))
+                return enc.eval(), {**info, "cached": True}
+    enc = create(name, num_nodes=7, dim=dim, ops=NB101_OPS, **kw)
+    t0 = time.perf_counter()
+    cells = _space_cells(n_train + 1000 + 64, seed)
+    res = train_encoder(enc, cells, WLKernel(n_iter=wl_iter, node_labels="op"), seed=seed, n_train=n_train,
+                        max_epochs=max_epochs, lr=lr, time_limit=time_limit, device=device, progress=progress)
+    info = {"settings": settings, "fidelity": res.report.to_dict(), "seconds": time.perf_counter() - t0,
+            "epochs": len(res.history), "best_epoch": res.best_epoch,
+            "hit_time_limit": bool(time_limit is not None and len(res.history) < max_epochs
+                                   and res.history and res.history[-1]["seconds"] > time_limit)}
+    if pt is not None:
+        res.encoder.save(pt)
+        json_path.write_text(json.dumps(info, indent=2))
+    return res.encoder.eval(), {**info, "cached": False}
+
+
+def embed_pool(encoder: Encoder, batch: CellBatch, *, normalize: bool = False, batch_size: int = 8192) -> torch.Tensor:
+    r"""Embed every cell of ``batch`` once: (n, encoder.dim) float32 on the CPU.
+
+    Args:
+        encoder: any encoder.
+        batch: the cells (e.g. :attr:`NB101Pool.batch`).
+        normalize: L2-normalise the rows (for encoders trained on cosine similarity).
+        batch_size: cells per forward pass.
+    """
+    z = encoder.embed(batch, batch_size=batch_size)
+    if normalize:
+        z = torch.nn.functional.normalize(z, dim=1, eps=1e-12)
+    return z.contiguous()
+
+
+# ---------------------------------------------------------------------------- the ablation
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        check_int(seeds, "seeds", 1)
+        return list(range(int(seeds)))
+    out = [check_int(s, "seeds", 0) for s in seeds]
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
+    return out
+
+
+def _budgets(budgets: Sequence[int] | int) -> list[int]:
+    if isinstance(budgets, (int, np.integer)):
+        budgets = [budgets]
+    out = sorted({check_int(b, "budgets", 2) for b in budgets})
+    if not out:
+        raise ValueError("budgets: expected at least one budget")
+    return out
+
+
+def _derive(seed: int, *key: int) -> int:
+    """An independent 31-bit seed for a (run seed, ...) key."""
+    return int(np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in key)).generate_state(1)[0] >> 1)
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr  # noqa: PLC0415
+
+    if a.size < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b)[0])
+
+
+def run_ablation(
+    pool: NB101Pool,
+    encoders: Mapping[str, Encoder],
+    vectors: Mapping[str, torch.Tensor] | None = None,
+    *,
+    budgets: Sequence[int] | int = DEFAULT_BUDGETS,
+    seeds: int | Sequence[int] = 30,
+    num_samples: int = 50_000,
+    top_k: int = 10,
+    seed: int = 0,
+    predictor: Mapping[str, Any] | None = None,
+    random_arm: bool = True,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    r"""Run every budget, seed and arm; one result row per (budget, seed, arm).
+
+    Args:
+        pool: the models and their accuracies (:func:`nb101_pool`).
+        encoders: predictor arms, name -> encoder (e.g. ``{"embedding": mlp, "raw": raw}``).
+        vectors: optional precomputed ``embed_pool`` vectors per arm, (len(pool), d); arms
+            without them are embedded here, once.
+        budgets: numbers ``K`` of evaluated models (each >= 2, ``K + top_k <= len(pool)``).
+        seeds: number of seeds (0..S-1) or the seeds themselves.
+        num_samples: bootstrap candidates drawn from the pool per run (all when fewer).
+        top_k: ``k`` of the top-k variants (0: none).
+        seed: base seed; the draws of seed ``s`` depend only on ``(seed, s)``.
+        predictor: keyword arguments of :class:`EfficiencyPredictor` (its ``seed`` is derived
+            per run, identical across arms).
+        random_arm: include ``random`` (and ``random+{k}``).
+        progress: tqdm bar over (budget, seed).
+
+    Returns:
+        list of dicts with the keys :data:`ROW_COLUMNS` (``predicted`` and ``pool_spearman``,
+        the rank correlation of predicted and true accuracy over the candidates, are NaN for
+        random search).
+
+    Raises:
+        ValueError: for bad budgets, seeds, ``num_samples``, ``top_k`` or predictor options.
+    """
+    if not isinstance(pool, NB101Pool):
+        raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+    budgets = _budgets(budgets)
+    seeds = _seeds(seeds)
+    check_int(num_samples, "num_samples", 1)
+    check_int(top_k, "top_k", 0)
+    check_int(seed, "seed", 0)
+    n = len(pool)
+    if budgets[-1] + top_k > n:
+        raise ValueError(f"budgets: budget {budgets[-1]} (+ top_k {top_k}) exceeds the {n} models with a known "
+                         f"{pool.metric}")
+    for arm in encoders:
+        if not isinstance(arm, str) or not arm or arm.startswith("random"):
+            raise ValueError(f"encoders: arm names must be non-empty strings not starting with 'random', got {arm!r}")
+        if not isinstance(encoders[arm], Encoder):
+            raise ValueError(f"encoders[{arm!r}]: expected a gemgraph Encoder, got {type(encoders[arm]).__name__}")
+    params = dict(predictor or {})
+    params.pop("seed", None)
+    EfficiencyPredictor(**params)._check()  # fail early, naming the option
+    vecs: dict[str, torch.Tensor] = {}
+    for arm, enc in encoders.items():
+        v = None if vectors is None else vectors.get(arm)
+        v = embed_pool(enc, pool.batch) if v is None else torch.as_tensor(v, dtype=torch.float32)
+        if v.dim() != 2 or v.shape[0] != n:
+            raise ValueError(f"vectors[{arm!r}]: expected shape ({n}, d), got {tuple(v.shape)}")
+        vecs[arm] = v
+    acc = pool.accuracy
+    best = pool.best_accuracy
+
+    def row(K: int, s: int, arm: str, evals: int, pick: int, predicted: float = float("nan"),
+            rho: float = float("nan"), n_cand: int = 0) -> dict[str, Any]:
+        a = float(acc[pick])
+        return {"budget": K, "seed": s, "arm": arm, "evaluations": evals, "picked_hash": str(pool.hashes[pick]),
+                "picked_index": int(pool.rows[pick]), "picked_accuracy": a, "best_accuracy": best,
+                "bias": best - a, "predicted": predicted, "pool_spearman": rho, "num_candidates": n_cand}
+
+    rows: list[dict[str, Any]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        bar = tqdm(total=len(budgets) * len(seeds), desc="ablation", unit="run")
+    try:
+        for s in seeds:
+            perm = np.random.default_rng(_derive(seed, s, 0)).permutation(n)
+            cand_seed = _derive(seed, s, 1)
+            for K in budgets:
+                train = perm[:K]
+                y = acc[train]
+                if random_arm:
+                    rows.append(row(K, s, "random", K, int(train[np.argmax(y)])))
+                    if top_k:
+                        ext = perm[: K + top_k]
+                        rows.append(row(K, s, f"random+{top_k}", K + top_k, int(ext[np.argmax(acc[ext])])))
+                p_seed = _derive(seed, s, 2, K)
+                evaluated = np.zeros(n, dtype=bool)
+                evaluated[train] = True
+                for arm, enc in encoders.items():
+                    pred = EfficiencyPredictor(**params, seed=p_seed).fit(vecs[arm][train], y)
+                    res = bootstrap_optimize(pred, enc, pool.batch, vectors=vecs[arm], num_samples=num_samples,
+                                             top_k=1, seed=cand_seed)
+                    cidx, mu = res.pool_index, res.predicted
+                    rho = _spearman(mu, acc[cidx])
+                    b = res.best
+                    rows.append(row(K, s, arm, K + 1, b.index, b.predicted, rho, len(cidx)))
+                    if top_k:
+                        fresh = ~evaluated[cidx]
+                        order = np.argsort(-mu[fresh], kind="stable")[:top_k]
+                        new = cidx[fresh][order]
+                        allx = np.concatenate([train, new])
+                        pick = int(allx[np.argmax(acc[allx])])
+                        hit = np.flatnonzero(cidx == pick)
+                        rows.append(row(K, s, f"{arm}_top{top_k}", K + len(new), pick,
+                                        float(mu[hit[0]]) if hit.size else float("nan"), rho, len(cidx)))
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    order = {a: i for i, a in enumerate(_arm_order(list(encoders), top_k, random_arm))}
+    rows.sort(key=lambda r: (r["budget"], r["seed"], order.get(r["arm"], len(order))))
+    return rows
+
+
+def _arm_order(pred_arms: list[str], top_k: int, random_arm: bool) -> list[str]:
+    out = list(pred_arms) + (["random"] if random_arm else [])
+    if top_k:
+        out += [f"{a}_top{top_k}" for a in pred_arms] + ([f"random+{top_k}"] if random_arm else [])
+    return out
+
+
+# ---------------------------------------------------------------------------- statistics
+def _ci(x: np.ndarray, method: str, confidence: float, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
+    n = x.shape[0]
+    if n < 2:
+        return float("nan"), float("nan")
+    alpha = (1.0 - confidence) / 2.0
+    if method == "t":
+        from scipy import stats  # noqa: PLC0415
+
+        half = float(stats.t.ppf(1.0 - alpha, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+        return float(x.mean()) - half, float(x.mean()) + half
+    means = x[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def _check_ci(ci: str, confidence: float, n_boot: int) -> None:
+    if ci not in ("bootstrap", "t"):
+        raise ValueError(f"ci: expected 'bootstrap' or 't', got {ci!r}")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence: expected a float in (0, 1), got {confidence!r}")
+    check_int(n_boot, "n_boot", 1)
+
+
+def _arms_in_order(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(str(r["arm"]) for r in rows))
+
+
+def summarize(rows: Sequence[Mapping[str, Any]], *, ci: str = "bootstrap", confidence: float = 0.95,
+              n_boot: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
+    r"""Per budget and arm: mean, median, std and a confidence interval of the mean bias.
+
+    Args:
+        rows: result rows (:func:`run_ablation` or :func:`read_csv` of ``ablation.csv``).
+        ci: ``"bootstrap"`` (percentile bootstrap over seeds, ``n_boot`` resamples drawn
+            from ``seed``) or ``"t"`` (Student-t interval).
+        confidence: coverage of the interval.
+        n_boot: bootstrap resamples.
+        seed: seed of the resampling (the summary is deterministic).
+
+    Returns:
+        list of dicts with the keys :data:`SUMMARY_COLUMNS`, by budget then arm (arms in
+        order of first appearance). ``std`` uses ``ddof=1``; intervals are NaN for one seed.
+    """
+    _check_ci(ci, confidence, n_boot)
+    out = []
+    arms = _arms_in_order(rows)
+    for K in sorted({int(r["budget"]) for r in rows}):
+        for arm in arms:
+            sel = [r for r in rows if int(r["budget"]) == K and str(r["arm"]) == arm]
+            if not sel:
+                continue
+            sel.sort(key=lambda r: int(r["seed"]))
+            b = np.array([float(r["bias"]) for r in sel])
+            lo, hi = _ci(b, ci, confidence, n_boot, np.random.default_rng(seed))
+            out.append({"budget": K, "arm": arm, "n": len(sel),
+                        "evaluations": float(np.mean([float(r["evaluations"]) for r in sel])),
+                        "mean": float(b.mean()), "median": float(np.median(b)),
+                        "std": float(b.std(ddof=1)) if len(b) > 1 else float("nan"),
+                        "ci_low": lo, "ci_high": hi, "ci": f"{ci} {confidence:g}",
+                        "mean_picked_accuracy": float(np.mean([float(r["picked_accuracy"]) for r in sel]))})
+    return out
+
+
+def paired_differences(rows: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[str, str]] | None = None, *,
+                       ci: str = "bootstrap", confidence: float = 0.95, n_boot: int = 10_000,
+                       seed: int = 0) -> list[dict[str, Any]]:
+    r"""Paired comparison of arms on the same draws: ``bias(baseline) - bias(arm)`` per seed.
+
+    A positive ``mean_diff`` means ``arm`` picked better models than ``baseline``; ``wins``
+    / ``ties`` / ``losses`` count seeds where its bias was lower / equal / higher.
+
+    Args:
+        rows: result rows.
+        pairs: ``(arm, baseline)`` pairs; default: each predictor arm against the others and
+            against random search at equal evaluations (top-k variants vs ``random+k``), and
+            the top-1 arms against ``random``.
+        ci, confidence, n_boot, seed: as in :func:`summarize`.
+
+    Returns:
+        list of dicts with the keys :data:`PAIRED_COLUMNS`.
+    """
+    _check_ci(ci, confidence, n_boot)
+    arms = _arms_in_order(rows)
+    if pairs is None:
+        pairs = _default_pairs(arms)
+    for a, b in pairs:
+        for x in (a, b):
+            if x not in arms:
+                raise ValueError(f"pairs: unknown arm {x!r}; the rows hold {arms}")
+    bias = {(int(r["budget"]), int(r["seed"]), str(r["arm"])): float(r["bias"]) for r in rows}
+    out = []
+    for K in sorted({int(r["budget"]) for r in rows}):
+        seeds = sorted({int(r["seed"]) for r in rows if int(r["budget"]) == K})
+        for a, b in pairs:
+            common = [s for s in seeds if (K, s, a) in bias and (K, s, b) in bias]
+            if not common:
+                continue
+            d = np.array([bias[(K, s, b)] - bias[(K, s, a)] for s in common])
+            lo, hi = _ci(d, ci, confidence, n_boot, np.random.default_rng(seed))
+            out.append({"budget": K, "arm": a, "baseline": b, "n": len(d), "mean_diff": float(d.mean()),
+                        "ci_low": lo, "ci_high": hi, "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
+                        "losses": int((d < 0).sum())})
+    return out
+
+
+def _default_pairs(arms: list[str]) -> list[tuple[str, str]]:
+    top = [a for a in arms if "_top" in a]
+    rnd_k = [a for a in arms if a.startswith("random+")]
+    pred = [a for a in arms if a not in top and not a.startswith("random")]
+    pairs = [(a, b) for i, a in enumerate(pred) for b in pred[i + 1:]]
+    pairs += [(a, b) for i, a in enumerate(top) for b in top[i + 1:]]
+    pairs += [(a, r) for a in top for r in rnd_k]
+    if "random" in arms:
+        pairs += [(a, "random") for a in pred]
+    return pairs
+
+
+# ---------------------------------------------------------------------------- files
+def write_csv(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, columns: Sequence[str] | None = None) -> None:
+    """Write dict rows to ``path`` (floats at full precision), atomically."""
+    columns = list(columns if columns is not None else (rows[0].keys() if rows else []))
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([repr(float(r[c])) if isinstance(r[c], (float, np.floating)) else r[c] for c in columns])
+    os.replace(tmp, path)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read a CSV written by :func:`write_csv`; numbers come back as int / float."""
+    def conv(v: str) -> Any:
+        for t in (int, float):
+            try:
+                return t(v)
+            except ValueError:
+                pass
+        return v
+
+    with open(path, newline="") as f:
+        return [{k: conv(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def format_table(summary: Sequence[Mapping[str, Any]], *, percent: bool = True) -> str:
+    """A plain-text table: one line per budget, one ``mean [ci_low, ci_high]`` column per arm."""
+    arms = _arms_in_order(summary)
+    f = 100.0 if percent else 1.0
+    cells: dict[tuple[int, str], str] = {}
+    for r in summary:
+        lo, hi = float(r["ci_low"]) * f, float(r["ci_high"]) * f
+        cells[(int(r["budget"]), str(r["arm"]))] = f"{float(r['mean']) * f:.3f} [{lo:.3f}, {hi:.3f}]"
+    width = max([len(a) for a in arms] + [len(v) for v in cells.values()] + [10])
+    unit = "bias, % points: mean [95% CI]" if percent else "bias: mean [CI]"
+    lines = [f"{'budget':>7}  " + "  ".join(f"{a:>{width}}" for a in arms) + f"    ({unit})"]
+    for K in sorted({int(r["budget"]) for r in summary}):
+        lines.append(f"{K:>7}  " + "  ".join(f"{cells.get((K, a), '-'):>{width}}" for a in arms))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- the pipeline
+@dataclass
+class AblationResult:
+    r"""What :func:`nb101_ablation` returns.
+
+    Attributes:
+        rows: one dict per (budget, seed, arm) (``ablation.csv``).
+        summary: per budget and arm statistics (``summary.csv``).
+        paired: paired differences between arms (``paired.csv``).
+        info: settings, data, encoder fidelity and timings (``run.json``).
+        files: name -> path of every file written (empty without ``out``).
+    """
+
+    rows: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    paired: list[dict[str, Any]]
+    info: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def table(self, percent: bool = True) -> str:
+        """The summary as text (see :func:`format_table`)."""
+        return format_table(self.summary, percent=percent)
+
+    def __repr__(self) -> str:
+        budgets = sorted({r["budget"] for r in self.rows})
+        return (f"AblationResult(budgets={budgets}, seeds={len({r['seed'] for r in self.rows})}, "
+                f"arms={_arms_in_order(self.rows)}, rows={len(self.rows)})")
+
+
+def nb101_ablation(
+    data: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    budgets: Sequence[int] | int = DEFAULT_BUDGETS,
+    seeds: int | Sequence[int] = 30,
+    metric: str = "validation_accuracy",
+    epochs: int = 108,
+    num_samples: int = 50_000,
+    top_k: int = 10,
+    encoder: str = "mlp",
+    encoder_options: Mapping[str, Any] | None = None,
+    predictor: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    fidelity_sample: int = 1000,
+    plot: bool = True,
+    progress: bool = True,
+) -> AblationResult:
+    r"""The whole NAS-Bench-101 ablation: data, encoder, every run, statistics, files, plot.
+
+    Args:
+        data: an official-layout ``.tfrecord`` or None for the bundled 20,001-model sample.
+        out: output folder (``ablation.csv``, ``summary.csv``, ``paired.csv``, ``bias.png``,
+            ``encoder.pt`` / ``encoder.json`` (reused when the settings match),
+            ``encoder_fidelity.json``, ``run.json``); None writes nothing and trains the
+            encoder in memory.
+        budgets: numbers of evaluated models ``K``.
+        seeds: number of seeds (or the seeds).
+        metric: ``"validation_accuracy"`` (default) or ``"test_accuracy"`` (when the file
+            has it), or another accuracy in :data:`nasbench.METRICS`.
+        epochs: training budget of the metric (108 by default).
+        num_samples: bootstrap candidates per run (all models when the data has fewer).
+        top_k: ``k`` of the top-k variants (0: none).
+        encoder: encoder name of the ``embedding`` arm.
+        encoder_options: keyword arguments of :func:`train_nb101_encoder` (``dim``,
+            ``hidden``, ``wl_iter``, ``n_train``, ``max_epochs``, ``lr``, ``time_limit``).
+        predictor: keyword arguments of :class:`EfficiencyPredictor` (e.g. ``n_members=5``).
+        seed: base seed of everything (encoder, draws, predictors).
+        device: for the encoder (and the predictors): ``"auto"``, ``"cpu"``, ``"cuda"``.
+        fidelity_sample: models of the data on which the encoder's and the raw encoding's
+            fidelity to the WL kernel is also measured (0: skip).
+        plot: write ``bias.png``.
+        progress: progress bars.
+
+    Returns:
+        :class:`AblationResult`.
+    """
+    from .embedding import fidelity  # noqa: PLC0415
+    from .wl import WLKernel  # noqa: PLC0415
+
+    t0 = time.perf_counter()
+    budgets = _budgets(budgets)
+    seeds_l = _seeds(seeds)
+    check_int(num_samples, "num_samples", 1)
+    check_int(top_k, "top_k", 0)
+    check_int(seed, "seed", 0)
+    check_int(fidelity_sample, "fidelity_sample", 0)
+    _check_metric(metric)
+    resolve_device(device)
+    opts = dict(encoder_options or {})
+    bad = set(opts) - {"dim", "hidden", "wl_iter", "n_train", "max_epochs", "lr", "time_limit"}
+    if bad:
+        raise ValueError(f"encoder_options: unknown option(s) {sorted(bad)}")
+    pred_opts = {**dict(predictor or {}), "device": (predictor or {}).get("device", "cpu")}
+    EfficiencyPredictor(**{k: v for k, v in pred_opts.items() if k != "seed"})._check()
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    nb = load_nb101(data, progress=progress)
+    pool = nb101_pool(nb, metric, epochs)
+    timings["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    enc, enc_info = train_nb101_encoder(encoder, **opts, seed=seed, device=device, cache_dir=out, progress=progress)
+    timings["encoder"] = time.perf_counter() - t
+    enc = enc.to("cpu")
+    raw = create("raw", num_nodes=7, ops=NB101_OPS)
+
+    t = time.perf_counter()
+    vectors = {"embedding": embed_pool(enc, pool.batch, normalize=encoder != "raw"), "raw": embed_pool(raw, pool.batch)}
+    timings["embed"] = time.perf_counter() - t
+
+    fid: dict[str, Any] = {"held_out_space_cells": enc_info["fidelity"], "encoder_seconds": enc_info.get("seconds"),
+                           "encoder_epochs": enc_info.get("epochs"), "settings": enc_info["settings"]}
+    if fidelity_sample:
+        t = time.perf_counter()
+        kern = WLKernel(n_iter=enc_info["settings"]["wl_iter"], node_labels="op")
+        idx = np.sort(np.random.default_rng(_derive(seed, 0, 3)).choice(len(pool), min(fidelity_sample, len(pool)),
+                                                                           replace=False))
+        sample = pool.cells(idx)
+        if len({c.num_nodes for c in sample}) < len(sample):
+            fid["data_cells"] = {"embedding": fidelity(enc, sample, kern, n_pairs=20_000, seed=seed).to_dict(),
+                                 "raw": fidelity(raw, sample, kern, n_pairs=20_000, seed=seed).to_dict()}
+        timings["fidelity"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    rows = run_ablation(pool, {"embedding": enc, "raw": raw}, vectors, budgets=budgets, seeds=seeds_l,
+                        num_samples=num_samples, top_k=top_k, seed=seed, predictor=pred_opts, progress=progress)
+    timings["runs"] = time.perf_counter() - t
+    summary = summarize(rows)
+    paired = paired_differences(rows)
+    timings["total"] = time.perf_counter() - t0
+
+    info = {
+        "data": None if data is None else os.fspath(data), "models": len(nb), "models_used": len(pool),
+        "excluded_unknown_metric": pool.n_excluded, "metric": metric, "epochs": int(epochs),
+        "best_accuracy": pool.best_accuracy, "best_hash": str(pool.hashes[pool.best_index]),
+        "budgets": budgets, "seeds": seeds_l, "num_samples": int(num_samples),
+        "num_candidates": int(min(num_samples, len(pool))), "top_k": int(top_k), "seed": int(seed),
+        "encoder": {**{k: v for k, v in enc_info.items() if k != "fidelity"}, "fidelity": enc_info["fidelity"]},
+        "predictor": {k: (str(v) if k == "device" else v) for k, v in pred_opts.items()},
+        "ci": "95% percentile bootstrap over seeds (10,000 resamples)",
+        "embedding_vectors": "L2-normalised" if encoder != "raw" else "as is",
+        "timings_s": timings, "torch_threads": torch.get_num_threads(),
+    }
+    result = AblationResult(rows=rows, summary=summary, paired=paired, info=info)
+    if out is not None:
+        outp = Path(out)
+        files = {"ablation": outp / "ablation.csv", "summary": outp / "summary.csv", "paired": outp / "paired.csv",
+                 "fidelity": outp / "encoder_fidelity.json", "run": outp / "run.json"}
+        write_csv(rows, files["ablation"], ROW_COLUMNS)
+        write_csv(summary, files["summary"], SUMMARY_COLUMNS)
+        write_csv(paired, files["paired"], PAIRED_COLUMNS)
+        files["fidelity"].write_text(json.dumps(fid, indent=2))
+        if plot:
+            from .plots import plot_bias  # noqa: PLC0415
+
+            files["plot"] = outp / "bias.png"
+            plot_bias(summary, files["plot"], title=f"NAS-Bench-101 ablation ({metric}, {len(pool)} models)")
+        files["encoder"] = outp / "encoder.pt"
+        result.files = {k: str(v) for k, v in files.items()}
+        info["files"] = result.files
+        timings["total"] = time.perf_counter() - t0
+        files["run"].write_text(json.dumps(info, indent=2, default=str))
+    result.info["fidelity"] = fid
+    return result

@@ -1,0 +1,125 @@
+r"""Figures of the paper, one independent function each (matplotlib, no pyplot state).
+
+* :func:`plot_bias`: the NAS-Bench-101 ablation's bias curves (paper Fig. 4).
+
+Functions draw on a given ``ax`` or on a new :class:`matplotlib.figure.Figure` (never the
+global pyplot figure), save it when given a path, and return the figure.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["plot_bias"]
+
+# arm -> (colour, line style); unknown arms cycle through the default colours
+_STYLE = {
+    "embedding": ("tab:blue", "-"), "raw": ("tab:orange", "-"), "random": ("tab:gray", ":"),
+}
+
+
+def _read_rows(summary: str | os.PathLike | Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if isinstance(summary, (str, os.PathLike)):
+        with open(summary, newline="") as f:
+            return list(csv.DictReader(f))
+    return list(summary)
+
+
+def plot_bias(
+    summary: str | os.PathLike | Sequence[Mapping[str, Any]],
+    path: str | os.PathLike | None = None,
+    *,
+    arms: Sequence[str] | None = None,
+    ax: Any = None,
+    percent: bool = True,
+    log_x: bool = True,
+    ci: bool = True,
+    title: str | None = None,
+) -> Any:
+    r"""Bias curves: mean global prediction bias per budget, one line per arm, CI bands.
+
+    Like the paper's Fig. 4: x = number of evaluated architectures (budget), y = bias on a
+    log scale. Budgets where an arm's mean bias is 0 (it always found the best model) fall
+    off the bottom of the log axis.
+
+    Args:
+        summary: the path of a ``summary.csv`` (columns ``budget``, ``arm``, ``mean``,
+            ``ci_low``, ``ci_high``; e.g. written by ``gemgraph ablation``) or its rows.
+        path: where to save the figure (format from the extension), or None.
+        arms: arms to draw, in this order (default: all, in order of appearance).
+        ax: a matplotlib Axes to draw on (default: a new figure).
+        percent: show the bias in percentage points (accuracies stored as fractions).
+        log_x: log-scale budget axis.
+        ci: draw the confidence bands.
+        title: axes title.
+
+    Returns:
+        the :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: if the summary lacks a column, holds no rows, or an arm is unknown.
+    """
+    rows = _read_rows(summary)
+    if not rows:
+        raise ValueError("summary: no rows to plot")
+    need = {"budget", "arm", "mean"} | ({"ci_low", "ci_high"} if ci else set())
+    missing = sorted(need - set(rows[0].keys()))
+    if missing:
+        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of gemgraph ablation")
+    present = list(dict.fromkeys(str(r["arm"]) for r in rows))
+    arms = present if arms is None else list(arms)
+    unknown = [a for a in arms if a not in present]
+    if unknown:
+        raise ValueError(f"arms: {unknown} not in the summary (it holds {present})")
+    f = 100.0 if percent else 1.0
+    if ax is None:
+        from matplotlib.figure import Figure  # noqa: PLC0415
+
+        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    default = iter(["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"])
+    colours: dict[str, str] = {}
+    for arm in arms:
+        base = arm.split("_top")[0]
+        base = "random" if base.startswith("random") else base
+        if base not in colours:
+            colours[base] = _STYLE.get(base, (None, "-"))[0] or next(default, "black")
+        top = "_top" in arm or arm.startswith("random+")
+        style = _STYLE.get(base, (None, "-"))[1]
+        sel = sorted((r for r in rows if str(r["arm"]) == arm), key=lambda r: float(r["budget"]))
+        x = [float(r["budget"]) for r in sel]
+        y = [float(r["mean"]) * f for r in sel]
+        ax.plot(x, y, color=colours[base], linestyle="--" if top and base != "random" else style,
+                marker="s" if top else "o", markersize=4, label=arm)
+        if ci:
+            lo = [float(r["ci_low"]) * f for r in sel]
+            hi = [float(r["ci_high"]) * f for r in sel]
+            ax.fill_between(x, lo, hi, color=colours[base], alpha=0.12 if top else 0.2, linewidth=0)
+    ax.set_yscale("log", nonpositive="clip")
+    if log_x:
+        from matplotlib.ticker import NullLocator  # noqa: PLC0415
+
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+    from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: PLC0415
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    lo, hi = ax.get_ylim()
+    ax.yaxis.set_minor_formatter(plain if lo > 0 and hi / lo < 20 else NullFormatter())
+    budgets = sorted({float(r["budget"]) for r in rows})
+    ax.set_xticks(budgets)
+    ax.set_xticklabels([f"{b:g}" for b in budgets])
+    ax.set_xlabel("evaluated architectures (budget K)")
+    ax.set_ylabel("global prediction bias B" + (" (% points)" if percent else ""))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=150)
+    return fig
