@@ -1,0 +1,497 @@
+"""Tests for gemgraph.store: RunStore (round trips, errors, durability under SIGKILL,
+concurrent writers) and RunLock.
+
+The multi-process tests take their child processes from a small pool started with the first
+test of this module, so the children's imports (torch) overlap with the in-process tests.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gemgraph import Cell
+from gemgraph.store import APPLICATION_ID, RunLock, RunStore, StoreError, cell_from_json, cell_hash, cell_to_json
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Shared by this module and the child processes (exec'd in both).
+HELPERS = r'''
+import numpy as np
+from gemgraph import Cell
+
+def make_cell(t):
+    """A deterministic cell for iteration t: 3..8 nodes, ops on odd t."""
+    rng = np.random.default_rng(1000 + t)
+    n = 3 + t % 6
+    adj = np.triu(rng.integers(0, 2, size=(n, n)), 1).astype(np.uint8)
+    ops = None
+    if t % 2:
+        ops = ["input"] + [str(o) for o in rng.choice(["conv1x1", "sepconv3x3", "conv3x3"], n - 2)] + ["output"]
+    return Cell(adj, ops)
+
+def add(store, t, **kw):
+    return store.add_candidate(t, make_cell(t), macs=1e6 * (t + 1), params=100 + t, accuracy=0.5 + t / 1e4,
+                               score=0.01 * t, seconds=0.1 * t, status="ok", extra={"t": t}, **kw)
+'''
+exec(HELPERS)
+
+WORKER = r'''
+import json, os, sys, time
+sys.path.insert(0, {root!r})
+from gemgraph.store import RunLock, RunStore
+exec({helpers!r})
+print("READY", flush=True)
+cmd = json.loads(sys.stdin.readline())
+if cmd["op"] == "lock":
+    lock = RunLock(cmd["dir"]).acquire()
+    print("LOCKED", flush=True)
+    sys.stdin.readline()  # hold until killed (or stdin closes)
+elif cmd["op"] == "write":
+    store = RunStore(cmd["path"], create=True, config={{"test": "store"}})
+    while not os.path.exists(cmd["go"]):
+        time.sleep(0.005)
+    for t in range(cmd["start"], cmd["stop"]):
+        add(store, t)
+        print(t, flush=True)
+        if cmd.get("predictor_every") and t % cmd["predictor_every"] == 0:
+            store.save_predictor(t, {{"w": np.random.rand(64, 64), "t": t}})
+        store.set_meta("last_" + str(cmd["start"]), t)
+        assert t in store.done_iterations()
+    store.close()
+    print("DONE", flush=True)
+'''
+
+
+class _Pool:
+    """Pre-started worker processes (each has imported gemgraph and waits for one command)."""
+
+    def __init__(self, n: int) -> None:
+        code = WORKER.format(root=str(ROOT), helpers=HELPERS)
+        self._code = code
+        self._procs = [self._spawn() for _ in range(n)]
+        self._all = list(self._procs)
+
+    def _spawn(self) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", self._code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=ROOT)
+
+    def get(self, cmd: dict) -> subprocess.Popen:
+        """A ready worker, sent ``cmd``."""
+        p = self._procs.pop() if self._procs else self._spawn()
+        self._all.append(p)
+        line = p.stdout.readline()
+        assert line.strip() == b"READY", (line, p.stderr.read().decode()[-3000:] if p.poll() is not None else "")
+        p.stdin.write((json.dumps(cmd) + "\n").encode())
+        p.stdin.flush()
+        return p
+
+    def close(self) -> None:
+        for p in self._all:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            for f in (p.stdin, p.stdout, p.stderr):
+                f.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pool():
+    pl = _Pool(4)  # SIGKILL test: 1, two writers: 2, lock holder: 1
+    yield pl
+    pl.close()
+
+
+def new_store(tmp_path, name="run.sqlite", config=None) -> RunStore:
+    return RunStore(tmp_path / name, create=True, config=config or {"test": "store", "seed": 0})
+
+
+# ---------------------------------------------------------------------- round trips
+def test_candidates_round_trip(tmp_path):
+    store = new_store(tmp_path)
+    assert len(store) == 0 and store.candidates() == [] and store.done_iterations() == set()
+    ids = [add(store, t) for t in (3, 0, 1, 2, 7)]  # stored in any order, listed by iteration
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    store.close()
+    with RunStore(tmp_path / "run.sqlite") as again:
+        rows = again.candidates()
+        assert [r["iteration"] for r in rows] == [0, 1, 2, 3, 7]
+        assert again.done_iterations() == {0, 1, 2, 3, 7} and len(again) == 5
+        for r in rows:
+            t = r["iteration"]
+            cell = make_cell(t)
+            assert isinstance(r["cell"], Cell) and r["cell"] == cell and (r["cell"].ops is None) == (t % 2 == 0)
+            assert r["cell_hash"] == cell_hash(cell)
+            assert r["macs"] == 1e6 * (t + 1) and r["params"] == 100 + t and isinstance(r["params"], int)
+            assert r["accuracy"] == 0.5 + t / 1e4 and r["score"] == 0.01 * t and r["seconds"] == 0.1 * t
+            assert r["status"] == "ok" and r["error"] is None and r["extra"] == {"t": t}
+            assert r["created_at"].endswith("+00:00")
+        assert {r["id"] for r in rows} == set(ids)
+        assert again.candidate(7)["cell"] == make_cell(7) and again.candidate(5) is None
+        assert add(again, 8) > max(ids)  # ids keep increasing across sessions
+        assert repr(again) == f"RunStore({str(tmp_path / 'run.sqlite')!r}, candidates=6, schema=1)"
+    assert repr(again).endswith("closed)")
+
+
+def test_cell_json_and_hash():
+    a = Cell(np.triu(np.ones((4, 4), dtype=np.uint8), 1), ["input", "conv1x1", "conv3x3-bn-relu", "output"])
+    assert cell_to_json(a) == {"n": 4, "edges": [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]],
+                               "ops": ["input", "conv1x1", "conv3x3", "output"]}
+    assert cell_from_json(json.loads(json.dumps(cell_to_json(a)))) == a
+    b = Cell(a.adjacency)  # same graph without ops
+    assert cell_hash(a) != cell_hash(b) and cell_hash(b) == cell_hash(Cell(a.to_numpy()))
+    assert cell_hash(Cell([[0, 1], [0, 0]])) != cell_hash(Cell([[0, 0], [0, 0]]))
+    assert len(cell_hash(a)) == 40 and cell_hash(a) == cell_hash(cell_from_json(cell_to_json(a)))
+
+
+def test_nan_failed_and_extra(tmp_path):
+    store = new_store(tmp_path)
+    c = make_cell(4)
+    store.add_candidate(0, c, macs=np.float32(2.5e6), params=np.int64(7), accuracy=float("nan"), score=np.nan,
+                        seconds=float("inf"), status="ok")
+    store.add_candidate(1, c, macs=None, params=None, accuracy=None, score=None, seconds=1.5, status="failed",
+                        error="CUDA out of memory\nTraceback ...", extra={"loss": np.float64(2.3), "nan": float("nan"),
+                                                                         "epochs": [1, 2], "arr": np.arange(3)})
+    store.add_candidate(2, c, macs=1.0, params=1, accuracy=0.9, score=0.8, seconds=1.0, status="ok")
+    ok, failed = store.candidates("ok"), store.candidates(status="failed")
+    assert [r["iteration"] for r in ok] == [0, 2] and [r["iteration"] for r in failed] == [1]
+    r0 = ok[0]
+    assert r0["accuracy"] is None and r0["score"] is None and r0["seconds"] is None
+    assert r0["macs"] == 2.5e6 and r0["params"] == 7 and r0["extra"] == {}
+    f = failed[0]
+    assert f["error"] == "CUDA out of memory\nTraceback ..." and f["macs"] is None and f["params"] is None
+    assert f["extra"] == {"loss": 2.3, "nan": None, "epochs": [1, 2], "arr": [0, 1, 2]}
+    s = store.summary()
+    assert (s["iterations_done"], s["n_ok"], s["n_failed"]) == (3, 2, 1)
+    assert s["best"]["iteration"] == 2  # the NaN score is not a best
+
+
+def test_predictor_checkpoint_round_trip(tmp_path):
+    torch = pytest.importorskip("torch")
+    from gemgraph.predictor import EfficiencyPredictor
+
+    rng = np.random.default_rng(0)
+    Z, y = rng.random((10, 3)), rng.random(10)
+    p = EfficiencyPredictor(max_epochs=5).fit(Z, y)
+    store = new_store(tmp_path)
+    assert store.latest_predictor() is None
+    store.save_predictor(3, {"old": torch.zeros(2)})
+    store.save_predictor(5, p.state_dict())
+    store.save_predictor(4, {"np": np.ones(3), "f": np.float64(0.5), "i": np.int64(2)})  # numpy -> weights_only-safe
+    store.close()
+    with RunStore(tmp_path / "run.sqlite", readonly=True) as ro:
+        it, state = ro.latest_predictor()
+        assert it == 5 and ro.predictor_iterations() == [3, 4, 5]
+        q = EfficiencyPredictor.from_state_dict(state)
+        Zt = rng.random((20, 3))
+        np.testing.assert_array_equal(p.predict(Zt), q.predict(Zt))
+        s4 = ro.predictor(4)
+        assert torch.equal(s4["np"], torch.ones(3, dtype=torch.float64)) and s4["f"] == 0.5 and s4["i"] == 2
+        assert ro.predictor(9) is None and ro.summary()["latest_predictor"] == 5
+    with RunStore(tmp_path / "run.sqlite") as rw:
+        rw.save_predictor(5, {"new": torch.ones(1)})  # same iteration: replaced
+        assert rw.latest_predictor()[1] == {"new": torch.ones(1)} and rw.predictor_iterations() == [3, 4, 5]
+        with pytest.raises(ValueError, match="state"):
+            rw.save_predictor(6, [1, 2])
+
+
+def test_pick_meta_summary(tmp_path):
+    store = new_store(tmp_path)
+    assert store.pick() is None and store.get_meta("status") is None and store.get_meta("x", 3) == 3
+    s = store.summary()
+    assert s == {"iterations_done": 0, "n_ok": 0, "n_failed": 0, "best": None, "latest_predictor": None, "pick": None}
+    for t in range(4):
+        add(store, t)
+    store.add_candidate(4, make_cell(4), macs=1, params=1, accuracy=None, score=None, seconds=1, status="failed",
+                        error="boom")
+    store.set_meta("status", "running")
+    store.set_meta("encoder_fidelity", {"pearson": 0.93, "rmse": np.float32(0.05)})
+    store.set_meta("status", "finished")
+    pick = {"best": cell_to_json(make_cell(2)), "top": [{"predicted": 0.7, "verified": None}], "seed": 0}
+    store.set_pick({"best": None})
+    store.set_pick(pick)
+    store.close()
+    with RunStore(tmp_path / "run.sqlite", readonly=True) as ro:
+        assert ro.pick() == pick and cell_from_json(ro.pick()["best"]) == make_cell(2)
+        assert ro.get_meta("status") == "finished"
+        assert ro.get_meta("encoder_fidelity") == {"pearson": 0.93, "rmse": pytest.approx(0.05)}
+        assert set(ro.meta()) == {"status", "encoder_fidelity"}
+        s = ro.summary()
+        assert (s["iterations_done"], s["n_ok"], s["n_failed"]) == (5, 4, 1)
+        best = ro.candidate(3)
+        assert s["best"] == {"id": best["id"], "iteration": 3, "score": 0.03, "accuracy": 0.5003, "macs": 4e6}
+        assert s["pick"] == pick and ro.integrity_check() == "ok"
+        assert ro.info()["schema_version"] == "1" and ro.config == {"test": "store", "seed": 0}
+
+
+def test_config_create_and_reopen(tmp_path):
+    cfg = {"preset": "quick", "ops": ("conv1x1", "sepconv3x3"), "lam": np.float64(0.1), "seed": np.int64(0)}
+    store = RunStore(tmp_path / "run.sqlite", create=True, config=cfg)
+    assert store.config == {"preset": "quick", "ops": ["conv1x1", "sepconv3x3"], "lam": 0.1, "seed": 0}
+    store.config["preset"] = "mutated"  # a copy
+    add(store, 0)
+    store.close()
+    # creating again with an equal config just opens it (tuples vs lists do not matter)
+    with RunStore(tmp_path / "run.sqlite", create=True, config=dict(cfg)) as again:
+        assert len(again) == 1 and again.config["preset"] == "quick"
+    with pytest.raises(StoreError, match="another config"):
+        RunStore(tmp_path / "run.sqlite", create=True, config={**cfg, "seed": 1})
+    with pytest.raises(StoreError, match="another config"):
+        RunStore(tmp_path / "run.sqlite", config={"other": 1})
+    with RunStore(tmp_path / "run.sqlite", readonly=True) as ro:
+        for write in (lambda: ro.set_meta("k", 1), lambda: add(ro, 1), lambda: ro.set_pick({})):
+            with pytest.raises(StoreError, match="read-only"):
+                write()
+    store = RunStore(tmp_path / "run.sqlite")
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        len(store)
+    with pytest.raises(StoreError, match="closed"):
+        store.candidates()
+
+
+def test_concurrent_create_and_thread_writers(tmp_path):
+    path = tmp_path / "run.sqlite"
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker(k: int) -> None:
+        try:
+            barrier.wait()
+            with RunStore(path, create=True, config={"test": "threads"}) as st:  # all create at once
+                for t in range(k, 80, 4):
+                    add(st, t)
+                    st.set_meta(f"w{k}", t)
+                    st.candidates("ok")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    with RunStore(path, readonly=True) as ro:
+        rows = ro.candidates()
+        assert [r["iteration"] for r in rows] == list(range(80)) and len({r["id"] for r in rows}) == 80
+        assert all(r["cell"] == make_cell(r["iteration"]) for r in rows)
+        assert ro.integrity_check() == "ok" and ro.meta() == {f"w{k}": 76 + k for k in range(4)}
+
+
+def test_one_store_shared_by_threads(tmp_path):
+    store = new_store(tmp_path)
+    ths = [threading.Thread(target=lambda k=k: [add(store, t) for t in range(k, 40, 2)]) for k in range(2)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    assert sorted(store.done_iterations()) == list(range(40))
+
+
+# ---------------------------------------------------------------------- errors
+def test_open_errors(tmp_path):
+    missing = tmp_path / "nope" / "run.sqlite"
+    with pytest.raises(FileNotFoundError, match="nope"):
+        RunStore(missing)
+    with pytest.raises(FileNotFoundError, match="nope"):
+        RunStore(missing, readonly=True)
+    assert not missing.exists()
+
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(np.random.default_rng(0).bytes(8192))
+    with pytest.raises(StoreError, match="junk.sqlite.*not an SQLite database"):
+        RunStore(junk)
+    with pytest.raises(StoreError, match="junk.sqlite"):
+        RunStore(junk, create=True, config={})
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 100)
+    with pytest.raises(StoreError, match="notes.txt"):
+        RunStore(text, readonly=True)
+
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (name TEXT)")
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    for kw in ({}, {"readonly": True}, {"create": True, "config": {}}):
+        with pytest.raises(StoreError, match=r"foreign.db: is an SQLite database but not a gemgraph run store"):
+            RunStore(foreign, **kw)
+    assert foreign.read_bytes() == before  # untouched (not switched to WAL)
+
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(StoreError, match="empty"):
+        RunStore(empty)
+    with RunStore(empty, create=True, config={"a": 1}) as st:  # e.g. left by a kill while creating
+        assert st.config == {"a": 1}
+
+    with pytest.raises(StoreError, match="directory"):
+        RunStore(tmp_path)
+    with pytest.raises(ValueError, match="config"):
+        RunStore(tmp_path / "x.sqlite", create=True)
+    with pytest.raises(ValueError, match="config"):
+        RunStore(tmp_path / "x.sqlite", create=True, config=[1])
+    with pytest.raises(ValueError, match="readonly"):
+        RunStore(tmp_path / "x.sqlite", create=True, config={}, readonly=True)
+    with pytest.raises(ValueError, match="config"):
+        RunStore(tmp_path / "x.sqlite", create=True, config={"f": object()})
+
+
+@pytest.mark.parametrize("version,word", [(99, "newer"), (2, "newer"), (0, "older")])
+def test_other_schema_version(tmp_path, version, word):
+    path = tmp_path / "run.sqlite"
+    new_store(tmp_path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert con.execute("PRAGMA user_version").fetchone()[0] == RunStore.SCHEMA_VERSION
+    con.execute(f"PRAGMA user_version = {version}")
+    con.close()
+    for kw in ({}, {"readonly": True}, {"create": True, "config": {"test": "store", "seed": 0}}):
+        with pytest.raises(StoreError, match=rf"schema version {version}, but this gemgraph reads schema version 1 "
+                                             rf"\(it was written by an? {word} gemgraph"):
+            RunStore(path, **kw)
+
+
+def test_inconsistent_schema_info(tmp_path):
+    new_store(tmp_path).close()
+    con = sqlite3.connect(tmp_path / "run.sqlite")
+    con.execute("DROP TRIGGER store_info_no_update")
+    con.execute("UPDATE store_info SET value = '7' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="inconsistent.*'7'"):
+        RunStore(tmp_path / "run.sqlite")
+
+
+def test_write_errors(tmp_path):
+    store = new_store(tmp_path)
+    cid = add(store, 0)
+    with pytest.raises(StoreError, match=rf"iteration 0 is already stored \(candidate id {cid}\)"):
+        add(store, 0)
+    c = make_cell(1)
+    kw = dict(macs=1.0, params=1, accuracy=0.5, score=0.1, seconds=1.0)
+    with pytest.raises(ValueError, match="status: expected one of \\['ok', 'failed'\\], got 'done'"):
+        store.add_candidate(1, c, **kw, status="done")
+    with pytest.raises(ValueError, match="status"):
+        store.candidates(status="OK")
+    with pytest.raises(ValueError, match="iteration"):
+        store.add_candidate(-1, c, **kw, status="ok")
+    with pytest.raises(ValueError, match="iteration"):
+        store.add_candidate(1.0, c, **kw, status="ok")
+    with pytest.raises(ValueError, match="cell"):
+        store.add_candidate(1, np.eye(3), **kw, status="ok")
+    with pytest.raises(ValueError, match="params"):
+        store.add_candidate(1, c, **{**kw, "params": -3}, status="ok")
+    with pytest.raises(ValueError, match="accuracy"):
+        store.add_candidate(1, c, **{**kw, "accuracy": "high"}, status="ok")
+    with pytest.raises(ValueError, match="extra"):
+        store.add_candidate(1, c, **kw, status="ok", extra={"f": object()})
+    with pytest.raises(ValueError, match="key"):
+        store.set_meta("", 1)
+    with pytest.raises(ValueError, match="payload"):
+        store.set_pick([1])
+    assert store.done_iterations() == {0} and store.integrity_check() == "ok"
+    # store_info (config, schema) cannot be changed through SQL either
+    with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+        store._conn.execute("UPDATE store_info SET value = '{}' WHERE key = 'config'")
+
+
+# ---------------------------------------------------------------------- processes
+def test_sigkill_while_writing_loses_at_most_the_candidate_in_flight(tmp_path, pool):
+    path, go = tmp_path / "run.sqlite", tmp_path / "go"
+    go.touch()
+    p = pool.get({"op": "write", "path": str(path), "go": str(go), "start": 0, "stop": 10**9, "predictor_every": 3})
+    printed = []
+    deadline = time.time() + 60
+    while len(printed) < 40 and time.time() < deadline:
+        line = p.stdout.readline()
+        assert line, p.stderr.read().decode()[-3000:]
+        printed.append(int(line))
+    os.kill(p.pid, signal.SIGKILL)  # while it is writing (the loop does nothing else)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL
+    printed += [int(x) for x in p.stdout.read().split()]  # lines written before the kill
+    last = printed[-1]
+    assert printed == list(range(last + 1))
+    for kw in ({"readonly": True}, {}):  # a reader and a resuming writer both open it
+        with RunStore(path, **kw) as st:
+            assert st.integrity_check() == "ok"
+            rows = st.candidates()
+            its = [r["iteration"] for r in rows]
+            assert its == list(range(len(its))) and last + 1 <= len(its) <= last + 2  # at most 1 in flight
+            for r in rows:
+                t = r["iteration"]
+                assert r["cell"] == make_cell(t) and r["score"] == 0.01 * t and r["extra"] == {"t": t}
+            m = its[-1]  # checkpoints follow their candidate: the last one may be lost with it
+            assert st.latest_predictor()[0] in ({m, m - 3} if m % 3 == 0 else {m - m % 3})
+    with RunStore(path) as st:  # resume: the next iteration is accepted
+        add(st, len(its))
+        assert len(st) == len(its) + 1
+
+
+def test_two_processes_write_one_store(tmp_path, pool):
+    path, go = tmp_path / "run.sqlite", tmp_path / "go"
+    procs = [pool.get({"op": "write", "path": str(path), "go": str(go), "start": s, "stop": s + 50})
+             for s in (0, 1000)]
+    time.sleep(0.2)
+    go.touch()  # both start writing at once
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()[-3000:]
+        assert out.split()[-1] == b"DONE"
+    with RunStore(path, readonly=True) as st:
+        assert st.integrity_check() == "ok"
+        rows = st.candidates()
+        assert [r["iteration"] for r in rows] == list(range(50)) + list(range(1000, 1050))
+        assert len({r["id"] for r in rows}) == 100
+        assert all(r["cell"] == make_cell(r["iteration"]) for r in rows)
+        assert st.meta() == {"last_0": 49, "last_1000": 1049}
+
+
+def test_runlock_between_processes(tmp_path, pool):
+    run = tmp_path / "RUN"
+    run.mkdir()
+    p = pool.get({"op": "lock", "dir": str(run)})
+    assert p.stdout.readline().strip() == b"LOCKED", p.stderr.read().decode()[-3000:]
+    lock = RunLock(run)
+    with pytest.raises(StoreError, match=rf"run {run} is in use by PID {p.pid} on \S+ \(since "):
+        lock.acquire()
+    assert not lock.locked and lock.holder()["pid"] == p.pid
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert lock.holder() is None  # the OS dropped the dead process's lock
+    with lock:
+        assert lock.locked and "held" in repr(lock)
+        assert json.loads((run / ".lock").read_text())["pid"] == os.getpid()
+    assert not lock.locked and "free" in repr(lock)
+
+
+def test_runlock_in_process(tmp_path):
+    run = tmp_path / "RUN"
+    with pytest.raises(FileNotFoundError, match="RUN"):
+        RunLock(run).acquire()
+    run.mkdir()
+    a, b = RunLock(run), RunLock(run)
+    with a:
+        with pytest.raises(StoreError, match=f"in use by PID {os.getpid()}"):
+            b.acquire()
+        with pytest.raises(StoreError, match="already acquired"):
+            a.acquire()
+        assert b.holder()["pid"] == os.getpid()
+    assert b.acquire() is b and b.locked
+    b.release()
+    b.release()  # idempotent
+    assert RunLock(run).holder() is None
