@@ -7,7 +7,6 @@ test of this module, so the children's imports (torch) overlap with the in-proce
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import sqlite3
@@ -234,6 +233,18 @@ def test_pick_meta_summary(tmp_path):
         assert ro.info()["schema_version"] == "1" and ro.config == {"test": "store", "seed": 0}
 
 
+def test_connection_settings_and_odd_paths(tmp_path):
+    path = tmp_path / "my run #1?x=y" / "run.sqlite"
+    path.parent.mkdir()
+    with RunStore(path, create=True, config={"a": 1}) as st:
+        pragma = lambda name: st._conn.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal" and pragma("synchronous") == 2  # FULL
+        assert pragma("foreign_keys") == 1 and pragma("busy_timeout") == 30000
+        add(st, 0)
+    with RunStore(str(path), readonly=True) as ro:  # the mode=ro URI escapes '#', '?', ' '
+        assert len(ro) == 1 and ro._conn.execute("PRAGMA query_only").fetchone()[0] == 1
+
+
 def test_config_create_and_reopen(tmp_path):
     cfg = {"preset": "quick", "ops": ("conv1x1", "sepconv3x3"), "lam": np.float64(0.1), "seed": np.int64(0)}
     store = RunStore(tmp_path / "run.sqlite", create=True, config=cfg)
@@ -315,6 +326,13 @@ def test_open_errors(tmp_path):
         RunStore(junk)
     with pytest.raises(StoreError, match="junk.sqlite"):
         RunStore(junk, create=True, config={})
+    corrupt = tmp_path / "corrupt.sqlite"  # a real store with a damaged header
+    new_store(tmp_path, "corrupt.sqlite").close()
+    data = bytearray(corrupt.read_bytes())
+    data[:16] = b"x" * 16
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="corrupt.sqlite"):
+        RunStore(corrupt)
     text = tmp_path / "notes.txt"
     text.write_text("hello\n" * 100)
     with pytest.raises(StoreError, match="notes.txt"):
