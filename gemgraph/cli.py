@@ -43,6 +43,207 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_search(args: argparse.Namespace):
+    """Create or resume a run: (run_dir, config, store)."""
+    from pathlib import Path
+
+    from .runs import build_config, store_path
+    from .store import RunStore
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not store_path(run_dir).exists():
+            raise FileNotFoundError(f"--resume: no run store at {store_path(run_dir)}")
+        store = RunStore(store_path(run_dir))
+        cfg = store.config
+    else:
+        if not args.out:
+            raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
+        run_dir = Path(args.out)
+        cfg = build_config(args.preset, nodes=args.nodes, iterations=args.iterations, seed=args.seed,
+                           max_concat=args.max_concat, **{"bootstrap.num_samples": args.num_samples,
+                                                          "bootstrap.top_k": args.top_k,
+                                                          "bootstrap.verify_top": args.verify_top,
+                                                          "trainer.epochs": args.epochs,
+                                                          "trainer.width": args.width})
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if store_path(run_dir).exists():
+            existing = RunStore(store_path(run_dir), readonly=True)
+            same = existing.config == cfg
+            existing.close()
+            if not same:
+                raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
+                                 "to continue it, or another directory")
+        store = RunStore(store_path(run_dir), create=True, config=cfg)
+    return run_dir, cfg, store
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import time
+
+    from .runs import format_table, make_predictor, make_space, make_trainer, prepare_encoder
+    from .search import NASGEM
+    from .store import RunLock
+
+    run_dir, cfg, store = _open_search(args)
+    iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
+    with RunLock(run_dir), store:
+        t0 = time.perf_counter()
+        store.set_meta("status", "running")
+        done = len(store)
+        print(f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
+              + (f" ({done} already done, resuming)" if done else ""))
+        encoder = prepare_encoder(run_dir, cfg, store, device=args.device, progress=not args.quiet)
+        fid = store.get_meta("encoder_fidelity")
+        if fid:
+            print(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
+        executor = "local"
+        if args.executor == "ray":
+            from .search import RayExecutor
+
+            executor = RayExecutor(address=args.ray_address)
+        b = cfg["bootstrap"]
+        search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
+                        make_trainer(cfg, device=args.device, data_root=args.data), store,
+                        seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
+                        executor=executor, progress=not args.quiet)
+        try:
+            res = search.run(iterations)
+        finally:
+            if executor != "local":
+                executor.close()
+        secs = time.perf_counter() - t0
+        store.set_meta("status", "finished")
+        store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
+        rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
+        print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
+        print("best evaluated candidates:")
+        print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
+                           [("id", "id", "d"), ("iteration", "iter", "d"), ("edges", "edges", "d"),
+                            ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
+                            ("seconds", "train s", ".1f")]))
+        print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
+        print(format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
+                             **{k: e[k] for k in ("predicted", "verified")}} for i, e in enumerate(res.top)],
+                           [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
+                            ("predicted", "predicted", ".4f"), ("verified", "verified", ".4f")]))
+        print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
+    return 0
+
+
+def _load_run(run_dir: str):
+    from .predictor import EfficiencyPredictor
+    from .runs import make_space, prepare_encoder, store_path
+    from .store import RunStore
+
+    store = RunStore(store_path(run_dir))
+    cfg = store.config
+    encoder = prepare_encoder(run_dir, cfg, store, progress=False)
+    ck = store.latest_predictor()
+    if ck is None:
+        store.close()
+        raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
+    return store, cfg, encoder, EfficiencyPredictor.from_state_dict(ck[1]), make_space(cfg)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .runs import dumps, format_table, report, store_path
+
+    if not store_path(args.run).exists():
+        raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
+    rep = report(args.run)
+    if args.json:
+        print(dumps(rep))
+        return 0
+    cfg = rep["config"]
+    print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{cfg['iterations']} iterations, "
+          f"{rep['n_failed']} failed, status {rep['meta'].get('status', '?')}")
+    rows = sorted([c for c in rep["candidates"] if c["score"] is not None], key=lambda c: -c["score"])
+    print(format_table([{**c, "mmacs": (c["macs"] or 0) / 1e6} for c in rows[: args.top]],
+                       [("id", "id", "d"), ("iteration", "iter", "d"), ("num_edges", "edges", "d"),
+                        ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f")]))
+    if rep["pick"]:
+        top = rep["pick"]["top"][0]
+        print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, "
+              f"predicted score {top['predicted']:.4f}")
+    return 0
+
+
+def _cmd_bootstrap(args: argparse.Namespace) -> int:
+    from .runs import format_table
+    from .search import NASGEM
+
+    store, cfg, encoder, predictor, space = _load_run(args.run)
+    with store:
+        b = cfg["bootstrap"]
+        search = NASGEM(space, encoder, predictor, _NoTrainer(), store, seed=cfg["seed"] if args.seed is None else args.seed,
+                        num_samples=args.num_samples or b["num_samples"], top_k=args.top_k or b["top_k"], progress=False)
+        import time
+
+        t0 = time.perf_counter()
+        res = search.bootstrap()
+        print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {time.perf_counter() - t0:.1f} s")
+        print(format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
+                             "predicted": e["predicted"]} for i, e in enumerate(res.top)],
+                           [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
+                            ("predicted", "predicted", ".4f")]))
+    return 0
+
+
+class _NoTrainer:
+    def evaluate(self, cell):  # pragma: no cover - never called (verify_top=0)
+        raise RuntimeError("no trainer")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .cost import count
+    from .evaluate import ProxyTrainer
+    from .nn import MobileNet
+    from .runs import dumps, store_path
+    from .search import cell_from_json
+    from .store import RunStore
+
+    if args.dataset != "cifar10":
+        raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
+    with RunStore(store_path(args.run)) as store:
+        pick = store.pick()
+        if pick is None:
+            raise ValueError(f"RUN: {args.run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
+        cell = cell_from_json(pick["best"])
+        trainer = ProxyTrainer(epochs=args.epochs, width=args.width, cells_per_stage=args.cells_per_stage,
+                               batch_size=args.batch_size, lr=args.lr, max_train_images=None, split=args.split,
+                               root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet)
+        res = trainer.evaluate(cell)
+        macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
+        out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
+               "split": args.split, **res.to_dict(), "imagenet_mobilenet_macs": macs224, "imagenet_mobilenet_params": params224}
+        store.set_meta("gemnet", out)
+    if args.json:
+        print(dumps(out))
+    else:
+        print(f"GEMNet (CifarNet width {args.width}, {args.cells_per_stage} cell(s)/stage) trained {args.epochs} epochs: "
+              f"status {res.status}{'' if res.ok else ' (' + str(res.error) + ')'}")
+        print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {res.macs / 1e6:.1f} M   params {res.params / 1e6:.3f} M"
+              f"   score {res.score:.4f}   train {res.train_seconds:.1f} s")
+        print(f"  as a 224x224 ImageNet MobileNet (GEMNet setting): {macs224 / 1e6:.0f} M MACs, {params224 / 1e6:.2f} M params")
+    return 0 if res.ok else 1
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .plots import score_surface
+
+    store, cfg, encoder, predictor, space = _load_run(args.run)
+    with store:
+        out = Path(args.out) if args.out else Path(args.run) / "surface.png"
+        info = score_surface(store, encoder, predictor, space, out, num_samples=args.num_samples,
+                             seed=cfg["seed"] if args.seed is None else args.seed)
+    print(f"score surface of {info['num_samples']} cells written to {out} "
+          f"(explained variance: embedding {info['evr_embedding']:.2f}, raw {info['evr_raw']:.2f})")
+    return 0
+
+
 def _cmd_ablation(args: argparse.Namespace) -> int:
     import time
     import warnings
@@ -124,6 +325,63 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the summary as JSON")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_embed)
+
+    s = sub.add_parser("search", help="run (or resume) the NASGEM search and bootstrap a GEMNet cell")
+    s.add_argument("--preset", default="default", choices=["quick", "default", "paper"],
+                   help="settings bundle (see gemgraph.runs.PRESETS); flags below override it")
+    s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
+    s.add_argument("--iterations", type=int, default=None, help="T, candidates to train (with --resume: extend to T)")
+    s.add_argument("--out", default=None, help="run directory to create")
+    s.add_argument("--resume", default=None, metavar="RUN", help="continue the run in RUN")
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
+    s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
+    s.add_argument("--width", type=int, default=None, help="proxy network width")
+    s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")
+    s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept")
+    s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")
+    s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
+    s.add_argument("--ray-address", default=None, help="existing Ray cluster (default: start a local one)")
+    s.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    s.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=_cmd_search)
+
+    r = sub.add_parser("report", help="summarise a run (table, or JSON with --json)")
+    r.add_argument("run", metavar="RUN")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--top", type=int, default=10, help="candidates shown in the table")
+    r.set_defaults(func=_cmd_report)
+
+    b = sub.add_parser("bootstrap", help="re-run the bootstrap optimisation of a run")
+    b.add_argument("run", metavar="RUN")
+    b.add_argument("--num-samples", type=int, default=None)
+    b.add_argument("--top-k", type=int, default=None)
+    b.add_argument("--seed", type=int, default=None)
+    b.set_defaults(func=_cmd_bootstrap)
+
+    t = sub.add_parser("train", help="train the picked GEMNet longer and report accuracy, MACs, params")
+    t.add_argument("run", metavar="RUN")
+    t.add_argument("--dataset", default="cifar10")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--width", type=int, default=32)
+    t.add_argument("--cells-per-stage", type=int, default=2)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=0.1)
+    t.add_argument("--split", default="test", choices=["val", "test"])
+    t.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
+    pl = sub.add_parser("plot", help="plots of a run")
+    pl.add_argument("what", choices=["surface"], help="surface: PCA score surface (paper Fig. 3)")
+    pl.add_argument("run", metavar="RUN")
+    pl.add_argument("--out", default=None, help="PNG path (default RUN/surface.png)")
+    pl.add_argument("--num-samples", type=int, default=50_000)
+    pl.add_argument("--seed", type=int, default=None)
+    pl.set_defaults(func=_cmd_plot)
     ab = sub.add_parser("ablation", help="the NAS-Bench-101 ablation: predictor with vs without graph embedding")
     ab.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
     ab.add_argument("--data", default=None, help="official-layout .tfrecord (default: the bundled 20k sample)")
@@ -162,7 +420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        if type(exc).__name__ != "StoreError":
+            raise
         print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 r"""Figures of the paper, one independent function each (matplotlib, no pyplot state).
 
 * :func:`plot_bias`: the NAS-Bench-101 ablation's bias curves (paper Fig. 4).
+* :func:`score_surface`: predicted score over a PCA map of sampled cells (paper Fig. 3).
 
 Functions draw on a given ``ax`` or on a new :class:`matplotlib.figure.Figure` (never the
 global pyplot figure), save it when given a path, and return the figure.
@@ -12,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["plot_bias"]
+__all__ = ["plot_bias", "score_surface"]
 
 # arm -> (colour, line style); unknown arms cycle through the default colours
 _STYLE = {
@@ -123,3 +124,85 @@ def plot_bias(
     if path is not None:
         fig.savefig(os.fspath(path), dpi=150)
     return fig
+
+
+def score_surface(
+    store: Any,
+    encoder: Any,
+    predictor: Any,
+    space: Any,
+    path: str | os.PathLike | None = None,
+    *,
+    num_samples: int = 50_000,
+    seed: int = 0,
+    bins: int = 60,
+) -> dict[str, Any]:
+    r"""The paper's Fig. 3: predicted efficiency score over a 2-D PCA map of sampled cells,
+    with the graph embedding (left) and without it (right, raw adjacency vectors).
+
+    ``num_samples`` cells are drawn from ``space``; the left panel projects their embeddings
+    (``encoder``) with PCA and colours each bin by the mean score ``predictor`` predicts; the
+    right panel does the same with the raw flattened adjacency and a predictor of the same
+    settings fitted on the raw vectors of the run's evaluated candidates. Evaluated candidates
+    are drawn as dots (coloured by their measured score), the best predicted cell as a star.
+
+    Args:
+        store: the run's :class:`~gemgraph.store.RunStore` (evaluated candidates).
+        encoder: the run's trained encoder.
+        predictor: the run's fitted :class:`~gemgraph.predictor.EfficiencyPredictor`.
+        space: the run's :class:`~gemgraph.SearchSpace`.
+        path: PNG to write (None: do not save).
+        num_samples: cells to sample (the paper: 50,000).
+        seed: sampling seed.
+        bins: heat-map bins per axis.
+
+    Returns:
+        dict with ``figure``, ``num_samples``, ``evr_embedding`` / ``evr_raw`` (variance
+        explained by the two PCA axes) and the predicted score ranges.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+    from scipy.stats import binned_statistic_2d
+    from sklearn.decomposition import PCA
+
+    from .encoders import create
+    from .predictor import EfficiencyPredictor
+
+    adj, ops = space.sample_tensors(num_samples, seed=seed)
+    rows = [r for r in store.candidates(status="ok") if r["score"] is not None]
+    if len(rows) < 2:
+        raise ValueError("store: need at least 2 successful candidates to draw the score surface")
+    cand_cells = [r["cell"] for r in rows]
+    cand_scores = np.array([r["score"] for r in rows])
+    raw = create("raw", num_nodes=encoder.num_nodes)
+    raw_pred = EfficiencyPredictor(hidden=predictor.hidden, n_members=predictor.n_members, seed=predictor.seed)
+    raw_pred.fit(raw.embed(cand_cells), cand_scores)
+
+    fig = Figure(figsize=(12, 5), layout="constrained")
+    axes = fig.subplots(1, 2)
+    info: dict[str, Any] = {"figure": fig, "num_samples": int(adj.shape[0])}
+    for ax, (label, enc, pred) in zip(axes, [("with graph embedding", encoder, predictor),
+                                             ("without embedding (raw adjacency)", raw, raw_pred)]):
+        Z = enc.embed((adj, ops)).numpy()
+        pca = PCA(n_components=2, random_state=seed).fit(Z)
+        P = pca.transform(Z)
+        y = pred.predict(Z)
+        stat, xe, ye, _ = binned_statistic_2d(P[:, 0], P[:, 1], y, statistic="mean", bins=bins)
+        im = ax.imshow(stat.T, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), aspect="auto", cmap="viridis")
+        fig.colorbar(im, ax=ax, label="predicted efficiency score")
+        C = pca.transform(enc.embed(cand_cells).numpy())
+        ax.scatter(C[:, 0], C[:, 1], c=cand_scores, cmap="viridis", edgecolors="white", s=30, linewidths=0.8,
+                   label=f"evaluated ({len(rows)})")
+        k = int(np.argmax(y))
+        ax.scatter([P[k, 0]], [P[k, 1]], marker="*", s=250, c="red", edgecolors="black", label="best predicted")
+        evr = float(pca.explained_variance_ratio_.sum())
+        ax.set_title(f"{label}\nPCA of {len(P)} cells ({evr:.0%} variance)")
+        ax.set_xlabel("PC 1")
+        ax.set_ylabel("PC 2")
+        ax.legend(loc="upper right", fontsize=8)
+        key = "embedding" if enc is encoder else "raw"
+        info[f"evr_{key}"] = evr
+        info[f"pred_range_{key}"] = (float(y.min()), float(y.max()))
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return info

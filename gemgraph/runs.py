@@ -1,0 +1,202 @@
+r"""Run directories: presets, creating / resuming a search, reports, GEMNet training.
+
+A run directory ``RUN`` holds:
+
+* ``run.sqlite``: the :class:`~gemgraph.store.RunStore` (config, every candidate, predictor
+  checkpoints, the pick);
+* ``encoder.pt``: the trained graph encoder (reused on resume);
+* ``.lock``: held while a search writes the run;
+* plots written by ``gemgraph plot``.
+
+Presets (``config["preset"]``):
+
+=========  =====  ==========  =====================================  ==========================
+preset     nodes  iterations  proxy training                         encoder training
+=========  =====  ==========  =====================================  ==========================
+quick      30     8           width 8, 1 epoch, 500 images, 1 cell   5,000 graphs, <= 40 s
+default    30     50          width 16, 5 epochs, 5,000 images       40,000 graphs, <= 270 s
+paper      30     200         width 16, 10 epochs, 5,000 images      40,000 graphs, <= 270 s
+=========  =====  ==========  =====================================  ==========================
+
+All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
+concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
+cells (quick: 5,000).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "nodes": 30, "iterations": 8, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 5000, "time_limit": 40.0, "max_epochs": 100},
+        "trainer": {"epochs": 1, "width": 8, "cells_per_stage": 1, "max_train_images": 500, "batch_size": 64,
+                    "lr": 0.05, "split": "val"},
+        "predictor": {"hidden": 128, "n_members": 1},
+        "bootstrap": {"num_samples": 5000, "top_k": 5, "verify_top": 0},
+        "lam": 0.1, "seed": 0,
+    },
+    "default": {
+        "nodes": 30, "iterations": 50, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 40000, "time_limit": 270.0, "max_epochs": 100},
+        "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
+                    "lr": 0.1, "split": "val"},
+        "predictor": {"hidden": 128, "n_members": 1},
+        "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 0},
+        "lam": 0.1, "seed": 0,
+    },
+    "paper": {
+        "nodes": 30, "iterations": 200, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 40000, "time_limit": 270.0, "max_epochs": 100},
+        "trainer": {"epochs": 10, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
+                    "lr": 0.1, "split": "val"},
+        "predictor": {"hidden": 128, "n_members": 1},
+        "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 3},
+        "lam": 0.1, "seed": 0,
+    },
+}
+
+
+def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
+    """A run config from a preset, with top-level or ``"section.key"`` overrides (None = keep)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
+    cfg = copy.deepcopy(PRESETS[preset])
+    cfg["preset"] = preset
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if "." in key:
+            sec, sub = key.split(".", 1)
+            if sec not in cfg or not isinstance(cfg[sec], dict):
+                raise ValueError(f"{key}: unknown config section {sec!r}")
+            cfg[sec][sub] = value
+        else:
+            cfg[key] = value
+    return cfg
+
+
+def store_path(run_dir: str | os.PathLike) -> Path:
+    return Path(run_dir) / "run.sqlite"
+
+
+def make_space(cfg: dict[str, Any]):
+    from .space import SearchSpace
+
+    return SearchSpace(num_nodes=cfg["nodes"], ops=tuple(cfg["ops"]), max_concat=cfg["max_concat"],
+                       edge_prob=tuple(cfg["edge_prob"]))
+
+
+def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False):
+    from .evaluate import ProxyTrainer
+
+    t = cfg["trainer"]
+    return ProxyTrainer(epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], width=t["width"],
+                        cells_per_stage=t["cells_per_stage"], max_train_images=t["max_train_images"],
+                        split=t["split"], root=data_root, device=device, seed=cfg["seed"], lam=cfg["lam"],
+                        progress=progress)
+
+
+def make_predictor(cfg: dict[str, Any]):
+    from .predictor import EfficiencyPredictor
+
+    p = cfg["predictor"]
+    return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"])
+
+
+def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any, *, device: str = "auto",
+                    progress: bool = True):
+    """Load ``RUN/encoder.pt``, or train it (deterministically from the run's seed) and save it."""
+    from . import encoders
+    from .embedding import train_encoder
+    from .wl import WLKernel
+
+    path = Path(run_dir) / "encoder.pt"
+    if path.exists():
+        try:
+            return encoders.load(path)
+        except ValueError:
+            pass  # a torn write from a killed run: retrain (deterministic) below
+    e = cfg["encoder"]
+    enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"])
+    res = train_encoder(enc, make_space(cfg), WLKernel(n_iter=e["wl_iter"], node_labels="degree"), seed=cfg["seed"],
+                        n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
+                        device=device, progress=progress)
+    enc = res.encoder.cpu()
+    enc.save(path)
+    store.set_meta("encoder_fidelity", res.report.to_dict())
+    store.set_meta("encoder_seconds", res.seconds)
+    return enc
+
+
+def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored candidate as JSON-ready dict (the cell as ``{"n", "edges", "ops"}``)."""
+    from .search import _cell_json
+
+    out = {k: v for k, v in row.items() if k != "cell"}
+    out["cell"] = _cell_json(row["cell"])
+    out["num_edges"] = row["cell"].num_edges
+    return out
+
+
+def report(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
+    with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
+    (the bootstrap's choice), ``config`` and ``meta``."""
+    from .store import RunStore
+
+    with RunStore(store_path(run_dir), readonly=True) as st:
+        rows = st.candidates()
+        summ = st.summary()
+        best = None
+        ok = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
+        if ok:
+            best = candidate_dict(max(ok, key=lambda r: r["score"]))
+        meta = {k: st.get_meta(k) for k in ("encoder_fidelity", "encoder_seconds", "status", "search_seconds",
+                                             "gemnet")}
+        return {
+            "run": str(run_dir), "config": st.config, "iterations_done": summ["iterations_done"],
+            "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
+            "candidates": [candidate_dict(r) for r in rows], "best": best, "pick": st.pick(),
+            "meta": {k: v for k, v in meta.items() if v is not None},
+        }
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
+    """Plain-text table: ``columns`` = (key, header, format)."""
+    head = [h for _, h, _ in columns]
+    body = []
+    for r in rows:
+        line = []
+        for key, _, fmt in columns:
+            v = r.get(key)
+            line.append("-" if v is None else format(v, fmt))
+        body.append(line)
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
+    out = ["  ".join(h.rjust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(out)
+
+
+def dumps(obj: Any) -> str:
+    """JSON with NaN/inf as null."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not np.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if isinstance(x, (np.integer,)):
+            return int(x)
+        if isinstance(x, (np.floating,)):
+            return clean(float(x))
+        return x
+
+    return json.dumps(clean(obj), indent=2)

@@ -1,0 +1,133 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gemgraph.search import LocalExecutor, NASGEM, cell_from_json, derive_seed, make_executor
+from gemgraph.store import RunStore
+
+from ._search_helpers import tiny_search
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_derive_seed_streams():
+    assert derive_seed(0, "candidate", 1) == derive_seed(0, "candidate", 1)
+    assert len({derive_seed(0, "candidate", t) for t in range(100)}) == 100
+    assert derive_seed(0, "bootstrap") != derive_seed(1, "bootstrap")
+
+
+def test_run_end_to_end(tmp_path):
+    store = RunStore(tmp_path / "run.sqlite", create=True, config={"test": 1})
+    s = tiny_search(store)
+    res = s.run(5)
+    assert res.iterations_done == 5 and len(store) == 5
+    rows = store.candidates()
+    assert [r["iteration"] for r in rows] == list(range(5))
+    assert all(r["status"] in ("ok", "failed") for r in rows)
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(0 <= r["accuracy"] <= 1 and r["macs"] > 0 and r["params"] > 0 for r in ok)
+    assert all(s.space.contains(r["cell"]) for r in rows)
+    assert rows[0]["cell"] == s.candidate(0)
+    # predictor checkpoints and the pick are stored
+    assert store.latest_predictor() is not None
+    pick = store.pick()
+    assert cell_from_json(pick["best"]) == res.best
+    assert len(res.top) == 3 and s.space.contains(res.best)
+    preds = [e["predicted"] for e in res.top]
+    assert preds == sorted(preds, reverse=True)
+    store.close()
+
+
+def test_verify_top_reranks(tmp_path):
+    store = RunStore(tmp_path / "run.sqlite", create=True, config={"test": 2})
+    res = tiny_search(store, verify_top=2).run(4)
+    verified = [e["verified"] for e in res.top[:2]]
+    assert all(v is not None for v in verified) and verified == sorted(verified, reverse=True)
+    store.close()
+
+
+def test_resume_in_process_gives_same_pick(tmp_path):
+    a = RunStore(tmp_path / "a.sqlite", create=True, config={"t": 3})
+    full = tiny_search(a).run(6)
+    b = RunStore(tmp_path / "b.sqlite", create=True, config={"t": 3})
+    s1 = tiny_search(b)
+    s1.evaluate_all(3)  # "interrupted" after 3
+    s2 = tiny_search(b)  # a fresh process would rebuild everything from the config
+    resumed = s2.run(6)
+    assert [r["cell"] for r in a.candidates()] == [r["cell"] for r in b.candidates()]
+    assert [r["score"] for r in a.candidates()] == [r["score"] for r in b.candidates()]
+    assert resumed.best == full.best
+    a.close(), b.close()
+
+
+KILL_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from gemgraph.store import RunStore
+from tests._search_helpers import tiny_search
+store = RunStore({path!r}, create=True, config={{"t": 4}})
+s = tiny_search(store)
+s.run({iters})
+print("DONE", flush=True)
+"""
+
+
+def _spawn(path, iters):
+    code = KILL_SCRIPT.format(root=str(ROOT), path=str(path), iters=iters)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+
+
+def test_sigkill_then_resume_same_pick(tmp_path):
+    iters = 6
+    ref = _spawn(tmp_path / "ref.sqlite", iters)
+    out, err = ref.communicate(timeout=300)
+    assert ref.returncode == 0, err.decode()[-2000:]
+    victim = _spawn(tmp_path / "kill.sqlite", iters)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if (tmp_path / "kill.sqlite").exists():
+            try:
+                with RunStore(tmp_path / "kill.sqlite", readonly=True) as st:
+                    if len(st) >= 2:
+                        break
+            except Exception:
+                pass
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    with RunStore(tmp_path / "kill.sqlite", readonly=True) as st:
+        n_before = len(st)
+    assert 2 <= n_before < iters
+    resumed = _spawn(tmp_path / "kill.sqlite", iters)  # same config: create=True opens it
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err.decode()[-2000:]
+    with RunStore(tmp_path / "ref.sqlite", readonly=True) as a, RunStore(tmp_path / "kill.sqlite", readonly=True) as b:
+        assert [r["cell"] for r in a.candidates()] == [r["cell"] for r in b.candidates()]
+        assert [r["score"] for r in a.candidates()] == [r["score"] for r in b.candidates()]
+        assert a.pick()["best"] == b.pick()["best"]
+
+
+def test_bad_arguments(tmp_path):
+    store = RunStore(tmp_path / "run.sqlite", create=True, config={"t": 5})
+    s = tiny_search(store)
+    with pytest.raises(ValueError, match="iterations"):
+        s.run(1)
+    with pytest.raises(ValueError, match="space"):
+        NASGEM("space", s.encoder, s.predictor, s.trainer, store)
+    with pytest.raises(ValueError, match="trainer"):
+        NASGEM(s.space, s.encoder, s.predictor, object(), store)
+    with pytest.raises(ValueError, match="verify_top"):
+        tiny_search(store, verify_top=5)
+    with pytest.raises(ValueError, match="executor"):
+        make_executor("dask")
+    assert isinstance(make_executor("local"), LocalExecutor)
+    with pytest.raises(ValueError, match="fewer than 2"):
+        s.bootstrap()
+    store.close()
