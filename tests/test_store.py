@@ -104,9 +104,19 @@ class _Pool:
                 f.close()
 
 
+#: Worker processes each multi-process test takes from the pool.
+WORKERS_NEEDED = {
+    "test_sigkill_while_writing_loses_at_most_the_candidate_in_flight": 1,
+    "test_two_processes_write_one_store": 2,
+    "test_runlock_between_processes": 1,
+}
+
+
 @pytest.fixture(scope="module", autouse=True)
-def pool():
-    pl = _Pool(4)  # SIGKILL test: 1, two writers: 2, lock holder: 1
+def pool(request):
+    """Start, with this module's first test, the workers its selected tests will need."""
+    selected = [i for i in request.session.items if i.module is request.module]
+    pl = _Pool(sum(WORKERS_NEEDED.get(getattr(i, "originalname", i.name), 0) for i in selected))
     yield pl
     pl.close()
 
