@@ -246,6 +246,8 @@ class RunStore:
             once and never changed. Given with ``create=False``, it is checked against the
             stored one.
         readonly: open with SQLite's ``mode=ro`` (no writes; safe while a search is running).
+        timeout: seconds to wait for another connection's write lock (SQLite's busy timeout)
+            before raising :class:`StoreError`.
 
     Raises:
         FileNotFoundError: ``create=False`` and ``path`` does not exist.
@@ -276,8 +278,12 @@ class RunStore:
         create: bool = False,
         config: dict | None = None,
         readonly: bool = False,
+        timeout: float = _BUSY_TIMEOUT_S,
     ) -> None:
         self.path = Path(path)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise ValueError(f"timeout: expected seconds >= 0, got {timeout!r}")
+        self.timeout = float(timeout)
         self.readonly = bool(readonly)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -317,8 +323,11 @@ class RunStore:
                                      "is the file on a network file system?")
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise StoreError(f"{self.path}: not a usable gemgraph run store: {exc} "
-                             "(not an SQLite database, or a corrupt one)") from exc
+            msg = str(exc)
+            if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+                raise StoreError(f"{self.path}: not a gemgraph run store: the file is not an SQLite database, "
+                                 f"or a corrupt one ({msg})") from exc
+            raise StoreError(f"{self.path}: cannot open the run store: {msg}") from exc
         except BaseException:
             self.close()
             raise
@@ -327,12 +336,12 @@ class RunStore:
     def _connect(self) -> sqlite3.Connection:
         if self.readonly:
             uri = self.path.absolute().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+            conn = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
         else:
-            conn = sqlite3.connect(os.fspath(self.path), timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+            conn = sqlite3.connect(os.fspath(self.path), timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         if self.readonly:
             conn.execute("PRAGMA query_only = ON")
@@ -419,14 +428,20 @@ class RunStore:
         if self.readonly:
             raise StoreError(f"RunStore({str(self.path)!r}) is open read-only")
         conn = self._db()
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            cur = conn.execute(sql, params)
-            conn.execute("COMMIT")
-            return cur
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute(sql, params)
+                conn.execute("COMMIT")
+                return cur
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"{self.path}: the store stayed locked by another connection for more than "
+                                 f"{self.timeout:g} s ({exc})") from exc
             raise
 
     @property

@@ -255,6 +255,24 @@ def test_connection_settings_and_odd_paths(tmp_path):
         assert len(ro) == 1 and ro._conn.execute("PRAGMA query_only").fetchone()[0] == 1
 
 
+def test_lock_timeout_is_a_store_error(tmp_path):
+    new_store(tmp_path).close()
+    other = sqlite3.connect(tmp_path / "run.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+    with RunStore(tmp_path / "run.sqlite", timeout=0.2) as st:
+        assert len(st) == 0  # readers are not blocked (WAL)
+        t0 = time.perf_counter()
+        with pytest.raises(StoreError, match=r"locked by another connection for more than 0.2 s"):
+            add(st, 0)
+        assert time.perf_counter() - t0 >= 0.15
+        other.execute("ROLLBACK")
+        add(st, 0)
+        assert len(st) == 1
+    other.close()
+    with pytest.raises(ValueError, match="timeout"):
+        RunStore(tmp_path / "run.sqlite", timeout=-1)
+
+
 def test_config_create_and_reopen(tmp_path):
     cfg = {"preset": "quick", "ops": ("conv1x1", "sepconv3x3"), "lam": np.float64(0.1), "seed": np.int64(0)}
     store = RunStore(tmp_path / "run.sqlite", create=True, config=cfg)
