@@ -137,10 +137,10 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
 
 def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
     """A stored candidate as JSON-ready dict (the cell as ``{"n", "edges", "ops"}``)."""
-    from .search import _cell_json
+    from .store import cell_to_json
 
     out = {k: v for k, v in row.items() if k != "cell"}
-    out["cell"] = _cell_json(row["cell"])
+    out["cell"] = cell_to_json(row["cell"])
     out["num_edges"] = row["cell"].num_edges
     return out
 

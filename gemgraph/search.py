@@ -36,6 +36,9 @@ from .cell import Cell
 from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .space import SearchSpace
+from .store import cell_from_json, cell_to_json
+
+__all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
 
 def derive_seed(seed: int, *keys: int | str) -> int:
@@ -314,8 +317,8 @@ class NASGEM:
             top = sorted(verified, key=lambda e: -e["verified"]) + rest
         summ = self.store.summary()
         self.store.set_pick({
-            "best": _cell_json(top[0]["cell"]),
-            "top": [{**{k: v for k, v in e.items() if k != "cell"}, "cell": _cell_json(e["cell"])} for e in top],
+            "best": cell_to_json(top[0]["cell"]),
+            "top": [{**{k: v for k, v in e.items() if k != "cell"}, "cell": cell_to_json(e["cell"])} for e in top],
             "num_samples": boot.num_evaluated, "seed": self.seed, "iterations_done": summ["iterations_done"],
         })
         return SearchResult(best=top[0]["cell"], top=top, bootstrap=boot, iterations_done=summ["iterations_done"],
@@ -339,16 +342,3 @@ class NASGEM:
         res = self.bootstrap()
         res.seconds = time.perf_counter() - t0
         return res
-
-
-def _cell_json(cell: Cell) -> dict[str, Any]:
-    edges = np.argwhere(cell.adjacency).tolist()
-    return {"n": cell.num_nodes, "edges": edges, "ops": None if cell.ops is None else list(cell.ops)}
-
-
-def cell_from_json(d: dict[str, Any]) -> Cell:
-    """Inverse of the JSON form stored in picks: ``{"n", "edges", "ops"}`` -> Cell."""
-    adj = np.zeros((int(d["n"]), int(d["n"])), dtype=np.uint8)
-    for i, j in d["edges"]:
-        adj[i, j] = 1
-    return Cell(adj, d.get("ops"))
