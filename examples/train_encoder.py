@@ -1,0 +1,32 @@
+"""Train the default MLP graph encoder on 30-node NASGEM cells and check its fidelity.
+
+    python examples/train_encoder.py [--encoder mlp|gin|gcn] [--time-limit 270] [--out enc.pt]
+
+The encoder maps a cell's adjacency matrix to a vector whose cosine similarity to another
+cell's vector matches the Weisfeiler-Lehman kernel between the two cells.
+"""
+import argparse
+
+from gemgraph import SearchSpace, WLKernel, encoders
+from gemgraph.embedding import fidelity, train_encoder
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--encoder", default="mlp")
+ap.add_argument("--time-limit", type=float, default=270.0)
+ap.add_argument("--out", default="encoder.pt")
+args = ap.parse_args()
+
+space = SearchSpace(num_nodes=30)                     # the paper's supernet: complete DAG on 30 nodes
+kernel = WLKernel(n_iter=3, node_labels="degree")     # GraKel-exact WL subtree kernel
+encoder = encoders.create(args.encoder, num_nodes=30, dim=128)
+
+result = train_encoder(encoder, space, kernel, seed=0, time_limit=args.time_limit)
+print("trained:", result.report)                     # RMSE / Pearson / Spearman on unseen graphs
+
+# the no-learning baseline: cosine of the raw flattened adjacency
+held_out = space.sample(500, seed=12345)
+print("raw    :", fidelity(encoders.create("raw", num_nodes=30), held_out, kernel))
+
+result.encoder.save(args.out)
+z = encoders.load(args.out).embed(space.sample(50_000, seed=1))   # (50000, 128)
+print("embedded", tuple(z.shape), "cells; saved to", args.out)
