@@ -318,7 +318,7 @@ class ProxyTrainer:
         steps_per_epoch = n // bs  # drop the last partial batch: constant shapes
         total = steps_per_epoch * self.epochs
         opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True,
-                              weight_decay=self.weight_decay)
+                              weight_decay=self.weight_decay, foreach=True)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(total))
         gen = torch.Generator().manual_seed(self.seed)
         check_every = 1 if not cuda else 20
