@@ -42,7 +42,7 @@ def main() -> None:
         seeds=args.seeds,
         metric=args.metric,
         top_k=args.top_k,
-        encoder_options={"dim": 64, "n_train": 10_000, "max_epochs": 15},
+        encoder_options={"dim": 64, "n_train": 10_000, "max_epochs": 12},
         predictor={"hidden": 128, "n_members": 1},  # EfficiencyPredictor options
     )
 

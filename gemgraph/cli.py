@@ -286,6 +286,9 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     how = "reused" if e.get("cached") else f"trained in {e['seconds']:.0f} s"
     print(f"encoder ({args.encoder}, {how}): "
           f"WL fidelity on unseen cells RMSE {fid['rmse']:.4f}, Pearson {fid['pearson']:.3f}")
+    if e.get("hit_time_limit"):
+        print("note: encoder training stopped at --encoder-time-limit; the encoder (and the results) depend on "
+              "this machine's speed")
     print(f"{len(info['seeds'])} seeds x {len(info['budgets'])} budgets, {info['num_candidates']} bootstrap "
           f"candidates per run, top-k variants with k = {info['top_k']}")
     print(res.table())
@@ -397,8 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--encoder-dim", type=int, default=64, help="embedding dimension (default 64)")
     ab.add_argument("--encoder-hidden", default=None, help="encoder hidden widths, comma separated")
     ab.add_argument("--encoder-train-graphs", type=int, default=10_000, help="encoder training cells")
-    ab.add_argument("--encoder-epochs", type=int, default=15, help="encoder epochs (early stopping applies)")
-    ab.add_argument("--encoder-time-limit", type=float, default=120.0, help="encoder seconds cap (0: none)")
+    ab.add_argument("--encoder-epochs", type=int, default=12, help="encoder epochs (default 12; early stopping applies)")
+    ab.add_argument("--encoder-time-limit", type=float, default=300.0,
+                    help="safety cap on encoder training seconds (default 300; 0: none)")
     ab.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
     ab.add_argument("--ensemble", type=int, default=1, help="predictor ensemble members (default 1)")
     ab.add_argument("--seed", type=int, default=0)
