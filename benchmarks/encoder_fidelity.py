@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=30)
     ap.add_argument("--time-limit", type=float, default=None, help="override train_encoder's default")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu (the target), cuda or auto")
     args = ap.parse_args()
     space = SearchSpace(num_nodes=args.nodes)
     kernel = WLKernel(n_iter=3, node_labels="degree")
@@ -33,8 +34,8 @@ def main() -> None:
     for name in args.encoders.split(","):
         enc = encoders.create(name, num_nodes=args.nodes)
         kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
-        res = train_encoder(enc, space, kernel, seed=args.seed, progress=False, device="cpu", **kw)
-        enc = res.encoder
+        res = train_encoder(enc, space, kernel, seed=args.seed, progress=False, device=args.device, **kw)
+        enc = res.encoder.cpu()
         enc.embed((adj[:1000], ops[:1000]))  # warm-up
         t = time.perf_counter()
         z = enc.embed((adj, ops))
