@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+try:
+    import gemgraph  # noqa: F401
+except ImportError:  # run from a checkout without installing: use the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gemgraph import SearchSpace
 from gemgraph.evaluate import ProxyTrainer
@@ -41,6 +47,8 @@ def main() -> None:
     p.add_argument("--split", default="val", choices=("val", "test"))
     p.add_argument("--cell-seed", type=int, default=0)
     p.add_argument("--num-cells", type=int, default=1, help="evaluate this many candidates (seeds cell-seed, +1, ...)")
+    p.add_argument("--cell-seeds", type=int, nargs="+", default=None,
+                   help="explicit cell seeds (overrides --cell-seed/--num-cells; repeat one to time a warm run)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--compile", action="store_true")
@@ -62,22 +70,23 @@ def main() -> None:
     trainer._data()  # load once, outside the timed evaluations
     print(f"data loaded in {time.perf_counter() - t:.2f} s")
     out = []
-    for k in range(args.num_cells):
-        cell = SearchSpace(num_nodes=30).sample(1, seed=args.cell_seed + k)[0]
+    seeds = args.cell_seeds or [args.cell_seed + k for k in range(args.num_cells)]
+    for cell_seed in seeds:
+        cell = SearchSpace(num_nodes=30).sample(1, seed=cell_seed)[0]
         pruned = cell.prune()
         t = time.perf_counter()
         r = trainer.evaluate(cell)
         wall = time.perf_counter() - t
         ips = r.epochs * r.num_train / r.train_seconds if r.train_seconds > 0 else float("nan")
         print(
-            f"cell seed {args.cell_seed + k}: {pruned.num_nodes} nodes / {pruned.num_edges} edges | "
+            f"cell seed {cell_seed}: {pruned.num_nodes} nodes / {pruned.num_edges} edges | "
             f"status {r.status}{' (' + r.error + ')' if r.error else ''} | accuracy {r.accuracy:.4f} | "
             f"MACs {r.macs / 1e6:.1f}M | params {r.params / 1e6:.3f}M | score {r.score:.4f} | "
             f"train {r.train_seconds:.1f} s ({ips:.0f} images/s) | eval {r.eval_seconds:.2f} s | "
             f"evaluation wall time {wall:.1f} s",
             flush=True,
         )
-        out.append({"cell_seed": args.cell_seed + k, "images_per_s": ips, "wall_seconds": wall, **r.to_dict()})
+        out.append({"cell_seed": cell_seed, "images_per_s": ips, "wall_seconds": wall, **r.to_dict()})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": name, "args": vars(args), "results": out}, f, indent=1)

@@ -27,10 +27,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torchvision
+
+try:
+    import gemgraph  # noqa: F401
+except ImportError:  # run from a checkout without installing: use the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gemgraph import SearchSpace
 from gemgraph.cost import count
