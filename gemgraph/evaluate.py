@@ -253,8 +253,8 @@ class ProxyTrainer:
         """The (untrained, CPU) network for ``cell``, initialised from ``seed``."""
         from .nn import CifarNet
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with torch.random.fork_rng(devices=[]):  # built on the CPU: only the CPU generator is used
+            torch.default_generator.manual_seed(self.seed)
             return CifarNet(cell, num_classes=num_classes, width=self.width,
                             cells_per_stage=self.cells_per_stage, in_channels=in_channels)
 
@@ -325,8 +325,13 @@ class ProxyTrainer:
         bar = tqdm(total=total, desc="proxy train", disable=not self.progress, leave=False)
         model.train()
         t0 = time.perf_counter()
-        with torch.random.fork_rng(devices=[dev.index if dev.index is not None else torch.cuda.current_device()] if cuda else []):
-            torch.manual_seed(self.seed)
+        cuda_index = (dev.index if dev.index is not None else torch.cuda.current_device()) if cuda else None
+        # layers drawing from the global RNG (dropout) see a seeded stream; the caller's state is restored
+        with torch.random.fork_rng(devices=[] if cuda_index is None else [cuda_index]):
+            torch.default_generator.manual_seed(self.seed)
+            if cuda_index is not None:
+                with torch.cuda.device(cuda_index):
+                    torch.cuda.manual_seed(self.seed)
             for epoch in range(self.epochs):
                 perm = idx[torch.randperm(n, generator=gen)]
                 pending: list[torch.Tensor] = []

@@ -210,3 +210,12 @@ def test_cell_dataset_errors():
         CellDataset(space=SearchSpace(num_nodes=5), num_cells=0)
     with pytest.raises(ValueError, match="cells"):
         CellDataset(cells=[np.eye(3)])
+
+
+def test_negative_and_out_of_range_index():
+    x = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    ds = CifarTensorDataset(x, torch.tensor([0, 1, 2]))
+    assert torch.equal(ds[-1][0], ds[2][0]) and ds[-1][1] == 2
+    with pytest.raises(IndexError):
+        ds[3]
+    assert len(list(iter(ds))) == 3  # the old-style iteration protocol stops at IndexError

@@ -214,9 +214,15 @@ class CifarTensorDataset(Dataset):
         return self.normalize(x), self.targets[indices.cpu()].to(data.device)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        x = self.data[index : index + 1] if isinstance(index, (int, np.integer)) else None
-        if x is None:
+        if isinstance(index, Tensor) and index.dim() == 0:
+            index = int(index)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"index: expected an int, got {type(index).__name__}")
+        n = len(self.data)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} images")
+        index = int(index) % n
+        x = self.data[index : index + 1]
         if self.train:
             x = augment_batch(x, None, self.padding)
         return self.normalize(x)[0], int(self.targets[index])
