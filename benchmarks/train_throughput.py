@@ -11,8 +11,8 @@ chosen (bisection) so that its MACs at 32x32 match ours. ``--mbv2-stem-stride 1`
 uses the usual CIFAR adaptation (stem stride 1, 4x4 final feature map); ``2`` keeps the
 ImageNet stem (1x1 final feature map, very wide layers).
 
-``--table`` also prints MobileNet (224x224, GEMNet setting) params / MACs for a few sampled
-cells and widths, beside the paper's Table 1 (GEMNet-A 4.3M / 463M, GEMNet-B 4.5M / 563M).
+``--table`` instead prints MobileNet (224x224, GEMNet setting) params / MACs for a few sampled
+cells, with the width fitted to a MAC budget (``MobileNet.for_macs``), beside the paper's Table 1 (GEMNet-A 4.3M / 463M, GEMNet-B 4.5M / 563M).
 
 ``--compile`` also times ``torch.compile`` of our network (compile seconds, then images/s).
 
@@ -130,15 +130,19 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 def table() -> None:
+    torch.set_num_threads(1)
     print("MobileNet (224x224, GEMNet setting) vs paper Table 1: GEMNet-A 4.3M params / 463M MACs, "
           "GEMNet-B 4.5M / 563M; torchvision MobileNetV2 3.50M / 301M")
-    print(f"{'cell':>6s} {'nodes':>5s} {'width':>6s} {'expansion':>9s} {'params (M)':>10s} {'MACs (M)':>9s}")
+    print(f"{'cell':>4s} {'nodes':>5s} {'edges':>5s} {'target':>7s} {'expansion':>9s} {'width':>6s} "
+          f"{'params (M)':>10s} {'MACs (M)':>9s}")
     cells = SearchSpace(num_nodes=30, max_concat=8).sample(4, seed=0)
     for k, cell in enumerate(cells):
-        for width, expansion in ((1.0, 1.0), (0.75, 1.0), (1.0, 0.5), (1.3, 0.5)):
-            m = MobileNet(cell, width=width, expansion=expansion)
+        p = cell.prune()
+        for target, expansion in ((463e6, 1.0), (463e6, 0.5), (563e6, 1.0)):
+            m = MobileNet.for_macs(cell, target, expansion=expansion)
             macs, params = count(m, (3, 224, 224))
-            print(f"{k:6d} {cell.prune().num_nodes:5d} {width:6.2f} {expansion:9.2f} {params / 1e6:10.2f} {macs / 1e6:9.0f}")
+            print(f"{k:4d} {p.num_nodes:5d} {p.num_edges:5d} {target / 1e6:6.0f}M {expansion:9.2f} {m.width:6.3f} "
+                  f"{params / 1e6:10.2f} {macs / 1e6:9.0f}", flush=True)
 
 
 def main() -> None:

@@ -174,3 +174,24 @@ def test_mobilenet_small():
     strides = [m.stride for m in net.cells]
     assert len(strides) == 17 and strides.count(2) == 4
     assert "MobileNet(" in repr(net)
+
+
+def test_mobilenet_for_macs_hits_the_budget():
+    from gemgraph.cost import count
+
+    cell = chain(3, "sepconv3x3")
+    target = 20e6
+    net = MobileNet.for_macs(cell, target, input_size=64, max_iter=10, head_channels=64, num_classes=10)
+    macs = count(net, (3, 64, 64))[0]
+    assert abs(macs - target) / target < 0.15
+    assert 0.05 < net.width < 4.0
+    with pytest.raises(ValueError, match="macs"):
+        MobileNet.for_macs(cell, 0)
+
+
+def test_mobilenet_errors():
+    cell = chain(3)
+    with pytest.raises(ValueError, match="width"):
+        MobileNet(cell, width=0)
+    with pytest.raises(ValueError, match="stages"):
+        MobileNet(cell, stages=[(16, 1, 3)])

@@ -141,9 +141,26 @@ class MobileNet(nn.Module):
 
     Shapes: (B, 3, 224, 224) -> (B, num_classes) (any size divisible by 32 works)
 
-    Size for the paper's Table 1 regime (GEMNet-A: 4.3M params / 463M MACs; GEMNet-B: 4.5M
-    / 563M): see ``benchmarks/train_throughput.py --table`` and the module README in
-    :mod:`gemgraph.nn`.
+    Size: params and MACs depend on the cell, so :meth:`for_macs` picks the width multiplier
+    that meets a MAC budget. Measured at 224x224 (``gemgraph.cost.count``), cells from
+    ``SearchSpace(num_nodes=30, max_concat=8).sample(4, seed=0)``, beside the paper's Table 1:
+
+    ==============================  ========================  ==========  ========
+    network                         setting                   params      MACs
+    ==============================  ========================  ==========  ========
+    GEMNet-A (paper)                                          4.3M        463M
+    GEMNet-B (paper)                                          4.5M        563M
+    torchvision MobileNetV2                                   3.50M       301M
+    cell 1 (23 nodes, 52 edges)     width 0.50, expansion 1   4.81M       461M
+    cell 1                          width 0.97, expansion 0.5 5.09M       461M
+    cell 1                          width 1.11, expansion 0.5 6.23M       531M
+    cell 3 (15 nodes, 16 edges)     width 1.32, expansion 0.5 5.63M       468M
+    cell 0 (9 nodes, 10 edges)      width 1.66, expansion 0.5 6.43M       463M
+    ==============================  ========================  ==========  ========
+
+    So ``MobileNet.for_macs(cell, 463e6, expansion=1.0)`` (width about 0.5 for a 20-30 node
+    cell) lands in the GEMNet regime; small cells need wider networks and carry more
+    parameters per MAC (the 1280-channel head and classifier alone hold 1.6M).
     """
 
     def __init__(
@@ -190,6 +207,38 @@ class MobileNet(nn.Module):
         self.classifier = nn.Linear(c_head, num_classes)
         self.cell = blocks[0].cell
         _init_weights(self)
+
+    @classmethod
+    def for_macs(
+        cls,
+        cell: Cell,
+        macs: float = 463e6,
+        expansion: float = 0.5,
+        input_size: int = 224,
+        max_iter: int = 12,
+        **kwargs,
+    ) -> "MobileNet":
+        r"""The :class:`MobileNet` of ``cell`` whose ``width`` multiplier brings its MACs (at
+        ``input_size`` x ``input_size``) closest to ``macs``, found by bisection.
+
+        Use ``macs=463e6`` (GEMNet-A) or ``563e6`` (GEMNet-B) to land in the paper's Table 1
+        regime; the parameter count then depends on the cell. The chosen multiplier is
+        ``model.width``. Other keyword arguments go to the constructor.
+        """
+        from ..cost import count
+
+        if not float(macs) > 0:
+            raise ValueError(f"macs: expected a positive MAC budget, got {macs!r}")
+        lo, hi = 0.05, 4.0
+        best: tuple[float, MobileNet] | None = None
+        for _ in range(max_iter):
+            mid = (lo * hi) ** 0.5
+            model = cls(cell, width=mid, expansion=expansion, **kwargs)
+            m = count(model, (3, input_size, input_size))[0]
+            if best is None or abs(m - macs) < best[0]:
+                best = (abs(m - macs), model)
+            lo, hi = (mid, hi) if m < macs else (lo, mid)
+        return best[1]
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.head(self.cells(self.stem(x)))
