@@ -18,7 +18,8 @@ default    30     50          width 16, 5 epochs, 5,000 images       40,000 grap
 paper      30     200         width 16, 10 epochs, 5,000 images      40,000 graphs, <= 270 s
 =========  =====  ==========  =====================================  ==========================
 
-All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
+The quick preset trains candidates on one CPU thread: on a busy 2-core machine two contended
+threads were measured 10-20x slower than one. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
 concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
 cells (quick: 5,000).
 """
@@ -37,7 +38,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "nodes": 30, "iterations": 8, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
         "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 5000, "time_limit": 40.0, "max_epochs": 100},
         "trainer": {"epochs": 1, "width": 8, "cells_per_stage": 1, "max_train_images": 500, "batch_size": 64,
-                    "lr": 0.05, "split": "val"},
+                    "lr": 0.05, "split": "val", "num_threads": 1},
         "predictor": {"hidden": 128, "n_members": 1},
         "bootstrap": {"num_samples": 5000, "top_k": 5, "verify_top": 0},
         "lam": 0.1, "seed": 0,
@@ -100,7 +101,7 @@ def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | Non
     return ProxyTrainer(epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], width=t["width"],
                         cells_per_stage=t["cells_per_stage"], max_train_images=t["max_train_images"],
                         split=t["split"], root=data_root, device=device, seed=cfg["seed"], lam=cfg["lam"],
-                        progress=progress)
+                        num_threads=t.get("num_threads"), progress=progress)
 
 
 def make_predictor(cfg: dict[str, Any]):
