@@ -117,7 +117,8 @@ def bootstrap_optimize(
             ``(adj, ops)`` tuple or a :class:`CellBatch`); a pool larger than ``num_samples``
             is subsampled without replacement.
         num_samples: candidates to score (the paper uses 50,000).
-        top_k: how many distinct best candidates to return.
+        top_k: how many best candidates to return, distinct as networks (equal after
+            :meth:`Cell.prune`).
         seed: sampling seed.
         batch_size: cells per embedding / prediction batch.
         kappa: rank by ``mean + kappa * std`` (optimism under uncertainty; needs an ensemble
@@ -165,9 +166,13 @@ def bootstrap_optimize(
     seen: set[Cell] = set()
     for i in order:
         cell = _to_cell(batch, int(i))
-        if cell in seen:
+        try:  # distinct *networks*: isolated (dropped) nodes do not make a cell different
+            key_cell = cell.prune()
+        except ValueError:
+            key_cell = cell
+        if key_cell in seen:
             continue
-        seen.add(cell)
+        seen.add(key_cell)
         out.append(Candidate(cell=cell, predicted=float(mu[i]), std=float(sd[i]), index=int(pool_idx[i])))
         if len(out) >= top_k:
             break

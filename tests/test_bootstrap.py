@@ -64,3 +64,24 @@ def test_bad_args(setup):
         bootstrap_optimize(pred, "mlp", space)
     with pytest.raises(ValueError, match="non-empty"):
         bootstrap_optimize(pred, enc, [])
+
+
+def test_top_k_distinct_after_pruning():
+    # every 1-edge cell 0 -> j is the same network; only one of them may be returned
+    import numpy as np
+
+    from gemgraph import Cell
+
+    cells = []
+    for j in range(1, 6):
+        a = np.zeros((6, 6), dtype=int)
+        a[0, j] = 1
+        cells.append(Cell(a, ["input"] + ["conv1x1"] * 5))
+    a = np.zeros((6, 6), dtype=int)
+    a[0, 1] = a[1, 2] = 1
+    cells.append(Cell(a, ["input"] + ["conv1x1"] * 5))
+    enc = encoders.create("raw", num_nodes=6)
+    pred = EfficiencyPredictor(seed=0, max_epochs=5).fit(enc.embed(cells), np.arange(6.0))
+    r = bootstrap_optimize(pred, enc, cells, top_k=6)
+    assert len(r.candidates) == 2
+    assert {c.cell.prune().num_edges for c in r.candidates} == {1, 2}
