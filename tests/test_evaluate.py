@@ -140,3 +140,9 @@ def test_real_proxy_data_small_run():
     assert a.num_train == 500 and 0.0 <= a.accuracy <= 1.0
     assert a.accuracy == b.accuracy and a.loss == b.loss
     assert "ProxyTrainer(" in repr(ProxyTrainer(**kw))
+
+
+def test_unbuildable_cell_is_a_failed_result():
+    empty = Cell(np.zeros((4, 4), dtype=np.uint8), ["input", "conv1x1", "conv1x1", "conv1x1"])
+    r = trainer(epochs=1).evaluate(empty)
+    assert r.status == "failed" and "reachable" in r.error and r.macs == 0
