@@ -421,10 +421,12 @@ def alive_mask(adj: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     """
     is_torch = isinstance(adj, torch.Tensor)
     B, N, _ = adj.shape
+    # column j of adj as a contiguous row: in-edges of node j
+    adj_t = adj.transpose(1, 2).contiguous() if is_torch else np.ascontiguousarray(adj.transpose(0, 2, 1))
     alive = torch.zeros((B, N), dtype=torch.bool, device=adj.device) if is_torch else np.zeros((B, N), dtype=bool)
     alive[:, 0] = True
     for j in range(1, N):
-        alive[:, j] = (adj[:, :j, j] & alive[:, :j]).any(1)
+        alive[:, j] = (adj_t[:, j, :j] & alive[:, :j]).any(1)
     return alive
 
 

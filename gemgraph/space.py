@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .cell import OP_INDEX, OPS, Cell, alive_mask, canonical_op, count_concat
+from .utils import single_thread
 
 SeedLike = "int | torch.Generator | None"
 
@@ -119,13 +120,17 @@ class SearchSpace:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n: expected an int >= 0, got {n!r}")
         gen = make_generator(seed)
+        with single_thread():  # many small ops: one thread avoids OpenMP spin-waits on busy cores
+            return self._sample_tensors(n, gen, chunk)
+
+    def _sample_tensors(self, n: int, gen: torch.Generator, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
         N = self.num_nodes
-        adjs, opss = [], []
+        adjs = []
         done = 0
         while done < n:
             m = min(chunk, n - done)
             adj = self._draw(m, gen)
-            ok = alive_mask(adj).sum(1) >= 2
+            ok = adj.any(1).any(1)  # dead nodes are isolated: any edge means an op node is alive
             adj = adj[ok]
             adjs.append(adj)
             done += adj.shape[0]
