@@ -102,11 +102,10 @@ def _refine(labels: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     r"""One WL step: new compact label ids for (own label, multiset of out-neighbour labels).
 
     Fast path: two independent 64-bit multiset hashes per node (sum of random words of the
-    neighbour labels, mixed with the own label), no sort of variable-length signatures. The
-    hashes are only *used* when they induce the same partition of the nodes; any collision in
-    one of them would show up as a disagreement (both colliding identically has probability
-    about 2^-128), and then the exact sorting path is taken. So the result is always the
-    exact WL relabelling.
+    neighbour labels, mixed with the own label), no sort of variable-length signatures. Nodes
+    are grouped by the first hash; the grouping is used only when the second hash is constant
+    within every group, so a collision of the first hash shows up as a disagreement (both
+    colliding together has probability about 2^-128) and the exact sorting path is taken.
 
     Args:
         labels: (T,) int64 compact labels of all nodes (0..K-1).
@@ -129,11 +128,12 @@ def _refine(labels: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
             # multiply the neighbour sum by an odd constant so it cannot cancel the own word
             acc = acc * np.uint64(0x9E3779B97F4A7C15)
             own[:, has] += acc
-    _, inv1 = np.unique(own[0], return_inverse=True)
-    _, inv2 = np.unique(own[1], return_inverse=True)
-    k1 = int(inv1.max()) + 1 if T else 0
-    if T and (k1 == int(inv2.max()) + 1) and np.unique(inv1.astype(np.int64) * k1 + inv2).shape[0] == k1:
-        return inv1.astype(np.int64).ravel()
+    _, first, inv1 = np.unique(own[0], return_index=True, return_inverse=True)
+    inv1 = inv1.ravel()
+    # the second hash must be constant within every group of the first: a collision of the
+    # first hash alone shows up here (both colliding together has probability ~2^-128)
+    if T == 0 or np.array_equal(own[1], own[1][first][inv1]):
+        return inv1.astype(np.int64)
     return _refine_exact(labels, src, dst)
 
 
@@ -256,46 +256,57 @@ class WLKernel:
         """
         sym = Fb is None
         Fb = Fa if sym else Fb
+        n, m = Fa.shape[0], Fb.shape[0]
         if sym:
             df = np.bincount(Fa.indices, minlength=Fa.shape[1])
             shared = np.flatnonzero(df >= 2)
-            K = np.zeros((Fa.shape[0], Fa.shape[0]))
             single = np.flatnonzero(df == 1)
-            if single.size:
-                Fs = Fa[:, single]
-                K[np.diag_indices_from(K)] += np.asarray(Fs.multiply(Fs).sum(axis=1)).ravel()
-            A = Fa[:, shared]
-            B = A
+            A = B = Fa[:, shared]
         else:
             da = np.bincount(Fa.indices, minlength=Fa.shape[1]).astype(bool)
             db = np.bincount(Fb.indices, minlength=Fb.shape[1]).astype(bool)
             shared = np.flatnonzero(da & db)
-            K = np.zeros((Fa.shape[0], Fb.shape[0]))
             A, B = Fa[:, shared], Fb[:, shared]
-        if shared.size == 0:
-            return K
-        # dense block: the most used labels
-        use_a = np.bincount(A.indices, minlength=A.shape[1]).astype(np.float64)
-        use_b = use_a if sym else np.bincount(B.indices, minlength=B.shape[1]).astype(np.float64)
         # a label used by a and b graphs costs a*b scattered multiply-adds in the sparse
         # product and n*m in a dense BLAS pass, which is far faster per operation (measured
         # crossover near a*b = n*m / 1600)
-        dense_mask = use_a * use_b * 1600.0 > float(A.shape[0]) * float(B.shape[0])
+        use_a = np.bincount(A.indices, minlength=A.shape[1]).astype(np.float64)
+        use_b = use_a if sym else np.bincount(B.indices, minlength=B.shape[1]).astype(np.float64)
+        dense_mask = use_a * use_b * 1600.0 > float(n) * float(m)
         dense_cols, sparse_cols = np.flatnonzero(dense_mask), np.flatnonzero(~dense_mask)
-        if dense_cols.size:
-            Ad = A[:, dense_cols].toarray()
-            if sym:  # symmetric rank-k update: half the flops of Ad @ Ad.T
-                U = syrk(1.0, Ad, lower=False)  # upper triangle set, strict lower left at 0
-                U[np.diag_indices_from(U)] *= 0.5
-                K += U
-                K += U.T
+        if not sym:
+            if dense_cols.size:
+                K = A[:, dense_cols].toarray() @ B[:, dense_cols].toarray().T
             else:
-                K += Ad @ B[:, dense_cols].toarray().T
+                K = np.zeros((n, m))
+            if sparse_cols.size:
+                P = (A[:, sparse_cols] @ B[:, sparse_cols].T).tocoo()
+                K[P.row, P.col] += P.data
+            return K
+        # symmetric: fill the upper triangle (symmetric rank-k update, half the flops of a
+        # product), add the sparse part's upper entries and the single-graph labels' diagonal,
+        # then mirror in blocks; no second n x n array is allocated (page faults cost as much as
+        # the arithmetic here)
+        if dense_cols.size:
+            K = syrk(1.0, A[:, dense_cols].toarray(), lower=False)
+            K = np.asfortranarray(K) if not (K.flags.c_contiguous or K.flags.f_contiguous) else K
+        else:
+            K = np.zeros((n, n))
         if sparse_cols.size:
             As = A[:, sparse_cols]
-            Bs = As if sym else B[:, sparse_cols]
-            P = (As @ Bs.T).tocoo()
+            P = sp.triu(As @ As.T).tocoo()
             K[P.row, P.col] += P.data
+        if single.size:
+            Fs = Fa[:, single]
+            K[np.diag_indices_from(K)] += np.asarray(Fs.multiply(Fs).sum(axis=1)).ravel()
+        step = 512
+        for i in range(0, n, step):
+            j = min(i + step, n)
+            blk = K[i:j, i:j]
+            iu = np.triu_indices(j - i, 1)
+            blk[iu[1], iu[0]] = blk[iu]
+            if j < n:
+                K[j:, i:j] = K[i:j, j:].T
         return K
 
     @staticmethod

@@ -106,3 +106,12 @@ def test_accepts_matrices_and_errors():
     with pytest.raises(RuntimeError, match="fit"):
         WLKernel().transform([a])
     assert "WLKernel(n_iter=3" in repr(WLKernel())
+
+
+def test_gram_blocks_match_sparse_product():
+    # > 512 graphs: the block-wise mirroring of the symmetric Gram matrix is exercised
+    cells = SearchSpace(10).sample(1100, seed=3)
+    k = WLKernel(3)
+    F = k.features(cells)
+    np.testing.assert_allclose(k._gram(F), (F @ F.T).toarray(), atol=1e-9, rtol=0)
+    np.testing.assert_allclose(k._gram(F[:700], F[700:]), (F[:700] @ F[700:].T).toarray(), atol=1e-9, rtol=0)
