@@ -146,3 +146,27 @@ def test_unbuildable_cell_is_a_failed_result():
     empty = Cell(np.zeros((4, 4), dtype=np.uint8), ["input", "conv1x1", "conv1x1", "conv1x1"])
     r = trainer(epochs=1).evaluate(empty)
     assert r.status == "failed" and "reachable" in r.error and r.macs == 0
+
+
+class Capture(ProxyTrainer):
+    def build_model(self, cell, num_classes=10, in_channels=3):
+        self.model_ = super().build_model(cell, num_classes, in_channels)
+        return self.model_
+
+
+def test_batchnorm_recalibration_uses_exact_statistics():
+    train, ev = synthetic()
+    t = Capture(epochs=1, batch_size=32, width=4, train_data=train, eval_data=ev, device="cpu", recalibrate_bn=64)
+    assert t.evaluate(CELL).ok
+    model = t.model_
+    gen = torch.Generator().manual_seed(t.seed + 1)
+    sub = torch.arange(len(train))[torch.randperm(len(train), generator=gen)[:64]]
+    xb, _ = train.batch(sub, augment=False)
+    with torch.no_grad():
+        stem_out = model.stem[0](xb)
+    bn = model.stem[1]
+    assert torch.allclose(bn.running_mean, stem_out.mean((0, 2, 3)), atol=1e-4)
+    assert bn.momentum == 0.1  # restored
+    r0 = trainer(epochs=1, recalibrate_bn=0).evaluate(CELL)
+    r1 = trainer(epochs=1).evaluate(CELL)
+    assert r0.loss == r1.loss  # same training; only the measurement differs
