@@ -115,3 +115,28 @@ def test_gram_blocks_match_sparse_product():
     F = k.features(cells)
     np.testing.assert_allclose(k._gram(F), (F @ F.T).toarray(), atol=1e-9, rtol=0)
     np.testing.assert_allclose(k._gram(F[:700], F[700:]), (F[:700] @ F[700:].T).toarray(), atol=1e-9, rtol=0)
+
+
+def test_first_hash_collision_falls_back_to_exact(monkeypatch):
+    from gemgraph import wl as W
+
+    cells = SearchSpace(9).sample(100, seed=1)
+    expected = WLKernel(3).fit_transform(cells)
+    real = W._hash_tables
+
+    def colliding(k):
+        R = real(k).copy()
+        R[0, :] = 7  # the first hash no longer separates anything
+        return R
+
+    calls = []
+    exact = W._refine_exact
+
+    def spy(*a):
+        calls.append(1)
+        return exact(*a)
+
+    monkeypatch.setattr(W, "_hash_tables", colliding)
+    monkeypatch.setattr(W, "_refine_exact", spy)
+    np.testing.assert_allclose(WLKernel(3).fit_transform(cells), expected, atol=1e-12)
+    assert len(calls) == 3
