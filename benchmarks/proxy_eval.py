@@ -44,6 +44,8 @@ def main() -> None:
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--cells-per-stage", type=int, default=1)
     p.add_argument("--max-train-images", type=int, default=None)
+    p.add_argument("--max-eval-images", type=int, default=None)
+    p.add_argument("--recalibrate-bn", type=int, default=1000)
     p.add_argument("--split", default="val", choices=("val", "test"))
     p.add_argument("--cell-seed", type=int, default=0)
     p.add_argument("--num-cells", type=int, default=1, help="evaluate this many candidates (seeds cell-seed, +1, ...)")
@@ -60,6 +62,7 @@ def main() -> None:
     trainer = ProxyTrainer(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, width=args.width,
         cells_per_stage=args.cells_per_stage, max_train_images=args.max_train_images,
+        max_eval_images=args.max_eval_images, recalibrate_bn=args.recalibrate_bn,
         split=args.split, root=args.root, device=args.device, seed=args.seed,
         amp=not args.no_amp, compile=args.compile, num_threads=args.threads, progress=args.progress,
     )

@@ -141,6 +141,8 @@ class ProxyTrainer:
         cells_per_stage: normal cells per stage.
         max_train_images: train on a class-balanced subset of this many images (drawn with
             ``seed``); None = all of the train split.
+        max_eval_images: measure accuracy on a class-balanced subset of this many images of
+            the evaluation split (drawn with ``seed``); None = all of it.
         split: evaluation split, ``"val"`` (1,000 held-out training images, default) or
             ``"test"``.
         root: data root for :func:`gemgraph.datasets.cifar10_proxy` (default
@@ -181,6 +183,7 @@ class ProxyTrainer:
         width: int = 16,
         cells_per_stage: int = 1,
         max_train_images: int | None = None,
+        max_eval_images: int | None = None,
         split: str = "val",
         root: str | os.PathLike | None = None,
         train_data: Any = None,
@@ -203,6 +206,7 @@ class ProxyTrainer:
         self.width = _check_int(width, "width")
         self.cells_per_stage = _check_int(cells_per_stage, "cells_per_stage")
         self.max_train_images = None if max_train_images is None else _check_int(max_train_images, "max_train_images")
+        self.max_eval_images = None if max_eval_images is None else _check_int(max_eval_images, "max_eval_images")
         if split not in ("val", "test"):
             raise ValueError(f"split: expected 'val' or 'test', got {split!r}")
         self.split = split
@@ -229,7 +233,8 @@ class ProxyTrainer:
         return (
             f"ProxyTrainer(epochs={self.epochs}, batch_size={self.batch_size}, lr={self.lr}, "
             f"width={self.width}, cells_per_stage={self.cells_per_stage}, "
-            f"max_train_images={self.max_train_images}, split={self.split!r}, "
+            f"max_train_images={self.max_train_images}, max_eval_images={self.max_eval_images}, "
+            f"split={self.split!r}, "
             f"device={str(self.device)!r}, seed={self.seed})"
         )
 
@@ -249,8 +254,14 @@ class ProxyTrainer:
                 from .datasets import balanced_indices
 
                 idx = torch.from_numpy(balanced_indices(train.targets, self.max_train_images, seed=self.seed))
+            if self.max_eval_images is None or self.max_eval_images >= len(ev):
+                eval_idx = torch.arange(len(ev))
+            else:
+                from .datasets import balanced_indices
+
+                eval_idx = torch.from_numpy(balanced_indices(ev.targets, self.max_eval_images, seed=self.seed))
             self._cache.update(
-                train=train, eval=ev, idx=idx,
+                train=train, eval=ev, idx=idx, eval_idx=eval_idx,
                 train_x=train.data.to(self.device), eval_x=ev.data.to(self.device),
             )
         c = self._cache
@@ -404,10 +415,10 @@ class ProxyTrainer:
                 m.momentum = mom
         model.eval()
         correct = torch.zeros((), dtype=torch.long, device=dev)
-        n = len(data)
+        eval_idx = self._cache.get("eval_idx", torch.arange(len(data)))
+        n = len(eval_idx)
         for s in range(0, n, bs):
-            ib = torch.arange(s, min(s + bs, n))
-            xb, yb = ev.batch(ib, augment=False, data=data)
+            xb, yb = ev.batch(eval_idx[s : s + bs], augment=False, data=data)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp):
                 logits = model(xb.contiguous(memory_format=fmt))
             correct += (logits.argmax(1) == yb).sum()

@@ -103,8 +103,11 @@ def test_nan_loss_is_a_failed_result():
 
 def test_max_train_images_and_num_threads():
     before = torch.get_num_threads()
-    r = trainer(max_train_images=64, num_threads=2, epochs=1).evaluate(CELL)
+    t = trainer(max_train_images=64, max_eval_images=20, num_threads=2, epochs=1)
+    r = t.evaluate(CELL)
     assert r.ok and r.num_train == 64
+    assert len(t._cache["eval_idx"]) == 20
+    assert np.bincount(t.eval_data.targets[t._cache["eval_idx"]].numpy()).tolist() == [5] * 4
     assert torch.get_num_threads() == before
 
 
@@ -112,6 +115,7 @@ def test_max_train_images_and_num_threads():
     "kw, arg",
     [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "lr"), ({"split": "train"}, "split"),
      ({"width": 0}, "width"), ({"device": "tpu"}, "device"), ({"max_train_images": 0}, "max_train_images"),
+     ({"max_eval_images": 0}, "max_eval_images"), ({"recalibrate_bn": -1}, "recalibrate_bn"),
      ({"train_data": object()}, "train_data")],
 )
 def test_bad_arguments(kw, arg):
