@@ -48,6 +48,7 @@ def test_result_fields_and_score():
     assert r.macs > 0 and r.params > 0 and r.train_seconds > 0
     assert r.score == pytest.approx(efficiency(r.accuracy, r.macs))
     assert r.num_train == 128 and r.epochs == 2 and math.isfinite(r.loss)
+    assert isinstance(r, Result)
     d = r.to_dict()
     assert set(d) >= {"accuracy", "macs", "params", "score", "train_seconds", "status", "error"}
 
