@@ -154,7 +154,8 @@ class MobileNet(nn.Module):
     cell 1 (23 nodes, 52 edges)     width 0.50, expansion 1   4.81M       461M
     cell 1                          width 0.97, expansion 0.5 5.09M       461M
     cell 1                          width 1.11, expansion 0.5 6.23M       531M
-    cell 3 (15 nodes, 16 edges)     width 1.32, expansion 0.5 5.63M       468M
+    cell 3 (15 nodes, 16 edges)     width 0.74, expansion 1   4.71M       439M
+    cell 3                          width 1.32, expansion 0.5 5.63M       468M
     cell 0 (9 nodes, 10 edges)      width 1.66, expansion 0.5 6.43M       463M
     ==============================  ========================  ==========  ========
 
