@@ -14,9 +14,11 @@ Measured for the default candidate ``SearchSpace(num_nodes=30).sample(1, seed=0)
 (30 nodes, 139 edges, 205M MACs at width 16):
 
 * one H200: 5 epochs in 18 s (1,360 images/s; 39 s for the first candidate of a process,
-  CUDA warm-up included), val accuracy 0.43;
+  CUDA warm-up included), val accuracy 0.43 (measured before BatchNorm recalibration
+  was added);
 * CPU, one thread of a shared 2-core machine: 16 images/s, 5 epochs in 26 min, val accuracy
-  0.42; two idle cores give about 30 images/s (channels_last: about 40).
+  0.40 (0.42 with the running averages, ``recalibrate_bn=0``); two idle cores train at
+  about 30 images/s, 46 with ``channels_last=True``.
 
 For a search on CPU, shrink the proxy: ``width=8, epochs=1, max_train_images=1000,
 max_eval_images=500, recalibrate_bn=500, batch_size=64`` takes 10-35 s of training per
