@@ -54,23 +54,9 @@ from torch import nn
 from .cell import Cell
 from .cost import count
 from .score import efficiency
+from .utils import resolve_device
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> ``cuda`` when available, else ``cpu``; anything else is checked and returned."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:<i>', got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: {device!r} requested but CUDA is not available here")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device: expected a cpu or cuda device, got {device!r}")
-    return dev
 
 
 @dataclass

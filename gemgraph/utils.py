@@ -20,6 +20,8 @@ def resolve_device(device: Any = "auto") -> torch.device:
         raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or a torch.device, got {device!r} ({exc})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: 'cuda' was requested but CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected a cpu or cuda device, got {device!r}")
     return dev
 
 

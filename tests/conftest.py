@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def _require() -> bool:
@@ -35,3 +36,12 @@ def need_data(relpath: str) -> Path:
 def data_root() -> Path:
     """The real data root (``$GEMGRAPH_DATA``), or skip / fail as described above."""
     return need_data(".")
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one torch thread (tiny tensors: faster, and immune to an oversubscribed machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -11,12 +11,7 @@ from gemgraph.nn import CellModule
 from gemgraph.score import efficiency
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_conv_hand_computed():

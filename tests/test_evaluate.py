@@ -12,12 +12,7 @@ from gemgraph.score import efficiency
 from tests.conftest import need_data
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def synthetic(n_train=128, n_eval=64, classes=4, seed=0):

@@ -8,13 +8,7 @@ from gemgraph.nn import CellModule, CifarNet, MobileNet, build_op
 from gemgraph.nn.ops import SepConvBNReLU
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny tensors: one thread is faster, and immune to an oversubscribed machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def chain(n, op="conv1x1"):
