@@ -53,6 +53,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -317,7 +318,7 @@ class RunStore:
                     f"given: {new_config}"
                 )
             if not self.readonly:
-                mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                mode = self._set_wal()
                 if str(mode).lower() != "wal":
                     raise StoreError(f"{self.path}: could not switch to the WAL journal (got {mode!r}); "
                                      "is the file on a network file system?")
@@ -351,9 +352,19 @@ class RunStore:
 
     def _inspect(self) -> str:
         """``"store"`` (any schema version), ``"empty"`` or raise StoreError for a foreign db."""
-        app = self._conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = [r[0] for r in self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        conn = self._conn
+        # one read transaction: the header and the schema from the same snapshot (another
+        # process may be committing a new store between two autocommit reads)
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            app = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        finally:
+            if own and conn.in_transaction:
+                conn.execute("COMMIT")
         if app == APPLICATION_ID:
             return "store"
         if app == 0 and not tables:
@@ -362,11 +373,30 @@ class RunStore:
         raise StoreError(f"{self.path}: is an SQLite database but not a gemgraph run store ({what}; "
                          f"a run store has application_id {APPLICATION_ID:#x})")
 
+    def _set_wal(self) -> str:
+        """Switch to the WAL journal; returns the resulting mode.
+
+        Changing the journal mode needs an exclusive lock and SQLite does not wait for it with
+        the busy handler, so several processes opening a new store at once can see "database
+        is locked": retry with backoff until ``timeout``.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = 0.002
+        while True:
+            try:
+                return str(self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                msg = str(exc).lower()
+                if ("locked" not in msg and "busy" not in msg) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.1)
+
     def _initialise(self, config_json: str) -> None:
         """Create the schema in one transaction (re-checking under the write lock, so two
         processes creating the same store at once end with one store)."""
         conn = self._conn
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._set_wal()
         conn.execute("BEGIN IMMEDIATE")
         try:
             if self._inspect() == "store":  # another process created it meanwhile
