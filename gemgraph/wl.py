@@ -20,11 +20,11 @@ no per-node Python loop) and histograms are sparse.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Union
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import dsyrk as syrk
 import torch
 
 from .cell import Cell
@@ -62,21 +62,68 @@ def as_cells(graphs: Any, argument: str = "X") -> list[Cell]:
 
 
 class _Flat:
-    """All graphs of a batch as one big disjoint graph."""
+    """All graphs of a batch as one big disjoint graph.
 
-    __slots__ = ("n_graphs", "graph_of", "src", "dst", "labels")
+    Attributes:
+        n_graphs: number of graphs.
+        graph_of: (T,) graph index of every node, non-decreasing.
+        src, dst: (E,) int64 edge endpoints (global node ids), sorted by ``src`` then ``dst``.
+        indptr: (T + 1,) CSR row pointers of the edges (out-neighbours of node t are
+            ``dst[indptr[t]:indptr[t + 1]]``).
+        labels: (T,) int64 initial labels (any non-negative ids).
+        size: the common node count when all graphs have the same size, else None.
+    """
 
-    def __init__(self, n_graphs: int, graph_of: np.ndarray, src: np.ndarray, dst: np.ndarray, labels: np.ndarray):
+    __slots__ = ("n_graphs", "graph_of", "src", "dst", "indptr", "labels", "size")
+
+    def __init__(self, n_graphs: int, graph_of: np.ndarray, src: np.ndarray, dst: np.ndarray, labels: np.ndarray,
+                 size: int | None = None) -> None:
         self.n_graphs, self.graph_of, self.src, self.dst, self.labels = n_graphs, graph_of, src, dst, labels
+        T = graph_of.shape[0]
+        self.indptr = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=T), out=self.indptr[1:])
+        self.size = size
+
+    def adjacency(self) -> sp.csr_matrix:
+        """(T, T) float64 CSR matrix of the disjoint union (row t holds t's out-neighbours)."""
+        T = self.graph_of.shape[0]
+        return sp.csr_matrix((np.ones(self.dst.shape[0]), self.dst, self.indptr), shape=(T, T))
 
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ODD = np.uint64(0x9E3779B97F4A7C15)
+
+# a label shared by a and b graphs goes through the dense product when a * b * _DENSE_FACTOR
+# exceeds n * m (measured: benchmarks/wl_vs_grakel.py --sweep)
+_DENSE_FACTOR = 1600.0
+
+# sparse products with more entries than this are scattered into the Gram matrix by threads
+_SCATTER_THREADED_NNZ = 200_000
 
 
-def _hash_tables(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two fixed tables of k random 64-bit words (a constant seed: results never depend on it)."""
+def _hash_tables(k: int, bits: int = 46) -> tuple[np.ndarray, np.ndarray]:
+    """Two fixed random tables for k labels (constant seed: results never depend on it).
+
+    Returns:
+        own: (2, k) uint64 words for a node's own label;
+        nb: (k, 2) float64 *integers* in [0, 2**bits) for a neighbour's label, so that sums of
+        up to 2**(53 - bits) of them are exact in float64 (order-independent).
+    """
     rng = np.random.default_rng(0x5EED_6E16)
-    return (rng.integers(0, 2**64, size=(2, k), dtype=np.uint64, endpoint=False))
+    own = rng.integers(0, 2**64, size=(2, k), dtype=np.uint64, endpoint=False)
+    nb = rng.integers(0, 2**bits, size=(k, 2), dtype=np.int64).astype(np.float64)
+    return own, nb
+
+
+def _compact(labels: np.ndarray) -> np.ndarray:
+    """Map non-negative int labels to 0..K-1 preserving order (counting, no sort when dense)."""
+    if labels.shape[0] == 0:
+        return labels.astype(np.int64)
+    hi = int(labels.max())
+    if labels.min() >= 0 and hi <= 4 * labels.shape[0] + 1024:
+        present = np.zeros(hi + 1, dtype=np.int64)
+        present[labels] = 1
+        return (np.cumsum(present) - 1)[labels]
+    return np.unique(labels, return_inverse=True)[1].ravel().astype(np.int64)
 
 
 def _refine_exact(labels: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -98,43 +145,103 @@ def _refine_exact(labels: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.nd
     return inv.astype(np.int64).ravel()
 
 
-def _refine(labels: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def _refine(labels: np.ndarray, flat: _Flat, adj: sp.csr_matrix | None = None) -> np.ndarray:
     r"""One WL step: new compact label ids for (own label, multiset of out-neighbour labels).
 
-    Fast path: two independent 64-bit multiset hashes per node (sum of random words of the
-    neighbour labels, mixed with the own label), no sort of variable-length signatures. Nodes
-    are grouped by the first hash; the grouping is used only when the second hash is constant
-    within every group, so a collision of the first hash shows up as a disagreement (both
-    colliding together has probability about 2^-128) and the exact sorting path is taken.
+    Fast path: two independent multiset hashes per node. A neighbour multiset is hashed as
+    the sum of random integers of its labels, computed exactly in float64 by one sparse
+    matrix product (the integers are small enough that no sum is rounded); that sum is mixed
+    with a random 64-bit word of the own label. Nodes are grouped by the first hash (one
+    sort); the grouping is used only when the second hash is constant within every group, so
+    a collision of the first hash shows up as a disagreement (both colliding together has
+    probability about 2^-90) and the exact sorting path is taken instead.
 
     Args:
         labels: (T,) int64 compact labels of all nodes (0..K-1).
-        src, dst: (E,) int64 edge endpoints (global node ids), sorted by ``src``.
+        flat: the batch (edges and CSR pointers).
+        adj: ``flat.adjacency()``, when the caller already built it.
 
     Returns:
         (T,) int64 compact labels (0..K'-1), equal iff the signatures are equal.
     """
     T = labels.shape[0]
-    k = int(labels.max()) + 1 if T else 0
-    R = _hash_tables(2 * k)
-    own = R[:, k + labels]  # (2, T): own-label words, from a disjoint part of the table
-    if src.shape[0]:
-        deg = np.bincount(src, minlength=T)
-        has = np.flatnonzero(deg)
-        starts = (np.cumsum(deg) - deg)[has]
-        nb = R[:, labels[dst]]  # (2, E)
-        with np.errstate(over="ignore"):
-            acc = np.add.reduceat(nb, starts, axis=1)
-            # multiply the neighbour sum by an odd constant so it cannot cancel the own word
-            acc = acc * np.uint64(0x9E3779B97F4A7C15)
-            own[:, has] += acc
-    _, first, inv1 = np.unique(own[0], return_index=True, return_inverse=True)
-    inv1 = inv1.ravel()
+    if T == 0:
+        return labels.astype(np.int64)
+    k = int(labels.max()) + 1
+    maxdeg = int(np.diff(flat.indptr).max())
+    bits = max(8, min(46, 52 - max(1, maxdeg).bit_length()))
+    own, nb = _hash_tables(k, bits)
+    keys = own[:, labels]  # (2, T)
+    if flat.dst.shape[0]:
+        adj = flat.adjacency() if adj is None else adj
+        sums = (adj @ nb[labels]).T.astype(np.uint64)  # exact integer sums, (2, T)
+        keys += sums * _ODD  # modulo 2**64
+    order = np.argsort(keys[0])
+    s0 = keys[0][order]
+    same = s0[1:] == s0[:-1]
+    s1 = keys[1][order]
     # the second hash must be constant within every group of the first: a collision of the
-    # first hash alone shows up here (both colliding together has probability ~2^-128)
-    if T == 0 or np.array_equal(own[1], own[1][first][inv1]):
-        return inv1.astype(np.int64)
-    return _refine_exact(labels, src, dst)
+    # first hash alone shows up here
+    if not np.array_equal(s1[1:][same], s1[:-1][same]):
+        return _refine_exact(labels, flat.src, flat.dst)
+    ids = np.empty(T, dtype=np.int64)
+    ids[0] = 0
+    np.cumsum(~same, out=ids[1:])
+    out = np.empty(T, dtype=np.int64)
+    out[order] = ids
+    return out
+
+
+def _dense_product(A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
+    """``A @ B.T`` (``A @ A.T`` when ``B`` is None) as a new C-ordered float64 array.
+
+    Through torch's BLAS into a ``np.zeros`` buffer (lazily zeroed pages, which the product
+    fills in parallel): measured 1.5x faster than numpy's ``A @ A.T`` (a symmetric rank-k
+    update plus a single-threaded mirror) or a fresh torch output.
+    """
+    At = torch.from_numpy(np.ascontiguousarray(A, dtype=np.float64))
+    Bt = At if B is None else torch.from_numpy(np.ascontiguousarray(B, dtype=np.float64))
+    K = np.zeros((At.shape[0], Bt.shape[0]))
+    torch.from_numpy(K).addmm_(At, Bt.T)
+    return K
+
+
+def _scatter_add(flatK: np.ndarray, n_cols: int, P: sp.csr_matrix) -> None:
+    """``K += P`` for a dense C-ordered ``K`` given flat, and a CSR ``P`` of the same shape.
+
+    Random writes into a large matrix are memory-latency bound; row ranges go to a few
+    threads (numpy releases the GIL in fancy-index assignment), which nearly halves the time
+    on two cores.
+    """
+    P = P.tocsr()
+    n_rows = P.shape[0]
+
+    def part(lo: int, hi: int) -> None:
+        a, b = P.indptr[lo], P.indptr[hi]
+        r = np.repeat(np.arange(lo, hi), np.diff(P.indptr[lo : hi + 1]))
+        flatK[r * n_cols + P.indices[a:b]] += P.data[a:b]
+
+    workers = min(max(torch.get_num_threads(), 1), 4) if P.nnz > _SCATTER_THREADED_NNZ else 1
+    if workers == 1:
+        part(0, n_rows)
+        return
+    # split by entries, not rows, so the parts carry equal work
+    cuts = np.searchsorted(P.indptr, np.linspace(0, P.nnz, workers + 1)[1:-1]).tolist()
+    bounds = list(zip([0] + cuts, cuts + [n_rows]))
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda ab: part(*ab), bounds))
+
+
+def _row_ids(F: sp.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(F.shape[0]), np.diff(F.indptr))
+
+
+def _scale_rows(F: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows of ``F`` divided by their Euclidean norms (zero rows stay zero)."""
+    rows = _row_ids(F)
+    norms = np.sqrt(np.bincount(rows, F.data * F.data, minlength=F.shape[0]))
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix((F.data / norms[rows], F.indices, F.indptr), shape=F.shape)
 
 
 class WLKernel:
@@ -177,11 +284,9 @@ class WLKernel:
             raise ValueError(f"node_labels: expected 'degree', 'op' or a callable, got {self.node_labels!r}")
 
     # ------------------------------------------------------------------ core
-    def _initial_labels(self, cells: list[Cell], stacked: np.ndarray | None = None) -> np.ndarray:
+    def _initial_labels(self, cells: list[Cell], src: np.ndarray, dst: np.ndarray, T: int) -> np.ndarray:
         if self.node_labels == "degree":
-            if stacked is not None:
-                return (stacked.sum(1, dtype=np.int64) + stacked.sum(2, dtype=np.int64)).ravel()
-            return np.concatenate([c.in_degree + c.out_degree for c in cells]).astype(np.int64)
+            return np.bincount(src, minlength=T) + np.bincount(dst, minlength=T)
         if self.node_labels == "op":
             missing = [k for k, c in enumerate(cells) if c.ops is None]
             if missing:
@@ -197,23 +302,62 @@ class WLKernel:
         return np.array([ids.setdefault(v, len(ids)) for v in raw], dtype=np.int64)
 
     def _flatten(self, cells: list[Cell]) -> _Flat:
-        sizes = np.array([c.num_nodes for c in cells], dtype=np.int64)
+        sizes = np.fromiter((c._adj.shape[0] for c in cells), dtype=np.int64, count=len(cells))
+        graph_of = np.repeat(np.arange(len(cells)), sizes)
+        if len(cells) > 0 and (sizes == sizes[0]).all():
+            N = int(sizes[0])
+            A = np.stack([c._adj for c in cells])
+            idx = np.flatnonzero(A.view(bool))  # (g, i, j) in C order: sorted by source, then target
+            src = idx // N
+            dst = (idx // (N * N)) * N + idx % N
+            return _Flat(len(cells), graph_of, src, dst, self._initial_labels(cells, src, dst, graph_of.shape[0]), N)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         srcs, dsts = [], []
-        A = None
-        if len(set(sizes.tolist())) == 1 and len(cells) > 0:
-            A = np.stack([c.adjacency for c in cells])
-            g, i, j = np.nonzero(A)
-            srcs, dsts = [offsets[g] + i], [offsets[g] + j]
-        else:
-            for c, off in zip(cells, offsets):
-                i, j = np.nonzero(c.adjacency)
-                srcs.append(i + off)
-                dsts.append(j + off)
+        for c, off in zip(cells, offsets):
+            i, j = np.nonzero(c._adj)
+            srcs.append(i + off)
+            dsts.append(j + off)
         src = np.concatenate(srcs).astype(np.int64) if srcs else np.zeros(0, np.int64)
         dst = np.concatenate(dsts).astype(np.int64) if dsts else np.zeros(0, np.int64)
-        graph_of = np.repeat(np.arange(len(cells)), sizes)
-        return _Flat(len(cells), graph_of, src, dst, self._initial_labels(cells, A))
+        return _Flat(len(cells), graph_of, src, dst, self._initial_labels(cells, src, dst, graph_of.shape[0]))
+
+    def _label_sets(self, flat: _Flat) -> list[np.ndarray]:
+        """Compact labels of every node for iterations 0..h: list of h + 1 (T,) arrays."""
+        labels = _compact(flat.labels)
+        out = [labels]
+        adj = flat.adjacency() if self.n_iter and flat.dst.shape[0] else None
+        for _ in range(self.n_iter):
+            labels = _refine(labels, flat, adj)
+            out.append(labels)
+        return out
+
+    @staticmethod
+    def _histograms(flat: _Flat, sets: list[np.ndarray]) -> sp.csr_matrix:
+        """Canonical CSR (n, F) of label counts: columns of iteration ``it`` follow those of ``it - 1``."""
+        offsets = np.cumsum([0] + [int(s.max()) + 1 for s in sets])
+        n, h1 = flat.n_graphs, len(sets)
+        if flat.size is None:
+            col = np.concatenate([s + o for s, o in zip(sets, offsets)])
+            row = np.tile(flat.graph_of, h1)
+            F = sp.csr_matrix((np.ones(col.shape[0]), (row, col)), shape=(n, int(offsets[-1])))
+            F.sum_duplicates()
+            return F
+        N = flat.size
+        # (n, h+1, N): each graph's labels per iteration; column ranges of iterations are
+        # disjoint and increasing, so sorting within each (graph, iteration) sorts the row
+        cols = np.stack([s.reshape(n, N) + o for s, o in zip(sets, offsets)], axis=1)
+        cols.sort(axis=2)
+        cols = cols.reshape(-1)
+        new = np.ones(cols.shape[0], dtype=bool)
+        new[1:] = cols[1:] != cols[:-1]
+        new[:: h1 * N] = True  # a new graph starts a new entry
+        starts = np.flatnonzero(new)
+        counts = np.diff(np.append(starts, cols.shape[0])).astype(np.float64)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(new.reshape(n, h1 * N).sum(axis=1), out=indptr[1:])
+        F = sp.csr_matrix((counts, cols[starts], indptr), shape=(n, int(offsets[-1])))
+        F.has_canonical_format = True
+        return F
 
     def features(self, X: Any) -> sp.csr_matrix:
         r"""WL label histograms of all iterations, stacked, for the cells in ``X``.
@@ -225,88 +369,82 @@ class WLKernel:
             X: sequence of n cells (or (N, N) matrices, networkx DiGraphs, PyG Data).
 
         Returns:
-            ``scipy.sparse.csr_matrix`` (n, F) of float64 label counts; the raw
-            (unnormalised) kernel is ``F @ F.T``.
+            ``scipy.sparse.csr_matrix`` (n, F) of float64 label counts, canonical (sorted
+            column indices, no duplicates); the raw (unnormalised) kernel is ``F @ F.T``.
         """
         self._check_params()
         cells = as_cells(X)
         if not cells:
             return sp.csr_matrix((0, 0))
         flat = self._flatten(cells)
-        _, labels = np.unique(flat.labels, return_inverse=True)
-        labels = labels.ravel().astype(np.int64)
-        cols, offset = [], 0
-        for it in range(self.n_iter + 1):
-            if it > 0:
-                labels = _refine(labels, flat.src, flat.dst)
-            cols.append(labels + offset)
-            offset += int(labels.max()) + 1
-        col = np.concatenate(cols)
-        row = np.tile(flat.graph_of, self.n_iter + 1)
-        F = sp.csr_matrix((np.ones(col.shape[0]), (row, col)), shape=(flat.n_graphs, offset))
-        F.sum_duplicates()
-        return F
+        return self._histograms(flat, self._label_sets(flat))
 
     @staticmethod
-    def _gram(Fa: sp.csr_matrix, Fb: sp.csr_matrix | None = None) -> np.ndarray:
+    def _gram(Fa: sp.csr_matrix, Fb: sp.csr_matrix | None = None, normalize: bool = False) -> np.ndarray:
         r"""Dense ``Fa @ Fb.T`` (``Fb = Fa`` when None), exploiting the label statistics.
 
         Columns (labels) used by a single graph only touch the diagonal of a Gram matrix;
         labels used by many graphs go through dense BLAS; the rest through a sparse product.
+        With ``normalize`` the rows are scaled to unit norm first, so the result is the
+        normalised kernel without a pass over the n x m result. ``Fa`` and ``Fb`` must be
+        canonical CSR matrices (as :meth:`features` returns).
         """
         sym = Fb is None
-        Fb = Fa if sym else Fb
-        n, m = Fa.shape[0], Fb.shape[0]
-        if sym:
-            df = np.bincount(Fa.indices, minlength=Fa.shape[1])
-            shared = np.flatnonzero(df >= 2)
-            single = np.flatnonzero(df == 1)
-            A = B = Fa[:, shared]
-        else:
+        if normalize:
+            Fa = _scale_rows(Fa)
+            Fb = None if sym else _scale_rows(Fb)
+        if not sym:
+            n, m = Fa.shape[0], Fb.shape[0]
             da = np.bincount(Fa.indices, minlength=Fa.shape[1]).astype(bool)
             db = np.bincount(Fb.indices, minlength=Fb.shape[1]).astype(bool)
             shared = np.flatnonzero(da & db)
             A, B = Fa[:, shared], Fb[:, shared]
-        # a label used by a and b graphs costs a*b scattered multiply-adds in the sparse
-        # product and n*m in a dense BLAS pass, which is far faster per operation (measured
-        # crossover near a*b = n*m / 1600)
-        use_a = np.bincount(A.indices, minlength=A.shape[1]).astype(np.float64)
-        use_b = use_a if sym else np.bincount(B.indices, minlength=B.shape[1]).astype(np.float64)
-        dense_mask = use_a * use_b * 1600.0 > float(n) * float(m)
-        dense_cols, sparse_cols = np.flatnonzero(dense_mask), np.flatnonzero(~dense_mask)
-        if not sym:
+            # a label used by a and b graphs costs a*b scattered multiply-adds in the sparse
+            # product and n*m in a dense BLAS pass, which is far faster per operation
+            # (measured crossover near a*b = n*m / _DENSE_FACTOR)
+            use_a = np.bincount(A.indices, minlength=A.shape[1]).astype(np.float64)
+            use_b = np.bincount(B.indices, minlength=B.shape[1]).astype(np.float64)
+            dense_mask = use_a * use_b * _DENSE_FACTOR > float(n) * float(m)
+            dense_cols, sparse_cols = np.flatnonzero(dense_mask), np.flatnonzero(~dense_mask)
             if dense_cols.size:
-                K = A[:, dense_cols].toarray() @ B[:, dense_cols].toarray().T
+                K = _dense_product(A[:, dense_cols].toarray(), B[:, dense_cols].toarray())
             else:
                 K = np.zeros((n, m))
             if sparse_cols.size:
                 P = (A[:, sparse_cols] @ B[:, sparse_cols].T).tocoo()
                 K[P.row, P.col] += P.data
             return K
-        # symmetric: fill the upper triangle (symmetric rank-k update, half the flops of a
-        # product), add the sparse part's upper entries and the single-graph labels' diagonal,
-        # then mirror in blocks; no second n x n array is allocated (page faults cost as much as
-        # the arithmetic here)
-        if dense_cols.size:
-            K = syrk(1.0, A[:, dense_cols].toarray(), lower=False)
-            K = np.asfortranarray(K) if not (K.flags.c_contiguous or K.flags.f_contiguous) else K
+        n = Fa.shape[0]
+        rows, cols, data = _row_ids(Fa), Fa.indices, Fa.data
+        df = np.bincount(cols, minlength=Fa.shape[1])  # graphs per label (canonical: no duplicates)
+        dfe = df[cols]
+        dense_lab = (df >= 2) & (df.astype(np.float64) ** 2 * _DENSE_FACTOR > float(n) * float(n))
+        de = dense_lab[cols]
+        se = (dfe >= 2) & ~de
+        one = dfe == 1
+        if de.any():
+            # labels shared by many graphs: one dense product
+            dmap = np.cumsum(dense_lab) - 1
+            D = np.zeros((n, int(dmap[-1]) + 1))
+            D[rows[de], dmap[cols[de]]] = data[de]
+            K = _dense_product(D)
         else:
             K = np.zeros((n, n))
-        if sparse_cols.size:
-            As = A[:, sparse_cols]
-            P = sp.triu(As @ As.T).tocoo()
-            K[P.row, P.col] += P.data
-        if single.size:
-            Fs = Fa[:, single]
-            K[np.diag_indices_from(K)] += np.asarray(Fs.multiply(Fs).sum(axis=1)).ravel()
-        step = 512
-        for i in range(0, n, step):
-            j = min(i + step, n)
-            blk = K[i:j, i:j]
-            iu = np.triu_indices(j - i, 1)
-            blk[iu[1], iu[0]] = blk[iu]
-            if j < n:
-                K[j:, i:j] = K[i:j, j:].T
+        flatK = K.reshape(-1)
+        if se.any():
+            # labels shared by a few graphs: a sparse product (symmetric, both triangles)
+            smap = np.cumsum((df >= 2) & ~dense_lab) - 1
+            r = rows[se]
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+            S = sp.csr_matrix((data[se], smap[cols[se]], indptr), shape=(n, int(smap[-1]) + 1))
+            _scatter_add(flatK, n, S @ S.T)
+        if one.any():
+            # labels of a single graph only add to its diagonal entry
+            flatK[:: n + 1] += np.bincount(rows[one], data[one] ** 2, minlength=n)
+        if normalize:
+            nz = np.diff(Fa.indptr) > 0
+            flatK[:: n + 1][nz] = 1.0  # k(x, x) / k(x, x), exactly
         return K
 
     @staticmethod
@@ -324,13 +462,7 @@ class WLKernel:
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit on ``X`` and return its (n, n) Gram matrix (normalised if ``normalize``)."""
         self.fit(X)
-        F = self.features(self.X_)
-        K = self._gram(F)
-        if self.normalize:
-            d = np.sqrt(np.diag(K)).copy()
-            K /= d[:, None]
-            K /= d[None, :]
-        return K
+        return self._gram(self.features(self.X_), normalize=self.normalize)
 
     def transform(self, X: Any) -> np.ndarray:
         """Kernel values between new cells ``X`` (m) and the fitted cells: shape (m, n_fit)."""
@@ -338,12 +470,7 @@ class WLKernel:
             raise RuntimeError("WLKernel: call fit() before transform()")
         new = as_cells(X)
         F = self.features(new + self.X_)
-        Fa, Fb = F[: len(new)], F[len(new):]
-        K = self._gram(Fa, Fb)
-        if self.normalize:
-            K /= self._norms(Fa)[:, None]
-            K /= self._norms(Fb)[None, :]
-        return K
+        return self._gram(F[: len(new)], F[len(new):], normalize=self.normalize)
 
     def pairwise(self, a: Any, b: Any) -> np.ndarray:
         """Row-wise kernel values ``k(a[i], b[i])`` for two equal-length lists: shape (n,)."""

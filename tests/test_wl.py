@@ -80,7 +80,7 @@ def test_exact_fallback_path_agrees():
     flat = k._flatten(cells)
     lab = np.unique(flat.labels, return_inverse=True)[1].ravel()
     for _ in range(3):
-        a = _refine(lab, flat.src, flat.dst)
+        a = _refine(lab, flat)
         b = _refine_exact(lab, flat.src, flat.dst)
         # same partition of the nodes
         assert len(np.unique(a)) == len(np.unique(b)) == len(np.unique(a * (b.max() + 1) + b))
@@ -124,10 +124,12 @@ def test_first_hash_collision_falls_back_to_exact(monkeypatch):
     expected = WLKernel(3).fit_transform(cells)
     real = W._hash_tables
 
-    def colliding(k):
-        R = real(k).copy()
-        R[0, :] = 7  # the first hash no longer separates anything
-        return R
+    def colliding(k, bits):
+        own, nb = real(k, bits)
+        own, nb = own.copy(), nb.copy()
+        own[0, :] = 7  # the first hash no longer separates anything
+        nb[:, 0] = 3.0
+        return own, nb
 
     calls = []
     exact = W._refine_exact
@@ -140,3 +142,54 @@ def test_first_hash_collision_falls_back_to_exact(monkeypatch):
     monkeypatch.setattr(W, "_refine_exact", spy)
     np.testing.assert_allclose(WLKernel(3).fit_transform(cells), expected, atol=1e-12)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("h", [0, 1, 3])
+def test_features_are_canonical_counts(h):
+    # the uniform-size fast path builds the CSR directly; compare with scipy's own assembly
+    # of the same (graph, label) entries, and with the mixed-size path on the same graphs
+    cells = SearchSpace(9).sample(300, seed=h) + special_cells(9)
+    k = WLKernel(h)
+    F = k.features(cells)
+    assert F.has_canonical_format
+    for r in range(F.shape[0]):
+        row = F.indices[F.indptr[r]:F.indptr[r + 1]]
+        assert np.all(np.diff(row) > 0)
+    assert F.sum(axis=1).A.ravel().tolist() == [9.0 * (h + 1)] * len(cells)
+    # same Gram as through the mixed-size path (one extra 3-node graph forces it)
+    extra = [Cell(np.triu(np.ones((3, 3), dtype=int), 1))]
+    G = k._gram(k.features(cells + extra))[:-1, :-1]
+    np.testing.assert_allclose((F @ F.T).toarray(), G, atol=0, rtol=0)
+
+
+def test_h0_is_vertex_histogram_across_graph_boundaries():
+    # with h = 0 the last label of one graph and the first of the next may be equal: each
+    # graph's histogram must still stand alone
+    a = np.zeros((3, 3), dtype=int)  # degrees 0, 0, 0
+    c = np.zeros((3, 3), dtype=int)
+    c[1, 2] = 1  # degrees 0, 1, 1: its first label equals a's last
+    K = WLKernel(0, normalize=False).fit_transform([a, c, a])
+    np.testing.assert_array_equal(K, [[9, 3, 9], [3, 5, 3], [9, 3, 9]])
+
+
+def test_threaded_scatter_matches(monkeypatch):
+    from gemgraph import wl as W
+
+    cells = SearchSpace(10).sample(600, seed=4)
+    k = WLKernel(3)
+    F = k.features(cells)
+    ref = (F @ F.T).toarray()
+    monkeypatch.setattr(W, "_SCATTER_THREADED_NNZ", 0)
+    monkeypatch.setattr(W, "_DENSE_FACTOR", 1.0)  # nearly everything through the sparse part
+    np.testing.assert_allclose(k._gram(F), ref, atol=1e-9, rtol=0)
+    Kn = k._gram(F, normalize=True)
+    d = np.sqrt(np.diag(ref))
+    np.testing.assert_allclose(Kn, ref / d[:, None] / d[None, :], atol=1e-12, rtol=0)
+    assert np.all(np.diag(Kn) == 1.0)
+
+
+def test_normalised_diagonal_is_exactly_one():
+    cells = SearchSpace(30).sample(200, seed=2)
+    K = WLKernel(3).fit_transform(cells)
+    assert np.all(np.diag(K) == 1.0)
+    np.testing.assert_array_equal(K, K.T)
