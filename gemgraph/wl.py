@@ -74,14 +74,16 @@ class _Flat:
         size: the common node count when all graphs have the same size, else None.
     """
 
-    __slots__ = ("n_graphs", "graph_of", "src", "dst", "indptr", "labels", "size")
+    __slots__ = ("n_graphs", "graph_of", "src", "dst", "indptr", "labels", "size", "max_degree")
 
     def __init__(self, n_graphs: int, graph_of: np.ndarray, src: np.ndarray, dst: np.ndarray, labels: np.ndarray,
                  size: int | None = None) -> None:
         self.n_graphs, self.graph_of, self.src, self.dst, self.labels = n_graphs, graph_of, src, dst, labels
         T = graph_of.shape[0]
         self.indptr = np.zeros(T + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=T), out=self.indptr[1:])
+        deg = np.bincount(src, minlength=T)
+        np.cumsum(deg, out=self.indptr[1:])
+        self.max_degree = int(deg.max()) if T else 0
         self.size = size
 
     def adjacency(self) -> sp.csr_matrix:
@@ -168,8 +170,7 @@ def _refine(labels: np.ndarray, flat: _Flat, adj: sp.csr_matrix | None = None) -
     if T == 0:
         return labels.astype(np.int64)
     k = int(labels.max()) + 1
-    maxdeg = int(np.diff(flat.indptr).max())
-    bits = max(8, min(46, 52 - max(1, maxdeg).bit_length()))
+    bits = max(8, min(46, 52 - max(1, flat.max_degree).bit_length()))
     own, nb = _hash_tables(k, bits)
     keys = own[:, labels]  # (2, T)
     if flat.dst.shape[0]:
