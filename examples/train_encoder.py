@@ -1,6 +1,9 @@
 """Train the default MLP graph encoder on 30-node NASGEM cells and check its fidelity.
 
-    python examples/train_encoder.py [--encoder mlp|gin|gcn] [--time-limit 270] [--out enc.pt]
+    python examples/train_encoder.py [--encoder mlp|gin|gcn] [--time-limit SECONDS] [--out enc.pt]
+
+With the defaults (160,000 training graphs, 16 one-cycle epochs) the MLP trains in about
+4 minutes on 2 CPU cores; --time-limit shortens the schedule to fit a budget.
 
 The encoder maps a cell's adjacency matrix to a vector whose cosine similarity to another
 cell's vector matches the Weisfeiler-Lehman kernel between the two cells.
@@ -12,7 +15,7 @@ from gemgraph.embedding import fidelity, train_encoder
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--encoder", default="mlp")
-ap.add_argument("--time-limit", type=float, default=270.0)
+ap.add_argument("--time-limit", type=float, default=None, help="seconds (default: no budget)")
 ap.add_argument("--out", default="encoder.pt")
 args = ap.parse_args()
 

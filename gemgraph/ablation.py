@@ -309,8 +309,7 @@ def train_nb101_encoder(
                         max_epochs=max_epochs, lr=lr, time_limit=time_limit, device=device, progress=progress)
     info = {"settings": settings, "fidelity": res.report.to_dict(), "seconds": time.perf_counter() - t0,
             "epochs": len(res.history), "best_epoch": res.best_epoch,
-            "hit_time_limit": bool(time_limit is not None and res.history and len(res.history) < max_epochs
-                                   and res.history[-1]["seconds"] > time_limit)}
+            "hit_time_limit": bool(res.time_limited)}
     if pt is not None:
         res.encoder.save(pt)
         json_path.write_text(json.dumps(info, indent=2))

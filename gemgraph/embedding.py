@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy import stats
 
@@ -67,6 +68,8 @@ class TrainResult:
         report: :class:`FidelityReport` on held-out pairs of unseen test graphs.
         best_epoch: epoch whose weights were kept.
         seconds: total wall time.
+        time_limited: True when ``time_limit`` shortened or stopped the run (the result then
+            depends on the machine's speed).
     """
 
     encoder: Encoder
@@ -74,6 +77,7 @@ class TrainResult:
     report: FidelityReport | None = None
     best_epoch: int = 0
     seconds: float = 0.0
+    time_limited: bool = False
 
 
 def _pairs_same_size(sizes: np.ndarray, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
@@ -109,6 +113,18 @@ def _graph_batches(sizes: np.ndarray, batch_size: int, gen: torch.Generator) -> 
 def pair_values(F: Any, pairs: np.ndarray) -> np.ndarray:
     """Kernel values ``F[i] . F[j]`` for row pairs of unit-norm WL features: (P,) float64."""
     return np.asarray(F[pairs[:, 0]].multiply(F[pairs[:, 1]]).sum(axis=1)).ravel()
+
+
+def batch_gram(F: Any, idx: np.ndarray) -> np.ndarray:
+    """Dense (B, B) kernel among the rows ``idx`` of unit-norm WL features ``F`` (CSR).
+
+    The batch's columns are compacted first, so the cost is proportional to the batch's
+    entries, not to the number of WL labels of the whole training set.
+    """
+    Fi = F[idx]
+    cols, inv = np.unique(Fi.indices, return_inverse=True)
+    Fs = sp.csr_matrix((Fi.data, inv.ravel(), Fi.indptr), shape=(Fi.shape[0], len(cols)))
+    return (Fs @ Fs.T).toarray()
 
 
 def pair_cosine(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
@@ -180,22 +196,33 @@ def _reset_parameters(module: torch.nn.Module, seed: int) -> None:
                 m.reset_parameters()
 
 
+def _onecycle(step: int, total: int, warmup: float = 0.05) -> float:
+    """Learning-rate factor at ``step`` of ``total``: linear warm-up from 1/25 to 1 over the
+    first ``warmup`` fraction, then cosine decay to 0 at ``total`` (clamped after it)."""
+    w = max(1, int(round(warmup * total)))
+    if step < w:
+        return 1.0 / 25 + (1.0 - 1.0 / 25) * step / w
+    p = min(1.0, (step - w) / max(1, total - w))
+    return 0.5 * (1.0 + math.cos(math.pi * p))
+
+
 def train_encoder(
     encoder: Encoder,
     space: SearchSpace | Sequence[Cell],
     kernel: WLKernel | None = None,
     *,
     seed: int = 0,
-    n_train: int = 40_000,
+    n_train: int = 160_000,
     n_val: int = 500,
     n_test: int = 500,
     val_pairs: int = 20_000,
     batch_size: int = 256,
     lr: float = 2e-3,
     weight_decay: float = 0.0,
-    max_epochs: int = 100,
+    max_epochs: int = 16,
     patience: int = 8,
-    time_limit: float | None = 270.0,
+    schedule: str = "onecycle",
+    time_limit: float | None = None,
     device: str | torch.device = "auto",
     progress: bool = True,
 ) -> TrainResult:
@@ -215,7 +242,16 @@ def train_encoder(
         lr, weight_decay: Adam settings.
         max_epochs, patience: stop after ``max_epochs`` or when validation RMSE has not
             improved for ``patience`` epochs; the best weights are restored.
-        time_limit: stop after this many seconds (None: no limit).
+        schedule: learning-rate schedule: ``"onecycle"`` (linear warm-up over the first 5% of
+            the steps from ``lr / 25`` to ``lr``, then cosine decay to ~0 at the last epoch; the
+            run length is set by ``max_epochs``, so results do not depend on the machine's
+            speed) or ``"plateau"`` (constant ``lr``, halved when the validation RMSE stalls
+            for 2 epochs).
+        time_limit: a budget in seconds (None: none). Training stops once it is spent; with
+            ``"onecycle"``, when the epochs measured so far show that ``max_epochs`` will not
+            fit, the schedule is shortened to the epochs that do, so the learning rate still
+            anneals (the run then depends on the machine's speed; ``history`` records the
+            ``planned_epochs``).
         device: ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
         progress: show a tqdm progress bar.
 
@@ -235,6 +271,8 @@ def train_encoder(
         check_int(v, name, lo)
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr: expected a positive finite float, got {lr!r}")
+    if schedule not in ("onecycle", "plateau"):
+        raise ValueError(f"schedule: expected 'onecycle' or 'plateau', got {schedule!r}")
     dev = resolve_device(device)
 
     pool = _draw_cells(space, n_train + n_val + n_test + 64, seed)
@@ -270,7 +308,14 @@ def train_encoder(
     if params and max_epochs > 0:
         _reset_parameters(encoder, seed)
         opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+        steps = len(_graph_batches(train_sizes, batch_size, torch.Generator().manual_seed(0)))
+        plan = {"total": max(1, steps * max_epochs), "epochs": max_epochs}
+        if schedule == "onecycle":
+            step_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _onecycle(s, plan["total"]))
+            sched = None
+        else:
+            step_sched = None
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
         best, best_state, best_epoch, bad = val_rmse(), copy.deepcopy(encoder.state_dict()), 0, 0
         gen = torch.Generator().manual_seed(seed + 3)
         bar = None
@@ -278,11 +323,15 @@ def train_encoder(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=max_epochs, desc=f"train {encoder.name} encoder", unit="epoch")
+        t_train = time.perf_counter()
         for epoch in range(1, max_epochs + 1):
+            if epoch > plan["epochs"]:
+                break
             encoder.train()
+            lr_now = opt.param_groups[0]["lr"]
             total, count = 0.0, 0
             for idx in _graph_batches(train_sizes, batch_size, gen):
-                target = torch.from_numpy((F_train[idx] @ F_train[idx].T).toarray()).float().to(dev)
+                target = torch.from_numpy(batch_gram(F_train, idx)).float().to(dev)
                 z = torch.nn.functional.normalize(encoder(xb_train[torch.from_numpy(idx).to(dev)]), dim=1, eps=1e-8)
                 cos = z @ z.T
                 iu = torch.triu_indices(len(idx), len(idx), 1, device=dev)
@@ -292,13 +341,24 @@ def train_encoder(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if step_sched is not None:
+                    step_sched.step()
                 n_pairs = iu.shape[1]
                 total += float(loss.detach()) * n_pairs
                 count += n_pairs
             v = val_rmse()
-            sched.step(v)
+            if sched is not None:
+                sched.step(v)
+            now = time.perf_counter()
+            if time_limit is not None and schedule == "onecycle" and epoch < plan["epochs"]:
+                # shorten the schedule to the epochs that fit in what is left of the budget
+                per_epoch = (now - t_train) / epoch
+                fit = epoch + int(max(0.0, time_limit - (now - t0)) // per_epoch)
+                if fit < plan["epochs"]:
+                    plan["epochs"] = max(epoch, fit)
+                    plan["total"] = max(1, steps * plan["epochs"])
             result.history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_rmse": v,
-                                   "seconds": time.perf_counter() - t0})
+                                   "seconds": now - t0, "lr": lr_now, "planned_epochs": plan["epochs"]})
             if v < best - 1e-5:
                 best, best_state, best_epoch, bad = v, copy.deepcopy(encoder.state_dict()), epoch, 0
             else:
@@ -306,12 +366,16 @@ def train_encoder(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(train=f"{total / max(count, 1):.4f}", val_rmse=f"{v:.4f}", best=best_epoch)
-            if bad >= patience or (time_limit is not None and time.perf_counter() - t0 > time_limit):
+            if time_limit is not None and time.perf_counter() - t0 > time_limit and epoch < plan["epochs"]:
+                result.time_limited = True
+                break
+            if bad >= patience:
                 break
         if bar is not None:
             bar.close()
         encoder.load_state_dict(best_state)
         result.best_epoch = best_epoch
+        result.time_limited = result.time_limited or plan["epochs"] < max_epochs
     encoder.eval()
     z = encoder.embed(xb_test)
     cos = pair_cosine(z, torch.from_numpy(tpairs)).double().numpy()

@@ -13,9 +13,9 @@ Presets (``config["preset"]``):
 =========  =====  ==========  =====================================  ==========================
 preset     nodes  iterations  proxy training                         encoder training
 =========  =====  ==========  =====================================  ==========================
-quick      30     8           width 8, 1 epoch, 500 images, 1 cell   5,000 graphs, <= 40 s
-default    30     50          width 16, 5 epochs, 5,000 images       40,000 graphs, <= 270 s
-paper      30     200         width 16, 10 epochs, 5,000 images      40,000 graphs, <= 270 s
+quick      30     8           width 8, 1 epoch, 500 images, 1 cell   5,000 graphs x 20 epochs
+default    30     50          width 16, 5 epochs, 5,000 images       160,000 graphs x 16 epochs
+paper      30     200         width 16, 10 epochs, 5,000 images      160,000 graphs x 16 epochs
 =========  =====  ==========  =====================================  ==========================
 
 The quick preset trains candidates on one CPU thread: on a busy 2-core machine two contended
@@ -36,7 +36,7 @@ import numpy as np
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "nodes": 30, "iterations": 8, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 5000, "time_limit": 40.0, "max_epochs": 100},
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 5000, "time_limit": None, "max_epochs": 20},
         "trainer": {"epochs": 1, "width": 8, "cells_per_stage": 1, "max_train_images": 500, "batch_size": 64,
                     "lr": 0.05, "split": "val", "num_threads": 1},
         "predictor": {"hidden": 128, "n_members": 1},
@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "default": {
         "nodes": 30, "iterations": 50, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 40000, "time_limit": 270.0, "max_epochs": 100},
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
         "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
                     "lr": 0.1, "split": "val"},
         "predictor": {"hidden": 128, "n_members": 1},
@@ -54,7 +54,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "paper": {
         "nodes": 30, "iterations": 200, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 40000, "time_limit": 270.0, "max_epochs": 100},
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
         "trainer": {"epochs": 10, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
                     "lr": 0.1, "split": "val"},
         "predictor": {"hidden": 128, "n_members": 1},

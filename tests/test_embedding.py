@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gemgraph import Cell, SearchSpace, WLKernel, encoders
-from gemgraph.embedding import _graph_batches, _pairs_same_size, fidelity, train_encoder
+from gemgraph.embedding import _graph_batches, _pairs_same_size, batch_gram, fidelity, train_encoder
 
 
 def small_run(name="mlp", seed=0, **kw):
@@ -57,6 +57,21 @@ def test_cells_of_mixed_sizes_pair_within_size():
     assert np.isfinite(r.report.rmse)
 
 
+def test_batch_gram_is_the_kernel_among_the_batch():
+    cells = SearchSpace(9).sample(300, seed=2)
+    k = WLKernel(3)
+    F = k.normalized_features(cells)
+    idx = np.random.default_rng(0).permutation(300)[:40]
+    np.testing.assert_allclose(batch_gram(F, idx), k.fit_transform([cells[i] for i in idx]), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "plateau"])
+def test_schedules_train_and_are_deterministic(schedule):
+    r = small_run(schedule=schedule, max_epochs=5)
+    assert len(r.history) == 5 and r.history[-1]["train_loss"] < r.history[0]["train_loss"]
+    assert r.report == small_run(schedule=schedule, max_epochs=5).report
+
+
 def test_bad_arguments():
     enc = encoders.create("mlp", num_nodes=8, dim=4)
     with pytest.raises(ValueError, match="encoder"):
@@ -67,9 +82,60 @@ def test_bad_arguments():
         train_encoder(enc, SearchSpace(8), n_train=0)
     with pytest.raises(ValueError, match="lr"):
         train_encoder(enc, SearchSpace(8), lr=float("nan"))
+    with pytest.raises(ValueError, match="schedule"):
+        train_encoder(enc, SearchSpace(8), schedule="cosine-ish")
     with pytest.raises(ValueError, match="exceed"):
         train_encoder(encoders.create("mlp", num_nodes=4, dim=4), SearchSpace(8), n_train=10, n_val=5, n_test=5)
     with pytest.raises(ValueError, match="device"):
         train_encoder(enc, SearchSpace(8), device="tpu")
     with pytest.raises(ValueError, match="distinct"):
         train_encoder(enc, [Cell(np.triu(np.ones((3, 3)), 1))] * 10)
+
+
+def test_onecycle_factor():
+    from gemgraph.embedding import _onecycle
+
+    total = 1000
+    f = [_onecycle(s, total) for s in range(total + 5)]
+    assert f[0] == pytest.approx(1 / 25) and max(f) == pytest.approx(1.0)
+    assert int(np.argmax(f)) == 50  # 5 % warm-up
+    assert all(a >= b for a, b in zip(f[50:], f[51:]))  # monotone decay after the warm-up
+    assert f[total] == pytest.approx(0.0, abs=1e-12) and f[-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_time_limit_shortens_the_onecycle_schedule(monkeypatch):
+    import types
+
+    from gemgraph import embedding
+
+    clock = {"t": 0.0}
+
+    def perf_counter():  # a fake clock: every reading advances it by 0.25 s
+        clock["t"] += 0.25
+        return clock["t"]
+
+    monkeypatch.setattr(embedding, "time", types.SimpleNamespace(perf_counter=perf_counter))
+    r = small_run(max_epochs=500, time_limit=10.0)
+    assert r.time_limited
+    planned = r.history[-1]["planned_epochs"]
+    assert 4 <= planned < 500 and len(r.history) == planned
+    lrs = [h["lr"] for h in r.history]
+    # the shortened schedule still anneals: warm-up, then decay well below the peak
+    assert lrs[0] < max(lrs) and lrs[-1] < 0.5 * max(lrs)
+    assert not small_run(max_epochs=3).time_limited
+
+
+def test_cli_embed(tmp_path, capsys):
+    import json
+
+    from gemgraph.cli import main
+
+    out = tmp_path / "enc.pt"
+    assert main(["embed", "--nodes", "8", "--encoder", "mlp", "--dim", "8", "--hidden", "32", "--train-graphs", "300",
+                 "--epochs", "2", "--out", str(out), "--json", "--quiet", "--device", "cpu"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["epochs"] == 2 and info["dim"] == 8 and not info["time_limited"]
+    assert set(info["fidelity"]) >= {"rmse", "pearson", "spearman"} and np.isfinite(info["fidelity"]["rmse"])
+    enc = encoders.load(out)
+    assert enc.embed(SearchSpace(8).sample(5, seed=0)).shape == (5, 8)
+    assert main(["embed", "--nodes", "8", "--encoder", "nope", "--quiet"]) != 0
