@@ -13,7 +13,7 @@ Presets (``config["preset"]``):
 =========  =====  ==========  =====================================  ==========================
 preset     nodes  iterations  proxy training                         encoder training
 =========  =====  ==========  =====================================  ==========================
-quick      30     8           width 8, 1 epoch, 500 images, 1 cell   5,000 graphs x 20 epochs
+quick      30     8           width 8, 1 epoch, 500 images, 1 cell   20,000 graphs x 16 epochs
 default    30     50          width 16, 5 epochs, 5,000 images       160,000 graphs x 16 epochs
 paper      30     200         width 16, 10 epochs, 5,000 images      160,000 graphs x 16 epochs
 =========  =====  ==========  =====================================  ==========================
@@ -36,7 +36,7 @@ import numpy as np
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "nodes": 30, "iterations": 8, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 5000, "time_limit": None, "max_epochs": 20},
+        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 20000, "time_limit": None, "max_epochs": 16},
         "trainer": {"epochs": 1, "width": 8, "cells_per_stage": 1, "max_train_images": 500, "batch_size": 64,
                     "lr": 0.05, "split": "val", "num_threads": 1},
         "predictor": {"hidden": 128, "n_members": 1},
