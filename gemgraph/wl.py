@@ -26,6 +26,7 @@ from typing import Any, Union
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator
 
 from .cell import Cell
 
@@ -245,7 +246,7 @@ def _scale_rows(F: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((F.data / norms[rows], F.indices, F.indptr), shape=F.shape)
 
 
-class WLKernel:
+class WLKernel(BaseEstimator):
     r"""Weisfeiler-Lehman subtree kernel between cells (scikit-learn style).
 
     Args:
@@ -255,6 +256,8 @@ class WLKernel:
         node_labels: initial node labels: ``"degree"`` = in-degree + out-degree (networkx
             ``DiGraph.degree``, the paper's choice), ``"op"`` = the cell's op names (every cell
             must have ops), or a callable ``cell -> sequence of N hashable labels``.
+
+    A scikit-learn estimator: ``get_params`` / ``set_params`` and ``sklearn.base.clone`` work.
 
     Attributes (after :meth:`fit`):
         X_: the fitted cells (list of :class:`~gemgraph.Cell`).

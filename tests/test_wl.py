@@ -193,3 +193,18 @@ def test_normalised_diagonal_is_exactly_one():
     K = WLKernel(3).fit_transform(cells)
     assert np.all(np.diag(K) == 1.0)
     np.testing.assert_array_equal(K, K.T)
+
+
+def test_sklearn_estimator_protocol():
+    from sklearn.base import clone
+
+    k = WLKernel(n_iter=2, node_labels="op")
+    assert k.get_params() == {"n_iter": 2, "normalize": True, "node_labels": "op"}
+    c = clone(k)
+    assert c is not k and c.get_params() == k.get_params()
+    assert k.set_params(n_iter=4) is k and k.n_iter == 4
+    cells = SearchSpace(6).sample(5, seed=0)
+    fitted = WLKernel(2).fit(cells)
+    assert not hasattr(clone(fitted), "X_")
+    with pytest.raises(ValueError):
+        k.set_params(colour=1)
