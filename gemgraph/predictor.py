@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from torch import nn
 
 from .utils import check_int, resolve_device, single_thread
@@ -43,7 +44,7 @@ def _as_1d(y: Any, n: int, name: str) -> np.ndarray:
     return y
 
 
-class EfficiencyPredictor:
+class EfficiencyPredictor(BaseEstimator):
     r"""Two-layer MLP regressor ``z -> score`` with standardisation, early stopping and an
     optional ensemble.
 

@@ -92,3 +92,15 @@ def test_bad_input():
         p.predict(Z[:, :3])
     with pytest.raises(ValueError, match="features"):
         p.update(Z[:, :3], y)
+
+
+def test_scikit_learn_protocol():
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    p = EfficiencyPredictor(hidden=32, max_epochs=200, seed=3)
+    assert p.get_params()["hidden"] == 32 and clone(p).get_params() == p.get_params()
+    Z, y = data(n=200)
+    scores = cross_val_score(p, Z, y, cv=3)  # clone + fit + score (R^2) per fold
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+    assert not hasattr(p, "y_")  # cross-validation fitted clones, not p
