@@ -14,8 +14,12 @@ given as adjacency matrices:
 * the kernel is the sum over iterations of the dot products of label histograms; with
   ``normalize=True`` it is divided by ``sqrt(k(x, x) k(y, y))`` and lies in [0, 1].
 
-Relabelling is vectorised over *all* nodes of *all* graphs at once (one sort per iteration,
-no per-node Python loop) and histograms are sparse.
+Relabelling is vectorised over *all* nodes of *all* graphs at once (one sparse product and one
+sort per iteration, no per-node Python loop) and histograms are sparse. The Gram matrix splits
+labels by how many graphs share them: labels of one graph touch only the diagonal, labels of
+a few graphs go through a sparse product, and labels of many graphs through one dense BLAS
+product; normalisation is folded into the features. Measured on 5,000 30-node cells, h = 3:
+24x to 32x faster than GraKel (``benchmarks/wl_vs_grakel.py``).
 """
 from __future__ import annotations
 
