@@ -208,3 +208,18 @@ def test_sklearn_estimator_protocol():
     assert not hasattr(clone(fitted), "X_")
     with pytest.raises(ValueError):
         k.set_params(colour=1)
+
+
+def test_bad_callable_labels_and_graph_inputs():
+    cells = SearchSpace(5).sample(3, seed=0)
+    with pytest.raises(ValueError, match="node_labels: callable returned 2 labels for cell 0 with 5 nodes"):
+        WLKernel(node_labels=lambda c: [0, 1]).fit_transform(cells)
+    with pytest.raises(ValueError, match=r"X: expected a batch of adjacency matrices \(n, N, N\)"):
+        WLKernel().fit_transform(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="at least one cell"):
+        WLKernel().fit([])
+    # networkx DiGraphs, PyG Data and a (n, N, N) array give the same Gram matrix as the cells
+    K = WLKernel(2).fit_transform(cells)
+    np.testing.assert_allclose(WLKernel(2).fit_transform([c.to_networkx() for c in cells]), K, atol=1e-12)
+    np.testing.assert_allclose(WLKernel(2).fit_transform([c.to_data() for c in cells]), K, atol=1e-12)
+    np.testing.assert_allclose(WLKernel(2).fit_transform(np.stack([c.adjacency for c in cells])), K, atol=1e-12)
