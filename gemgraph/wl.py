@@ -100,7 +100,7 @@ class _Flat:
 _ODD = np.uint64(0x9E3779B97F4A7C15)
 
 # a label shared by a and b graphs goes through the dense product when a * b * _DENSE_FACTOR
-# exceeds n * m (measured: benchmarks/wl_vs_grakel.py --sweep)
+# exceeds n * m (1600 measured fastest: benchmarks/wl_vs_grakel.py --sweep)
 _DENSE_FACTOR = 1600.0
 
 # sparse products with more entries than this are scattered into the Gram matrix by threads
@@ -242,12 +242,16 @@ def _row_ids(F: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(F.shape[0]), np.diff(F.indptr))
 
 
+def _unit_rows(rows: np.ndarray, data: np.ndarray, n: int) -> np.ndarray:
+    """``data`` of a CSR matrix with row ids ``rows`` divided by its row norms (zero rows stay zero)."""
+    norms = np.sqrt(np.bincount(rows, data * data, minlength=n))
+    norms[norms == 0] = 1.0
+    return data / norms[rows]
+
+
 def _scale_rows(F: sp.csr_matrix) -> sp.csr_matrix:
     """Rows of ``F`` divided by their Euclidean norms (zero rows stay zero)."""
-    rows = _row_ids(F)
-    norms = np.sqrt(np.bincount(rows, F.data * F.data, minlength=F.shape[0]))
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix((F.data / norms[rows], F.indices, F.indptr), shape=F.shape)
+    return sp.csr_matrix((_unit_rows(_row_ids(F), F.data, F.shape[0]), F.indices, F.indptr), shape=F.shape)
 
 
 class WLKernel(BaseEstimator):
@@ -398,10 +402,9 @@ class WLKernel(BaseEstimator):
         canonical CSR matrices (as :meth:`features` returns).
         """
         sym = Fb is None
-        if normalize:
-            Fa = _scale_rows(Fa)
-            Fb = None if sym else _scale_rows(Fb)
         if not sym:
+            if normalize:
+                Fa, Fb = _scale_rows(Fa), _scale_rows(Fb)
             n, m = Fa.shape[0], Fb.shape[0]
             da = np.bincount(Fa.indices, minlength=Fa.shape[1]).astype(bool)
             db = np.bincount(Fb.indices, minlength=Fb.shape[1]).astype(bool)
@@ -419,11 +422,12 @@ class WLKernel(BaseEstimator):
             else:
                 K = np.zeros((n, m))
             if sparse_cols.size:
-                P = (A[:, sparse_cols] @ B[:, sparse_cols].T).tocoo()
-                K[P.row, P.col] += P.data
+                _scatter_add(K.reshape(-1), m, A[:, sparse_cols] @ B[:, sparse_cols].T)
             return K
         n = Fa.shape[0]
         rows, cols, data = _row_ids(Fa), Fa.indices, Fa.data
+        if normalize:
+            data = _unit_rows(rows, data, n)
         df = np.bincount(cols, minlength=Fa.shape[1])  # graphs per label (canonical: no duplicates)
         dfe = df[cols]
         dense_lab = (df >= 2) & (df.astype(np.float64) ** 2 * _DENSE_FACTOR > float(n) * float(n))
@@ -455,10 +459,6 @@ class WLKernel(BaseEstimator):
             flatK[:: n + 1][nz] = 1.0  # k(x, x) / k(x, x), exactly
         return K
 
-    @staticmethod
-    def _norms(F: sp.csr_matrix) -> np.ndarray:
-        return np.sqrt(np.asarray(F.multiply(F).sum(axis=1)).ravel())
-
     def fit(self, X: Any, y: Any = None) -> "WLKernel":
         """Store the cells to compare against. Returns self."""
         self._check_params()
@@ -486,18 +486,13 @@ class WLKernel(BaseEstimator):
         if len(ca) != len(cb):
             raise ValueError(f"a, b: expected equal lengths, got {len(ca)} and {len(cb)}")
         F = self.features(ca + cb)
-        Fa, Fb = F[: len(ca)], F[len(ca):]
-        vals = np.asarray(Fa.multiply(Fb).sum(axis=1)).ravel()
         if self.normalize:
-            vals = vals / (self._norms(Fa) * self._norms(Fb))
-        return vals
+            F = _scale_rows(F)
+        return np.asarray(F[: len(ca)].multiply(F[len(ca):]).sum(axis=1)).ravel()
 
     def normalized_features(self, X: Any) -> sp.csr_matrix:
         """Features scaled to unit norm, so that ``k(i, j) = F[i] . F[j]`` (normalised kernel).
 
         Use this to compute many pair values from one feature pass (e.g. encoder training).
         """
-        F = self.features(X)
-        n = self._norms(F)
-        n[n == 0] = 1.0
-        return sp.diags(1.0 / n) @ F
+        return _scale_rows(self.features(X))
