@@ -110,6 +110,14 @@ def _graph_batches(sizes: np.ndarray, batch_size: int, gen: torch.Generator) -> 
     return [batches[i] for i in order]
 
 
+def _batch_count(sizes: np.ndarray, batch_size: int) -> int:
+    """Number of batches :func:`_graph_batches` yields per epoch (batches of < 2 graphs are dropped)."""
+    if batch_size < 2:
+        return 0
+    counts = np.unique(sizes, return_counts=True)[1]
+    return int((counts // batch_size).sum() + (counts % batch_size >= 2).sum())
+
+
 def pair_values(F: Any, pairs: np.ndarray) -> np.ndarray:
     """Kernel values ``F[i] . F[j]`` for row pairs of unit-norm WL features: (P,) float64."""
     return np.asarray(F[pairs[:, 0]].multiply(F[pairs[:, 1]]).sum(axis=1)).ravel()
@@ -308,7 +316,7 @@ def train_encoder(
     if params and max_epochs > 0:
         _reset_parameters(encoder, seed)
         opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-        steps = len(_graph_batches(train_sizes, batch_size, torch.Generator().manual_seed(0)))
+        steps = _batch_count(train_sizes, batch_size)
         plan = {"total": max(1, steps * max_epochs), "epochs": max_epochs}
         if schedule == "onecycle":
             step_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _onecycle(s, plan["total"]))

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gemgraph import Cell, SearchSpace, WLKernel, encoders
-from gemgraph.embedding import _graph_batches, _pairs_same_size, batch_gram, fidelity, train_encoder
+from gemgraph.embedding import _batch_count, _graph_batches, _pairs_same_size, batch_gram, fidelity, train_encoder
 
 
 def small_run(name="mlp", seed=0, **kw):
@@ -48,6 +48,10 @@ def test_cells_of_mixed_sizes_pair_within_size():
     pairs = _pairs_same_size(sizes, 1000, np.random.default_rng(0))
     assert (sizes[pairs[:, 0]] == sizes[pairs[:, 1]]).all() and (pairs[:, 0] != pairs[:, 1]).all()
     batches = _graph_batches(sizes, 2, torch.Generator().manual_seed(0))
+    for bs in (1, 2, 3, 64):  # the schedule's step count matches the batches an epoch yields
+        many = np.repeat([3, 4, 5], [130, 67, 1])
+        assert _batch_count(many, bs) == len(_graph_batches(many, bs, torch.Generator().manual_seed(1)))
+    assert _batch_count(sizes, 2) == len(batches)
     for b in batches:
         assert len(set(sizes[b])) == 1
     cells = SearchSpace(5).sample(150, seed=0) + SearchSpace(7).sample(150, seed=1)
