@@ -31,45 +31,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {
-        "nodes": 30, "iterations": 8, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 20000, "time_limit": None, "max_epochs": 16},
-        "trainer": {"epochs": 1, "width": 8, "cells_per_stage": 1, "max_train_images": 500, "batch_size": 64,
-                    "lr": 0.05, "split": "val", "num_threads": 1},
-        "predictor": {"hidden": 128, "n_members": 1},
-        "bootstrap": {"num_samples": 5000, "top_k": 5, "verify_top": 0},
-        "lam": 0.1, "seed": 0,
-    },
-    "default": {
-        "nodes": 30, "iterations": 50, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
-        "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
-                    "lr": 0.1, "split": "val"},
-        "predictor": {"hidden": 128, "n_members": 1},
-        "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 0},
-        "lam": 0.1, "seed": 0,
-    },
-    "paper": {
-        "nodes": 30, "iterations": 200, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-        "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
-        "trainer": {"epochs": 10, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
-                    "lr": 0.1, "split": "val"},
-        "predictor": {"hidden": 128, "n_members": 1},
-        "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 3},
-        "lam": 0.1, "seed": 0,
-    },
-}
-
-
-def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
-    """A run config from a preset, with top-level or ``"section.key"`` overrides (None = keep)."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
-    cfg = copy.deepcopy(PRESETS[preset])
-    cfg["preset"] = preset
+def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with top-level or ``"section.key"`` overrides set in place (None = keep); returns it."""
     for key, value in overrides.items():
         if value is None:
             continue
@@ -81,6 +45,36 @@ def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
         else:
             cfg[key] = value
     return cfg
+
+
+_DEFAULT: dict[str, Any] = {
+    "nodes": 30, "iterations": 50, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
+    "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
+    "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
+                "lr": 0.1, "split": "val"},
+    "predictor": {"hidden": 128, "n_members": 1},
+    "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 0},
+    "lam": 0.1, "seed": 0,
+}
+
+#: Settings bundles: ``quick`` and ``paper`` are the ``default`` with the keys below changed.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": _apply(copy.deepcopy(_DEFAULT), {
+        "iterations": 8, "encoder.n_train": 20000, "trainer.epochs": 1, "trainer.width": 8,
+        "trainer.max_train_images": 500, "trainer.batch_size": 64, "trainer.lr": 0.05, "trainer.num_threads": 1,
+        "bootstrap.num_samples": 5000}),
+    "default": _DEFAULT,
+    "paper": _apply(copy.deepcopy(_DEFAULT), {"iterations": 200, "trainer.epochs": 10, "bootstrap.verify_top": 3}),
+}
+
+
+def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
+    """A run config from a preset, with top-level or ``"section.key"`` overrides (None = keep)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
+    cfg = copy.deepcopy(PRESETS[preset])
+    cfg["preset"] = preset
+    return _apply(cfg, overrides)
 
 
 def store_path(run_dir: str | os.PathLike) -> Path:
@@ -186,18 +180,7 @@ def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]
 
 
 def dumps(obj: Any) -> str:
-    """JSON with NaN/inf as null."""
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not np.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        if isinstance(x, (np.integer,)):
-            return int(x)
-        if isinstance(x, (np.floating,)):
-            return clean(float(x))
-        return x
+    """JSON with NaN/inf as null (numpy values as Python values)."""
+    from .store import _plain
 
-    return json.dumps(clean(obj), indent=2)
+    return json.dumps(_plain(obj), indent=2)
