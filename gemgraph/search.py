@@ -37,6 +37,7 @@ from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .space import SearchSpace
 from .store import cell_from_json, cell_to_json
+from .utils import finite_or_none
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
@@ -185,13 +186,6 @@ class SearchResult:
     seconds: float = 0.0
 
 
-def _finite(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 class NASGEM:
     r"""The NASGEM search: Algorithm 1, then bootstrap optimisation.
 
@@ -257,7 +251,7 @@ class NASGEM:
         Returns:
             False when fewer than 2 candidates have a finite score (predictor left unfitted).
         """
-        rows = [r for r in self.store.candidates(status="ok") if _finite(r["score"]) is not None]
+        rows = [r for r in self.store.candidates(status="ok") if r["score"] is not None]
         if len(rows) < 2:
             return False
         rows.sort(key=lambda r: r["iteration"])
@@ -279,11 +273,13 @@ class NASGEM:
         try:
             jobs = ((t, self.candidate(t)) for t in todo)
             for t, cell, res in executor.run(self.trainer, jobs):
+                score = finite_or_none(res.score, "score")
+                no_score = res.status == "ok" and score is None  # "ok" without a usable score
                 self.store.add_candidate(
-                    t, cell, macs=_finite(res.macs), params=None if res.params is None else int(res.params),
-                    accuracy=_finite(res.accuracy), score=_finite(res.score), seconds=_finite(res.train_seconds),
-                    status=res.status if _finite(res.score) is not None or res.status != "ok" else "failed",
-                    error=res.error if _finite(res.score) is not None or res.error else "non-finite score",
+                    t, cell, macs=res.macs, params=None if res.params is None else int(res.params),
+                    accuracy=res.accuracy, score=score, seconds=res.train_seconds,
+                    status="failed" if no_score else res.status,
+                    error=(res.error or "non-finite score") if score is None else res.error,
                     extra={k: v for k, v in res.to_dict().items() if k in ("loss", "eval_seconds", "num_train", "epochs")
                            and (not isinstance(v, float) or math.isfinite(v))},
                 )
@@ -310,7 +306,8 @@ class NASGEM:
                 "params": None} for c in boot.candidates]
         for entry in top[: self.verify_top]:
             r = self.trainer.evaluate(entry["cell"])
-            entry.update(verified=_finite(r.score), accuracy=_finite(r.accuracy), macs=_finite(r.macs), params=r.params)
+            entry.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
+                         macs=finite_or_none(r.macs, "macs"), params=r.params)
         if self.verify_top:
             verified = [e for e in top[: self.verify_top] if e["verified"] is not None]
             rest = [e for e in top if e not in verified]
@@ -337,8 +334,6 @@ class NASGEM:
             raise ValueError(f"iterations: expected an int >= 2 (the predictor needs two points), got {iterations!r}")
         t0 = time.perf_counter()
         self.evaluate_all(iterations)
-        if not hasattr(self.predictor, "members_"):
-            self.refit()
-        res = self.bootstrap()
+        res = self.bootstrap()  # fits the predictor first when no evaluation did
         res.seconds = time.perf_counter() - t0
         return res

@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from .cell import Cell
+from .utils import check_int, finite_or_none
 
 __all__ = ["APPLICATION_ID", "RunLock", "RunStore", "StoreError", "cell_from_json", "cell_hash", "cell_to_json"]
 
@@ -138,25 +139,6 @@ def _dumps(x: Any, what: str) -> str:
         return json.dumps(_plain(x), allow_nan=False, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what}: expected a JSON-serialisable value, {exc}") from None
-
-
-def _finite(x: Any, what: str) -> float | None:
-    """``float(x)``, or None for None / NaN / inf."""
-    if x is None:
-        return None
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what}: expected a number or None, got {x!r}")
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _index(x: Any, what: str, minimum: int = 0) -> int:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
-        raise ValueError(f"{what}: expected an int >= {minimum}, got {x!r}")
-    x = int(x)
-    if x < minimum:
-        raise ValueError(f"{what}: expected an int >= {minimum}, got {x}")
-    return x
 
 
 def _tensors(x: Any) -> Any:
@@ -522,7 +504,7 @@ class RunStore:
             StoreError: if ``iteration`` is already stored (a resumed run skips done iterations).
             ValueError: for arguments of the wrong type or value.
         """
-        iteration = _index(iteration, "iteration")
+        iteration = check_int(iteration, "iteration", 0)
         if not isinstance(cell, Cell):
             raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if status not in _STATUSES:
@@ -532,13 +514,13 @@ class RunStore:
         if params is not None:
             if isinstance(params, (float, np.floating)) and float(params).is_integer():
                 params = int(params)
-            params = _index(params, "params")
+            params = check_int(params, "params", 0)
         if extra is not None and not isinstance(extra, Mapping):
             raise ValueError(f"extra: expected a dict or None, got {type(extra).__name__}")
         row = (
             iteration, _dumps(cell_to_json(cell), "cell"), cell_hash(cell), cell.num_nodes, cell.num_edges,
-            _finite(macs, "macs"), params, _finite(accuracy, "accuracy"), _finite(score, "score"),
-            _finite(seconds, "seconds"), status, error, _dumps(dict(extra or {}), "extra"), _now(),
+            finite_or_none(macs, "macs"), params, finite_or_none(accuracy, "accuracy"), finite_or_none(score, "score"),
+            finite_or_none(seconds, "seconds"), status, error, _dumps(dict(extra or {}), "extra"), _now(),
         )
         with self._lock:
             try:
@@ -585,7 +567,7 @@ class RunStore:
         """The candidate of ``iteration`` (as in :meth:`candidates`), or None."""
         with self._lock:
             r = self._db().execute(f"SELECT {_CANDIDATE_COLUMNS} FROM candidates WHERE iteration = ?",
-                                   (_index(iteration, "iteration"),)).fetchone()
+                                   (check_int(iteration, "iteration", 0),)).fetchone()
         return None if r is None else self._row(r)
 
     def done_iterations(self) -> set[int]:
@@ -608,7 +590,7 @@ class RunStore:
         """
         import torch
 
-        iteration = _index(iteration, "iteration")
+        iteration = check_int(iteration, "iteration", 0)
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
         buf = io.BytesIO()
@@ -637,7 +619,7 @@ class RunStore:
         """The checkpoint saved for ``iteration``, or None."""
         with self._lock:
             r = self._db().execute("SELECT state FROM predictors WHERE iteration = ?",
-                                   (_index(iteration, "iteration"),)).fetchone()
+                                   (check_int(iteration, "iteration", 0),)).fetchone()
         return None if r is None else self._load_state(iteration, r[0])
 
     def predictor_iterations(self) -> list[int]:

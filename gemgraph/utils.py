@@ -1,8 +1,10 @@
 """Small shared helpers: device resolution and argument checks."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -33,6 +35,20 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     return value
+
+
+def finite_or_none(value: Any, name: str = "value") -> float | None:
+    """``float(value)``, or None for None / NaN / inf.
+
+    Raises:
+        ValueError: naming ``name``, for anything but a real number or None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: expected a number or None, got {value!r}")
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 class single_thread:

@@ -131,3 +131,33 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="fewer than 2"):
         s.bootstrap()
     store.close()
+
+
+def test_results_without_a_usable_score_are_stored_as_failed(tmp_path):
+    import math
+
+    from gemgraph.evaluate import Result
+
+    class Scripted:
+        """Iteration t's result: a NaN score reported as 'ok', a failure, then real scores."""
+
+        def __init__(self):
+            self.calls = 0
+
+        def evaluate(self, cell):
+            t, self.calls = self.calls, self.calls + 1
+            if t == 0:
+                return Result(float("nan"), 1e6, 10, float("nan"), 1.0)
+            if t == 1:
+                return Result(math.nan, None, None, math.nan, 0.0, status="failed", error="CUDA out of memory")
+            return Result(0.5 + 0.01 * t, 2e6 + t, 20, 0.1 * t, 1.0)
+
+    store = RunStore(tmp_path / "run.sqlite", create=True, config={"test": 2})
+    s = tiny_search(store)
+    s.trainer = Scripted()
+    s.run(4)
+    rows = {r["iteration"]: r for r in store.candidates()}
+    assert (rows[0]["status"], rows[0]["error"], rows[0]["score"], rows[0]["macs"]) == ("failed", "non-finite score", None, 1e6)
+    assert (rows[1]["status"], rows[1]["error"], rows[1]["macs"]) == ("failed", "CUDA out of memory", None)
+    assert [rows[t]["status"] for t in (2, 3)] == ["ok", "ok"] and rows[3]["score"] == pytest.approx(0.3)
+    assert store.pick() is not None  # the predictor was fitted on the two real scores
