@@ -262,11 +262,11 @@ def train_nb101_encoder(
         hidden: hidden widths (``"mlp"``: a sequence; GNNs: an int); None = encoder default.
         wl_iter: WL iterations ``h``.
         n_train: distinct training cells (500 validation + 500 test cells come on top).
-        max_epochs, lr: training schedule (early stopping applies).
-        time_limit: seconds after which training stops (None: no limit). Only a safety net:
-            the defaults take about 1 minute on 2 idle CPU cores (2 on a busy machine); a
-            run that hits the limit depends on the machine's speed and is not bit-reproducible
-            (``info["hit_time_limit"]`` says so).
+        max_epochs, lr: the one-cycle schedule of :func:`~gemgraph.embedding.train_encoder`.
+        time_limit: a budget in seconds (None: none); the schedule is shortened to fit it. Only
+            a safety net: the defaults take about 6 s on 2 idle CPU cores; a run it shortens
+            depends on the machine's speed and is not bit-reproducible (``info["hit_time_limit"]``
+            says so).
         seed: the only source of randomness.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         cache_dir: folder for ``encoder.pt`` / ``encoder.json``, or None.

@@ -79,6 +79,17 @@ def _open_search(args: argparse.Namespace):
     return run_dir, cfg, store
 
 
+def _pick_table(top: list[dict], verified: bool) -> str:
+    """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
+    from .runs import format_table
+
+    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f")]
+    if verified:
+        cols.append(("verified", "verified", ".4f"))
+    return format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
+                          "predicted": e["predicted"], "verified": e.get("verified")} for i, e in enumerate(top)], cols)
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     import time
 
@@ -124,10 +135,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
                             ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
                             ("seconds", "train s", ".1f")]))
         print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
-        print(format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
-                             **{k: e[k] for k in ("predicted", "verified")}} for i, e in enumerate(res.top)],
-                           [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
-                            ("predicted", "predicted", ".4f"), ("verified", "verified", ".4f")]))
+        print(_pick_table(res.top, verified=True))
         print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
     return 0
 
@@ -171,7 +179,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_bootstrap(args: argparse.Namespace) -> int:
-    from .runs import format_table
     from .search import NASGEM
 
     store, cfg, encoder, predictor, space = _load_run(args.run)
@@ -184,10 +191,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         res = search.bootstrap()
         print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {time.perf_counter() - t0:.1f} s")
-        print(format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
-                             "predicted": e["predicted"]} for i, e in enumerate(res.top)],
-                           [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
-                            ("predicted", "predicted", ".4f")]))
+        print(_pick_table(res.top, verified=False))
     return 0
 
 
@@ -201,8 +205,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import ProxyTrainer
     from .nn import MobileNet
     from .runs import dumps, store_path
-    from .search import cell_from_json
-    from .store import RunStore
+    from .store import RunStore, cell_from_json
 
     if args.dataset != "cifar10":
         raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
@@ -288,8 +291,8 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     print(f"encoder ({args.encoder}, {how}): "
           f"WL fidelity on unseen cells RMSE {fid['rmse']:.4f}, Pearson {fid['pearson']:.3f}")
     if e.get("hit_time_limit"):
-        print("note: encoder training stopped at --encoder-time-limit; the encoder (and the results) depend on "
-              "this machine's speed")
+        print("note: --encoder-time-limit shortened the encoder's training; the encoder (and the results) depend "
+              "on this machine's speed")
     print(f"{len(info['seeds'])} seeds x {len(info['budgets'])} budgets, {info['num_candidates']} bootstrap "
           f"candidates per run, top-k variants with k = {info['top_k']}")
     print(res.table())
@@ -402,9 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--encoder-dim", type=int, default=64, help="embedding dimension (default 64)")
     ab.add_argument("--encoder-hidden", default=None, help="encoder hidden widths, comma separated")
     ab.add_argument("--encoder-train-graphs", type=int, default=10_000, help="encoder training cells")
-    ab.add_argument("--encoder-epochs", type=int, default=12, help="encoder epochs (default 12; early stopping applies)")
+    ab.add_argument("--encoder-epochs", type=int, default=12, help="encoder epochs of the one-cycle schedule (default 12; early stopping applies)")
     ab.add_argument("--encoder-time-limit", type=float, default=300.0,
-                    help="safety cap on encoder training seconds (default 300; 0: none)")
+                    help="budget on encoder training seconds; the schedule is shortened to fit (default 300; 0: none)")
     ab.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
     ab.add_argument("--ensemble", type=int, default=1, help="predictor ensemble members (default 1)")
     ab.add_argument("--seed", type=int, default=0)
@@ -424,14 +427,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .store import StoreError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        if type(exc).__name__ != "StoreError":
-            raise
+    except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
         print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
