@@ -143,7 +143,7 @@ def score_surface(
     ``num_samples`` cells are drawn from ``space``; the left panel projects their embeddings
     (``encoder``) with PCA and colours each bin by the mean score ``predictor`` predicts; the
     right panel does the same with the raw flattened adjacency and a predictor of the same
-    settings fitted on the raw vectors of the run's evaluated candidates. Evaluated candidates
+    settings (``sklearn.base.clone``) fitted on the raw vectors of the run's evaluated candidates. Evaluated candidates
     are drawn as dots (coloured by their measured score), the best predicted cell as a star.
 
     Args:
@@ -163,10 +163,10 @@ def score_surface(
     import numpy as np
     from matplotlib.figure import Figure
     from scipy.stats import binned_statistic_2d
+    from sklearn.base import clone
     from sklearn.decomposition import PCA
 
     from .encoders import create
-    from .predictor import EfficiencyPredictor
 
     adj, ops = space.sample_tensors(num_samples, seed=seed)
     rows = [r for r in store.candidates(status="ok") if r["score"] is not None]
@@ -175,8 +175,7 @@ def score_surface(
     cand_cells = [r["cell"] for r in rows]
     cand_scores = np.array([r["score"] for r in rows])
     raw = create("raw", num_nodes=encoder.num_nodes)
-    raw_pred = EfficiencyPredictor(hidden=predictor.hidden, n_members=predictor.n_members, seed=predictor.seed)
-    raw_pred.fit(raw.embed(cand_cells), cand_scores)
+    raw_pred = clone(predictor).fit(raw.embed(cand_cells), cand_scores)  # same settings, unfitted
 
     fig = Figure(figsize=(12, 5), layout="constrained")
     axes = fig.subplots(1, 2)

@@ -1,12 +1,9 @@
-"""RayExecutor on a local Ray instance (skipped when Ray is not installed: pip install 'gemgraph[ray]')."""
-import pytest
+"""RayExecutor on a local Ray instance (Ray is in the test extra: without it these tests fail, they do not skip)."""
 
-ray = pytest.importorskip("ray")
+from gemgraph.search import RayExecutor
+from gemgraph.store import RunStore
 
-from gemgraph.search import RayExecutor  # noqa: E402
-from gemgraph.store import RunStore  # noqa: E402
-
-from ._search_helpers import tiny_search  # noqa: E402
+from ._search_helpers import tiny_search
 
 
 def test_ray_executor_matches_local(tmp_path):

@@ -186,7 +186,7 @@ def test_nan_failed_and_extra(tmp_path):
 
 
 def test_predictor_checkpoint_round_trip(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     from gemgraph.predictor import EfficiencyPredictor
 
     rng = np.random.default_rng(0)
