@@ -48,6 +48,16 @@ def sweep(kern: WLKernel, cells, repeats: int) -> None:
     for f, t in times.items():
         dense = int(((df >= 2) & (df * df * f > n * n)).sum())
         print(f"factor {f:>9.0f}: {dense:5d} dense labels  {t:7.3f} s  ({t / times[default]:.2f}x the default)")
+    # the dense block's product: wl._dense_product against numpy's A @ A.T, same process
+    cols = np.flatnonzero((df >= 2) & (df * df * default > n * n))
+    D = F[:, cols].toarray()
+    for name, fn in (("wl._dense_product", lambda: wl._dense_product(D)), ("numpy D @ D.T", lambda: D @ D.T)):
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        print(f"dense product {D.shape[0]} x {D.shape[1]}: {name:18s} {min(ts):7.3f} s")
 
 
 def main() -> None:
