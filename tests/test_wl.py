@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 from grakel import Graph
 from grakel.kernels import VertexHistogram, WeisfeilerLehman
@@ -223,3 +224,32 @@ def test_bad_callable_labels_and_graph_inputs():
     np.testing.assert_allclose(WLKernel(2).fit_transform([c.to_networkx() for c in cells]), K, atol=1e-12)
     np.testing.assert_allclose(WLKernel(2).fit_transform([c.to_data() for c in cells]), K, atol=1e-12)
     np.testing.assert_allclose(WLKernel(2).fit_transform(np.stack([c.adjacency for c in cells])), K, atol=1e-12)
+
+
+def test_gram_bit_identical_across_thread_counts_and_symmetric(monkeypatch):
+    """The Gram must not depend on BLAS blocking or threads (it failed on AMD EPYC: K != K.T)."""
+    from gemgraph import wl as W
+
+    cells = SearchSpace(30).sample(400, seed=7)
+    k = WLKernel(3)
+    F = k.features(cells)
+    old = torch.get_num_threads()
+    out = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            monkeypatch.setattr(W, "_SCATTER_THREADED_NNZ", 0 if threads > 1 else 10**12)
+            out.append((k._gram(F, normalize=True), k._gram(F[:150], F[150:], normalize=True), k._gram(F)))
+    finally:
+        torch.set_num_threads(old)
+    for K, T, R in out[1:]:
+        np.testing.assert_array_equal(K, out[0][0])
+        np.testing.assert_array_equal(T, out[0][1])
+        np.testing.assert_array_equal(R, out[0][2])
+    K, T, R = out[0]
+    np.testing.assert_array_equal(K, K.T)
+    np.testing.assert_array_equal(R, R.T)
+    # the raw kernel is an exact integer matrix; the cross block is the same numbers as the Gram's
+    np.testing.assert_array_equal(R, np.round(R))
+    np.testing.assert_array_equal(R, (F @ F.T).toarray())
+    np.testing.assert_allclose(T, K[:150, 150:], atol=1e-15, rtol=0)
