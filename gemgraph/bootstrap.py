@@ -7,7 +7,8 @@ prediction are batched tensors end to end; only the returned top-k become
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,21 +22,33 @@ from .space import SearchSpace
 from .utils import check_int
 
 
+#: Acquisition rules of :func:`bootstrap_optimize`: the ensemble mean, an upper (or, with a
+#: negative ``kappa``, lower) confidence bound ``mean + kappa * std``, or a Thompson-style draw
+#: ``N(mean, std^2)`` per candidate.
+ACQUISITIONS: tuple[str, ...] = ("mean", "ucb", "thompson")
+
+
 @dataclass
 class Candidate:
     """One ranked candidate.
 
     Attributes:
         cell: the cell.
-        predicted: predicted efficiency score (ensemble mean).
+        predicted: predicted efficiency score (ensemble mean; for a measured incumbent, its
+            measured score).
         std: ensemble spread (0 for a single-member predictor).
-        index: position in the candidate pool (sample index for a space).
+        index: position in the candidate pool (sample index for a space; -1 for an incumbent).
+        measured: the measured score for an already evaluated candidate (an incumbent), None
+            for a predicted-only one.
+        key: the value it was ranked by (acquisition value, or the measured score).
     """
 
     cell: Cell
     predicted: float
     std: float
     index: int
+    measured: float | None = None
+    key: float = float("nan")
 
 
 @dataclass
@@ -49,12 +62,14 @@ class BootstrapResult:
         pool_index: (num_evaluated,) int64, the pool position (sample index for a space) of
             each entry of ``predicted``; differs from ``arange`` when a pool larger than
             ``num_samples`` was subsampled.
+        std: (num_evaluated,) ensemble spread of every candidate.
     """
 
     candidates: list[Candidate] = field(default_factory=list)
     num_evaluated: int = 0
     predicted: np.ndarray | None = None
     pool_index: np.ndarray | None = None
+    std: np.ndarray | None = None
 
     @property
     def best(self) -> Candidate:
@@ -62,13 +77,31 @@ class BootstrapResult:
 
     def __repr__(self) -> str:
         b = self.candidates[0] if self.candidates else None
-        best = "none" if b is None else f"{b.predicted:.4f} (#{b.index})"
+        if b is None:
+            best = "none"
+        elif b.measured is not None:
+            best = f"measured {b.measured:.4f}"
+        else:
+            best = f"{b.predicted:.4f} (#{b.index})"
         return f"BootstrapResult(num_evaluated={self.num_evaluated}, top_k={len(self.candidates)}, best={best})"
+
+
+def _network_key(cell: Cell) -> Cell:
+    """Cells equal as networks (isolated, dropped nodes aside) share this key."""
+    try:
+        return cell.prune()
+    except ValueError:
+        return cell
+
+
+def _is_space(x: Any) -> bool:
+    """A space to sample from (a SearchSpace, an NB101Space, ...), as opposed to a fixed pool."""
+    return isinstance(x, SearchSpace) or (hasattr(x, "sample_tensors") and hasattr(x, "num_nodes"))
 
 
 def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple[CellBatch, np.ndarray, int]:
     """The candidate pool as a CellBatch, the pool indices it holds, and the full pool size."""
-    if isinstance(candidates, SearchSpace):
+    if _is_space(candidates):
         adj, ops = candidates.sample_tensors(num_samples, seed=seed)
         return CellBatch.from_tensors(adj, ops, num_nodes), np.arange(adj.shape[0]), int(adj.shape[0])
     if isinstance(candidates, (CellBatch, tuple, torch.Tensor)):
@@ -104,42 +137,66 @@ def bootstrap_optimize(
     top_k: int = 1,
     seed: int = 0,
     batch_size: int = 8192,
+    acquisition: str = "mean",
     kappa: float = 0.0,
+    incumbents: Sequence[tuple[Cell, float]] | None = None,
+    exclude: Iterable[Cell] | None = None,
     vectors: torch.Tensor | np.ndarray | None = None,
+    progress: bool = False,
 ) -> BootstrapResult:
-    r"""Rank candidate cells by predicted efficiency score.
+    r"""Rank candidate cells by predicted efficiency score (incumbent-aware).
 
     Args:
         predictor: a fitted :class:`EfficiencyPredictor` on ``encoder``'s vectors.
         encoder: the graph encoder the predictor was trained on.
         candidates_or_space: a :class:`SearchSpace` (``num_samples`` cells are sampled,
-            respecting its ``max_concat``), or a pool of candidates (list of cells, a
+            respecting its constraints), or a pool of candidates (list of cells, a
             ``(adj, ops)`` tuple or a :class:`CellBatch`); a pool larger than ``num_samples``
             is subsampled without replacement.
         num_samples: candidates to score (the paper uses 50,000).
         top_k: how many best candidates to return, distinct as networks (equal after
             :meth:`Cell.prune`).
-        seed: sampling seed.
+        seed: sampling seed (and the seed of Thompson draws).
         batch_size: cells per embedding / prediction batch.
-        kappa: rank by ``mean + kappa * std`` (optimism under uncertainty; needs an ensemble
-            predictor to matter). 0 = the predicted mean, as in the paper.
+        acquisition: how a predicted-only candidate is ranked (:data:`ACQUISITIONS`):
+            ``"mean"`` (the paper; ``kappa`` then also applies), ``"ucb"``
+            (``mean + kappa * std``: ``kappa > 0`` optimistic, ``< 0`` pessimistic) or
+            ``"thompson"`` (one draw from ``N(mean, std^2)`` per candidate).
+        kappa: the ``std`` multiplier of ``"mean"`` / ``"ucb"`` (needs an ensemble to
+            matter); 0 = the predicted mean, as in the paper.
+        incumbents: already evaluated candidates as ``(cell, measured score)`` pairs. They
+            take part with their *measured* score instead of a prediction, so a
+            predicted-only candidate is ranked above an incumbent only when its acquisition
+            value beats that measurement; the same network is never returned twice.
+            Non-finite scores are ignored.
+        exclude: networks never to return (e.g. every evaluated cell, when choosing what to
+            evaluate next); compared after :meth:`Cell.prune`.
         vectors: optional precomputed ``encoder`` vectors of the whole pool, (pool size, d),
             row i = candidate i (only with a pool, not a :class:`SearchSpace`). They are
             subsampled together with the pool and used instead of embedding it again, so a
             fixed pool (e.g. every NAS-Bench-101 model) is embedded once and ranked by many
             predictors. They must come from ``encoder``: they are not checked against it.
+        progress: a tqdm bar over the scored batches.
 
     Returns:
         :class:`BootstrapResult` with the top-k candidates, best first.
+
+    Raises:
+        ValueError: for bad counts, an unknown acquisition, an unfitted predictor, or
+            ``vectors`` of the wrong shape.
     """
     check_int(num_samples, "num_samples", 1)
     check_int(top_k, "top_k", 1)
     check_int(batch_size, "batch_size", 1)
+    if acquisition not in ACQUISITIONS:
+        raise ValueError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
+    if not (isinstance(kappa, (int, float, np.floating)) and math.isfinite(float(kappa))):
+        raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
     if not isinstance(encoder, Encoder):
         raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
     if not hasattr(predictor, "members_"):
         raise ValueError("predictor: expected a fitted EfficiencyPredictor (call fit() first)")
-    if vectors is not None and isinstance(candidates_or_space, SearchSpace):
+    if vectors is not None and _is_space(candidates_or_space):
         raise ValueError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
     batch, pool_idx, n_pool = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)
     if vectors is not None:
@@ -149,8 +206,13 @@ def bootstrap_optimize(
                              f"got {tuple(vectors.shape)}")
         if len(pool_idx) != n_pool:
             vectors = vectors[torch.from_numpy(pool_idx)]
+    starts = range(0, len(batch), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="bootstrap", unit="batch", total=len(starts))
     mus, sds = [], []
-    for s in range(0, len(batch), batch_size):
+    for s in starts:
         if vectors is not None:
             z = vectors[s : s + batch_size]
         else:
@@ -160,20 +222,42 @@ def bootstrap_optimize(
         sds.append(sd)
     mu = np.concatenate(mus)
     sd = np.concatenate(sds)
-    key = mu + kappa * sd
+    if acquisition == "thompson":
+        key = np.random.default_rng([int(seed), 0x7405]).normal(mu, sd)
+    else:
+        key = mu + float(kappa) * sd
+    skip = {_network_key(c) for c in (exclude or ())}
+    inc: dict[Cell, tuple[Cell, float]] = {}
+    for cell, score in incumbents or ():
+        if not isinstance(cell, Cell):
+            raise ValueError(f"incumbents: expected (Cell, score) pairs, got a {type(cell).__name__}")
+        if score is None or not math.isfinite(float(score)):
+            continue
+        k = _network_key(cell)
+        if k not in inc or float(score) > inc[k][1]:
+            inc[k] = (cell, float(score))
+    measured = sorted(((s, k, c) for k, (c, s) in inc.items() if k not in skip), key=lambda t: -t[0])
     order = np.argsort(-key, kind="stable")
     out: list[Candidate] = []
-    seen: set[Cell] = set()
-    for i in order:
-        cell = _to_cell(batch, int(i))
-        try:  # distinct *networks*: isolated (dropped) nodes do not make a cell different
-            key_cell = cell.prune()
-        except ValueError:
-            key_cell = cell
-        if key_cell in seen:
+    seen: set[Cell] = set(skip)
+    pos, m = 0, 0  # merge the predicted order with the measured incumbents
+    while len(out) < top_k and (pos < len(order) or m < len(measured)):
+        take_measured = m < len(measured) and (pos >= len(order) or measured[m][0] >= key[order[pos]])
+        if take_measured:
+            score, k, cell = measured[m]
+            m += 1
+            if k in seen:
+                continue
+            seen.add(k)
+            out.append(Candidate(cell=cell, predicted=score, std=0.0, index=-1, measured=score, key=score))
             continue
-        seen.add(key_cell)
-        out.append(Candidate(cell=cell, predicted=float(mu[i]), std=float(sd[i]), index=int(pool_idx[i])))
-        if len(out) >= top_k:
-            break
-    return BootstrapResult(candidates=out, num_evaluated=len(batch), predicted=mu, pool_index=pool_idx)
+        i = int(order[pos])
+        pos += 1
+        cell = _to_cell(batch, i)
+        k = _network_key(cell)
+        if k in seen or k in inc:  # an incumbent stands with its measured score, merged above
+            continue
+        seen.add(k)
+        out.append(Candidate(cell=cell, predicted=float(mu[i]), std=float(sd[i]), index=int(pool_idx[i]),
+                             key=float(key[i])))
+    return BootstrapResult(candidates=out, num_evaluated=len(batch), predicted=mu, pool_index=pool_idx, std=sd)

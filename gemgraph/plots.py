@@ -205,3 +205,78 @@ def score_surface(
     if path is not None:
         fig.savefig(path, dpi=120)
     return info
+
+
+def plot_regret(
+    summary: str | os.PathLike | Sequence[Mapping[str, Any]],
+    path: str | os.PathLike | None = None,
+    *,
+    methods: Sequence[str] | None = None,
+    ax: Any = None,
+    percent: bool = True,
+    log_y: bool = True,
+    ci: bool = True,
+    title: str | None = None,
+) -> Any:
+    r"""Regret curves: mean regret against the number of queries, one line per method, CI bands.
+
+    Args:
+        summary: a benchmark ``summary.csv`` path (columns ``method``, ``queries``, ``mean``,
+            ``ci_low``, ``ci_high``; written by ``gemgraph benchmark nb101``) or its rows.
+        path: where to save the figure (format from the extension), or None.
+        methods: methods to draw, in this order (default: all).
+        ax: a matplotlib Axes to draw on (default: a new figure).
+        percent: regret in percentage points (accuracies stored as fractions).
+        log_y: log-scale regret axis (a mean regret of 0 falls off the bottom).
+        ci: draw the confidence bands.
+        title: axes title.
+
+    Returns:
+        the :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: if the summary lacks a column, holds no rows, or a method is unknown.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    rows = _read_rows(summary)
+    if not rows:
+        raise ValueError("summary: no rows to plot")
+    need = {"method", "queries", "mean"} | ({"ci_low", "ci_high"} if ci else set())
+    missing = sorted(need - set(rows[0].keys()))
+    if missing:
+        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of gemgraph benchmark")
+    present = list(dict.fromkeys(str(r["method"]) for r in rows))
+    methods = present if methods is None else list(methods)
+    unknown = [m for m in methods if m not in present]
+    if unknown:
+        raise ValueError(f"methods: {unknown} not in the summary (it holds {present})")
+    f = 100.0 if percent else 1.0
+    if ax is None:
+        from matplotlib.figure import Figure  # noqa: PLC0415
+
+        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    for m in methods:
+        sel = sorted((r for r in rows if str(r["method"]) == m), key=lambda r: float(r["queries"]))
+        q = np.array([float(r["queries"]) for r in sel])
+        mean = np.array([float(r["mean"]) for r in sel]) * f
+        style = "--" if m == "random" else "-"
+        (line,) = ax.plot(q, mean, style, marker="o", ms=3, label=m, color="tab:blue" if m == "random" else None)
+        if ci:
+            lo = np.array([float(r["ci_low"]) for r in sel]) * f
+            hi = np.array([float(r["ci_high"]) for r in sel]) * f
+            ax.fill_between(q, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("queries (evaluated architectures)")
+    ax.set_ylabel("regret" + (" (% points)" if percent else ""))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -9,9 +9,17 @@ Algorithm 1, for t = 0 .. T-1:
 4. compute its efficiency score ``S = ACC - lam * ln(MACs in millions)``;
 5. refit the predictor on every (embedding, score) pair so far (failed candidates excluded).
 
-Then bootstrap optimisation samples ``num_samples`` cells (respecting the concatenation cap),
-embeds them, and takes the argmax of the predictor: that cell, stacked into a network, is a
-GEMNet. Optionally the top-k are trained too and re-ranked by their measured score.
+Beyond the paper, the candidates can be proposed by the predictor (``sampler="acquisition"``,
+:mod:`gemgraph.samplers`): a few random cells, then batches chosen from a bootstrap pool by the
+ensemble's mean, an upper confidence bound or Thompson-style draws, the predictor refitted
+before each batch. The loop talks only to the small interfaces of :mod:`gemgraph.protocols`,
+so a NAS-Bench-101 benchmark (:mod:`gemgraph.nb101`) runs this same loop.
+
+Then bootstrap optimisation samples ``num_samples`` cells (respecting the space's
+constraints), embeds them, and ranks them by the predictor, the evaluated candidates standing
+with their *measured* scores (a predicted-only pick must beat them); optionally the best
+unmeasured ones are evaluated too and everything is re-ranked by measured score. The pick,
+stacked into a network, is a GEMNet.
 
 Every evaluated candidate is committed to the :class:`~gemgraph.store.RunStore` before the
 next one starts; a killed run resumes from the store, losing at most the candidate in flight.
@@ -26,18 +34,18 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
-from .bootstrap import BootstrapResult, bootstrap_optimize
+from .bootstrap import BootstrapResult, _network_key, bootstrap_optimize
 from .cell import Cell
 from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
-from .space import SearchSpace
+from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
-from .utils import finite_or_none
+from .utils import check_int, finite_or_none
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
@@ -48,10 +56,7 @@ def derive_seed(seed: int, *keys: int | str) -> int:
     return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
 
 
-class Evaluator(Protocol):
-    """Anything with ``evaluate(cell) -> Result`` (e.g. :class:`~gemgraph.evaluate.ProxyTrainer`)."""
-
-    def evaluate(self, cell: Cell) -> Any: ...
+from .protocols import Evaluator  # noqa: E402 - re-exported here for backward compatibility
 
 
 # ---------------------------------------------------------------------- executors
@@ -169,9 +174,11 @@ class SearchResult:
 
     Attributes:
         best: the picked cell (the GEMNet cell).
-        top: the bootstrap's top-k as dicts ``{"cell", "predicted", "verified"}`` (``verified``
-            = measured efficiency score when ``verify_top`` was set, else None), ranked by
-            verified score when available, else by predicted score.
+        top: the bootstrap's top-k as dicts ``{"cell", "predicted", "std", "measured",
+            "verified", "accuracy", "macs", "params"}``: ``measured`` is the stored score of an
+            evaluated candidate or the ``verified`` score of one evaluated by ``verify_top``
+            (else None); ranked by measured score first when ``verify_top`` was set, else in
+            the bootstrap's incumbent-aware order.
         bootstrap: the :class:`~gemgraph.bootstrap.BootstrapResult`.
         iterations_done: candidates evaluated (all runs of this store).
         n_failed: of which failed.
@@ -187,28 +194,43 @@ class SearchResult:
 
 
 class NASGEM:
-    r"""The NASGEM search: Algorithm 1, then bootstrap optimisation.
+    r"""The NASGEM search: Algorithm 1 (or a predictor-guided variant), then bootstrap optimisation.
 
     Args:
-        space: the :class:`~gemgraph.SearchSpace` (its ``max_concat`` caps both the sampled
-            candidates and the bootstrap samples).
+        space: a search space (:class:`~gemgraph.protocols.Space`): the 30-node
+            :class:`~gemgraph.SearchSpace` (its constraints hold for both the candidates and
+            the bootstrap samples) or, for benchmarks, :class:`~gemgraph.nb101.NB101Space`.
         encoder: a trained graph encoder (see :func:`gemgraph.embedding.train_encoder`).
         predictor: an (unfitted) :class:`~gemgraph.predictor.EfficiencyPredictor`; it is
-            refitted from scratch on all stored candidates after each evaluation.
-        trainer: evaluates a cell (``evaluate(cell) -> Result`` with ``accuracy, macs, params,
-            score, train_seconds, status, error``), e.g. :class:`~gemgraph.evaluate.ProxyTrainer`.
-        store: the :class:`~gemgraph.store.RunStore` of this run.
+            refitted from scratch on all stored candidates (sorted by iteration) when needed.
+        trainer: the evaluator (``evaluate(cell) -> Result`` with ``accuracy, macs, params,
+            score, train_seconds, status, error``), e.g. :class:`~gemgraph.evaluate.ProxyTrainer`
+            or :class:`~gemgraph.nb101.NB101Evaluator`.
+        store: the :class:`~gemgraph.store.RunStore` of this run (or a
+            :class:`~gemgraph.memstore.MemoryStore`).
         seed: seeds the candidates and the bootstrap.
-        num_samples: bootstrap samples (the paper: 50,000).
+        num_samples: bootstrap samples (the paper: 50,000); also the acquisition pool size
+            unless the sampler sets one.
         top_k: candidates kept by the bootstrap.
-        verify_top: train this many of the top-k and re-rank them by measured score (0 = no).
+        verify_top: evaluate this many of the best *unmeasured* bootstrap candidates and rank
+            them by measured score (0 = no).
+        sampler: how candidates are proposed: ``"random"`` (the paper), ``"acquisition"`` /
+            ``"mean"`` / ``"ucb"`` / ``"thompson"`` (predictor-guided batches, see
+            :mod:`gemgraph.samplers`) or a sampler object.
+        sampler_options: keyword arguments of a sampler given by name (e.g. ``batch_size``).
+        kappa: the final pick ranks unmeasured candidates by ``mean + kappa * std``
+            (``< 0`` pessimistic, ``> 0`` optimistic, 0 the mean); measured candidates
+            always stand with their measured score.
+        checkpoint_every: refit the predictor and store a checkpoint after every this many
+            evaluations (1: after each, as Algorithm 1; 0: only when the sampler needs a fit
+            and for the bootstrap).
         executor: ``"local"`` (default), ``"ray"`` or an executor object.
         progress: tqdm progress bar with ETA.
     """
 
     def __init__(
         self,
-        space: SearchSpace,
+        space: Any,
         encoder: Encoder,
         predictor: EfficiencyPredictor,
         trainer: Evaluator,
@@ -218,78 +240,125 @@ class NASGEM:
         num_samples: int = 50_000,
         top_k: int = 5,
         verify_top: int = 0,
+        sampler: str | Any = "random",
+        sampler_options: dict[str, Any] | None = None,
+        kappa: float = 0.0,
+        checkpoint_every: int = 1,
         executor: str | Any = "local",
         progress: bool = True,
     ) -> None:
-        if not isinstance(space, SearchSpace):
-            raise ValueError(f"space: expected a SearchSpace, got {type(space).__name__}")
+        if not all(hasattr(space, a) for a in ("num_nodes", "sample", "sample_tensors")):
+            raise ValueError(f"space: expected a search space with num_nodes, sample() and sample_tensors() "
+                             f"(e.g. a SearchSpace), got {type(space).__name__}")
         if not isinstance(encoder, Encoder):
             raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
         if encoder.num_nodes < space.num_nodes:
             raise ValueError(f"encoder: num_nodes={encoder.num_nodes} is smaller than the space's {space.num_nodes}")
         if not hasattr(trainer, "evaluate"):
             raise ValueError(f"trainer: expected an object with evaluate(cell), got {type(trainer).__name__}")
+        check_int(top_k, "top_k", 1)
+        check_int(verify_top, "verify_top", 0)
+        check_int(num_samples, "num_samples", 1)
+        check_int(checkpoint_every, "checkpoint_every", 0)
         if verify_top > top_k:
             raise ValueError(f"verify_top: expected at most top_k={top_k}, got {verify_top}")
+        if not (isinstance(kappa, (int, float)) and math.isfinite(float(kappa))):
+            raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
         self.space, self.encoder, self.predictor, self.trainer, self.store = space, encoder, predictor, trainer, store
         self.seed, self.num_samples, self.top_k, self.verify_top = int(seed), int(num_samples), int(top_k), int(verify_top)
+        self.sampler = make_sampler(sampler, **dict(sampler_options or {}))
+        self.kappa = float(kappa)
+        self.checkpoint_every = int(checkpoint_every)
         self.executor = executor
         self.progress = progress
+        self._fitted_on: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
         return (f"NASGEM(space={self.space!r}, encoder={type(self.encoder).__name__}, "
-                f"predictor={self.predictor!r}, trainer={self.trainer!r}, seed={self.seed})")
+                f"predictor={self.predictor!r}, trainer={self.trainer!r}, sampler={self.sampler!r}, seed={self.seed})")
 
     # ------------------------------------------------------------------ pieces
     def candidate(self, t: int) -> Cell:
-        """Cell number ``t`` of this run (a function of ``(seed, t)`` only)."""
+        """Random cell number ``t`` of this run (a function of ``(seed, t)`` only)."""
+        if hasattr(self.space, "draw"):
+            return self.space.draw(t, seed=self.seed)
         return self.space.sample(1, seed=derive_seed(self.seed, "candidate", t))[0]
 
-    def refit(self) -> bool:
-        """Refit the predictor on all successful stored candidates (sorted by iteration).
+    def refit(self, before: int | None = None) -> bool:
+        """Refit the predictor on the successful stored candidates (sorted by iteration).
+
+        Args:
+            before: only candidates of iterations ``< before`` (None: all). A sampler uses
+                this so that a batch depends only on what was evaluated before it.
 
         Returns:
-            False when fewer than 2 candidates have a finite score (predictor left unfitted).
+            False when fewer than 2 candidates have a finite score (predictor left as is).
+            A refit on exactly the candidates of the last fit is skipped (same data, same
+            seed: the same predictor).
         """
-        rows = [r for r in self.store.candidates(status="ok") if r["score"] is not None]
+        rows = [r for r in self.store.candidates(status="ok") if r["score"] is not None
+                and (before is None or r["iteration"] < before)]
         if len(rows) < 2:
             return False
         rows.sort(key=lambda r: r["iteration"])
+        key = tuple(r["iteration"] for r in rows)
+        if key == self._fitted_on and hasattr(self.predictor, "members_"):
+            return True
         Z = self.encoder.embed([r["cell"] for r in rows])
         y = np.array([r["score"] for r in rows], dtype=np.float64)
         self.predictor.fit(Z, y)
+        self._fitted_on = key
         return True
 
+    def _store_result(self, t: int, cell: Cell, res: Any) -> None:
+        score = finite_or_none(res.score, "score")
+        no_score = res.status == "ok" and score is None  # "ok" without a usable score
+        self.store.add_candidate(
+            t, cell, macs=res.macs, params=None if res.params is None else int(res.params),
+            accuracy=res.accuracy, score=score, seconds=res.train_seconds,
+            status="failed" if no_score else res.status,
+            error=(res.error or "non-finite score") if score is None else res.error,
+            extra={k: v for k, v in res.to_dict().items() if k in ("loss", "eval_seconds", "num_train", "epochs")
+                   and (not isinstance(v, float) or math.isfinite(v))},
+        )
+
+    def _checkpoint(self, t: int) -> None:
+        if self.refit():
+            self.store.save_predictor(t, self.predictor.state_dict())
+
     def evaluate_all(self, iterations: int) -> None:
-        """Algorithm 1 for iterations ``0 .. iterations-1``, skipping those already stored."""
+        """Evaluate iterations ``0 .. iterations-1`` batch by batch, skipping those already stored."""
+        check_int(iterations, "iterations", 0)
         done = self.store.done_iterations()
-        todo = [t for t in range(iterations) if t not in done]
         executor = make_executor(self.executor)
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=iterations, initial=iterations - len(todo), desc="NASGEM search", unit="cand")
+            bar = tqdm(total=iterations, initial=len([t for t in done if t < iterations]), desc="NASGEM search",
+                       unit="cand")
         try:
-            jobs = ((t, self.candidate(t)) for t in todo)
-            for t, cell, res in executor.run(self.trainer, jobs):
-                score = finite_or_none(res.score, "score")
-                no_score = res.status == "ok" and score is None  # "ok" without a usable score
-                self.store.add_candidate(
-                    t, cell, macs=res.macs, params=None if res.params is None else int(res.params),
-                    accuracy=res.accuracy, score=score, seconds=res.train_seconds,
-                    status="failed" if no_score else res.status,
-                    error=(res.error or "non-finite score") if score is None else res.error,
-                    extra={k: v for k, v in res.to_dict().items() if k in ("loss", "eval_seconds", "num_train", "epochs")
-                           and (not isinstance(v, float) or math.isfinite(v))},
-                )
-                if self.refit():
-                    self.store.save_predictor(t, self.predictor.state_dict())
-                if bar is not None:
-                    bar.update(1)
-                    best = self.store.summary().get("best")
-                    if best:
-                        bar.set_postfix(best_score=f"{best['score']:.3f}", last=res.status)
+            for its in self.sampler.batches(iterations):
+                if all(t in done for t in its):
+                    continue
+                cells = self.sampler.propose(self, its)
+                jobs = [(t, c) for t, c in zip(its, cells) if t not in done]
+                since = 0
+                last = None
+                for t, cell, res in executor.run(self.trainer, jobs):
+                    self._store_result(t, cell, res)
+                    done.add(t)
+                    since += 1
+                    last = t
+                    if self.checkpoint_every and since % self.checkpoint_every == 0:
+                        self._checkpoint(t)
+                    if bar is not None:
+                        bar.update(1)
+                        best = self.store.summary().get("best")
+                        if best:
+                            bar.set_postfix(best_score=f"{best['score']:.3f}", last=res.status)
+                if self.checkpoint_every and last is not None and since % self.checkpoint_every:
+                    self._checkpoint(last)
         finally:
             if bar is not None:
                 bar.close()
@@ -297,32 +366,50 @@ class NASGEM:
                 executor.close()
 
     def bootstrap(self) -> SearchResult:
-        """Bootstrap optimisation with the current predictor (+ optional verification)."""
-        if not hasattr(self.predictor, "members_") and not self.refit():
+        r"""Bootstrap optimisation with the predictor refitted on every stored candidate.
+
+        Incumbent-aware: evaluated candidates take part with their measured score, so the
+        pick is never a predicted-only cell when a measured one is better than its
+        acquisition value (``mean + kappa * std``). ``verify_top`` evaluates the best
+        unmeasured candidates; the final ranking puts measured scores first.
+        """
+        if not self.refit():
             raise ValueError("store: fewer than 2 successful candidates; run more iterations before the bootstrap")
+        ok = [r for r in self.store.candidates(status="ok") if r["score"] is not None]
         boot = bootstrap_optimize(self.predictor, self.encoder, self.space, num_samples=self.num_samples,
-                                  top_k=self.top_k, seed=derive_seed(self.seed, "bootstrap"))
-        top = [{"cell": c.cell, "predicted": c.predicted, "verified": None, "accuracy": None, "macs": None,
-                "params": None} for c in boot.candidates]
-        for entry in top[: self.verify_top]:
-            r = self.trainer.evaluate(entry["cell"])
-            entry.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
-                         macs=finite_or_none(r.macs, "macs"), params=r.params)
+                                  top_k=self.top_k + self.verify_top, seed=derive_seed(self.seed, "bootstrap"),
+                                  kappa=self.kappa, incumbents=[(r["cell"], r["score"]) for r in ok])
+        top = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
+                "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
+        by_key = {_network_key(r["cell"]): r for r in ok}
+        for e in top:
+            if e["measured"] is not None:  # an incumbent: its stored measurement
+                r = by_key.get(_network_key(e["cell"]))
+                if r is not None:
+                    e.update(accuracy=r["accuracy"], macs=r["macs"], params=r["params"])
+        todo = [e for e in top if e["measured"] is None][: self.verify_top]
+        for e in todo:
+            r = self.trainer.evaluate(e["cell"])
+            e.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
+                     macs=finite_or_none(r.macs, "macs"), params=r.params)
+            e["measured"] = e["verified"]
         if self.verify_top:
-            verified = [e for e in top[: self.verify_top] if e["verified"] is not None]
-            rest = [e for e in top if e not in verified]
-            top = sorted(verified, key=lambda e: -e["verified"]) + rest
+            # measured (incumbents and verified) by measured score, then the unmeasured by rank
+            top = (sorted([e for e in top if e["measured"] is not None], key=lambda e: -e["measured"])
+                   + [e for e in top if e["measured"] is None])
+        top = top[: self.top_k]
         summ = self.store.summary()
         self.store.set_pick({
             "best": cell_to_json(top[0]["cell"]),
             "top": [{**{k: v for k, v in e.items() if k != "cell"}, "cell": cell_to_json(e["cell"])} for e in top],
             "num_samples": boot.num_evaluated, "seed": self.seed, "iterations_done": summ["iterations_done"],
+            "sampler": repr(self.sampler), "kappa": self.kappa, "verify_top": self.verify_top,
         })
         return SearchResult(best=top[0]["cell"], top=top, bootstrap=boot, iterations_done=summ["iterations_done"],
                             n_failed=summ["n_failed"])
 
     def run(self, iterations: int) -> SearchResult:
-        r"""Run (or resume) Algorithm 1 for ``iterations`` candidates, then the bootstrap.
+        r"""Run (or resume) the search for ``iterations`` candidates, then the bootstrap.
 
         Args:
             iterations: T, total candidates of the run (already stored ones are skipped).
@@ -334,6 +421,6 @@ class NASGEM:
             raise ValueError(f"iterations: expected an int >= 2 (the predictor needs two points), got {iterations!r}")
         t0 = time.perf_counter()
         self.evaluate_all(iterations)
-        res = self.bootstrap()  # fits the predictor first when no evaluation did
+        res = self.bootstrap()
         res.seconds = time.perf_counter() - t0
         return res

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,15 @@ def resolve_device(device: Any = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device: expected a cpu or cuda device, got {device!r}")
     return dev
+
+
+def cache_root() -> "os.PathLike[str]":
+    """``$GEMGRAPH_CACHE``, or ``~/.cache/gemgraph``: where derived artefacts (parsed tables,
+    trained NB101 encoders) are kept between runs."""
+    from pathlib import Path
+
+    root = os.environ.get("GEMGRAPH_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "gemgraph"
 
 
 def check_int(value: Any, name: str, minimum: int | None = None) -> int:

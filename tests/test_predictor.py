@@ -46,7 +46,7 @@ def test_ensemble_std_and_torch_input():
     p = EfficiencyPredictor(n_members=4, seed=0).fit(Z[:200], y[:200])
     mu, sd = p.predict(torch.tensor(Z), return_std=True)
     assert mu.shape == sd.shape == (300,) and (sd > 0).all()
-    single = EfficiencyPredictor(seed=0).fit(Z[:200], y[:200])
+    single = EfficiencyPredictor(n_members=1, seed=0).fit(Z[:200], y[:200])
     assert (single.predict(Z, return_std=True)[1] == 0).all()
 
 

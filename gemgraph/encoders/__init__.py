@@ -8,11 +8,13 @@ r"""Graph encoders, swappable by name.
 """
 from . import gnn, mlp, raw  # noqa: F401  (register the built-ins)
 from .base import CellBatch, Encoder, as_batch, available, create, load, register
+from .cached import CachedEncoder
+from .concat import ConcatEncoder
 from .gnn import GCNEncoder, GINEncoder
 from .mlp import MLPEncoder
 from .raw import RawEncoder
 
 __all__ = [
-    "CellBatch", "Encoder", "GCNEncoder", "GINEncoder", "MLPEncoder", "RawEncoder",
+    "CachedEncoder", "CellBatch", "ConcatEncoder", "Encoder", "GCNEncoder", "GINEncoder", "MLPEncoder", "RawEncoder",
     "as_batch", "available", "create", "load", "register",
 ]

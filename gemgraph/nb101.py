@@ -1,0 +1,295 @@
+r"""NAS-Bench-101 as a search space and an evaluator, so benchmarks run the real search loop.
+
+* :func:`load_nb101` opens a file in the official layout (or the bundled 20,001-model sample);
+  :func:`nb101_pool` selects the models whose metric is known as tensors
+  (:class:`NB101Pool`).
+* :class:`NB101Space` is the finite pool as a space: :meth:`~NB101Space.sample` /
+  :meth:`~NB101Space.sample_tensors` draw distinct models, :meth:`~NB101Space.draw` is the
+  t-th model of a seeded random order (random search without replacement).
+* :class:`NB101Evaluator` "trains" a cell by looking its accuracy up (no training), and counts
+  the queries.
+
+Both satisfy :mod:`gemgraph.protocols` (``Space``, ``Evaluator``), so
+``NASGEM(NB101Space(pool), encoder, predictor, NB101Evaluator(pool), store)`` is the same
+loop a 30-node search runs.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .encoders.base import CellBatch
+from .cell import OPS, Cell
+from .utils import check_int
+
+__all__ = ["NB101_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool", "check_metric"]
+
+#: NAS-Bench-101's five op labels, as gemgraph op names (what NB101 encoders one-hot encode).
+NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3", "conv1x1", "maxpool3x3")
+
+_NB_LABEL_NAMES = {-1: "input", -2: "output", 0: "conv3x3", 1: "conv1x1", 2: "maxpool3x3"}
+
+# NAS-Bench-101 op labels (-3 padding, -2 output, -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool)
+# -> index in gemgraph.cell.OPS (-1 = padding), looked up at ``label + 3``.
+_LABEL_LUT = np.array([-1, OPS.index("output"), OPS.index("input"), OPS.index("conv3x3"),
+                       OPS.index("conv1x1"), OPS.index("maxpool3x3")], dtype=np.int64)
+
+def load_nb101(data: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
+    r"""Open NAS-Bench-101 data: a file in the official layout, or the bundled sample.
+
+    Args:
+        data: path of a ``.tfrecord`` in the official ``nasbench_full`` / ``nasbench_only108``
+            layout, or None for :meth:`nasbench.NASBench101.sample_dataset` (20,001 models).
+        progress: show a progress bar while parsing a file.
+
+    Returns:
+        a :class:`nasbench.NASBench101`.
+    """
+    from nasbench import NASBench101  # noqa: PLC0415 - nasbench is only needed here
+
+    if data is None:
+        return NASBench101.sample_dataset()
+    return NASBench101(data, progress=progress)
+
+
+@dataclass
+class NB101Pool:
+    r"""The models of a NAS-Bench-101 table whose metric is known, as tensors.
+
+    Attributes:
+        hashes: (n,) module hashes.
+        rows: (n,) int64 rows of these models in the :class:`nasbench.NASBench101` object.
+        batch: :class:`~gemgraph.encoders.CellBatch` of the n cells (7 nodes, padded).
+        accuracy: (n,) float64 metric values (the file's units, fractions for NB101).
+        metric, epochs: what ``accuracy`` is.
+        n_excluded: models of the data left out because their metric is unknown (NaN).
+    """
+
+    hashes: np.ndarray
+    rows: np.ndarray
+    batch: CellBatch
+    accuracy: np.ndarray
+    metric: str = "validation_accuracy"
+    epochs: int = 108
+    n_excluded: int = 0
+
+    def __len__(self) -> int:
+        return int(self.accuracy.shape[0])
+
+    @property
+    def best_index(self) -> int:
+        """Position of the best model (first one on ties)."""
+        return int(np.argmax(self.accuracy))
+
+    @property
+    def best_accuracy(self) -> float:
+        """Best known metric value in the data."""
+        return float(self.accuracy[self.best_index])
+
+    def cells(self, indices: Sequence[int] | np.ndarray | None = None) -> list[Cell]:
+        """The models at ``indices`` (default all) as :class:`~gemgraph.Cell` objects."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
+        sizes = self.batch.sizes[idx].tolist()
+        adj = self.batch.adj[idx].numpy()
+        ops = self.batch.ops[idx].numpy()
+        return [Cell._trusted(adj[k, :m, :m].astype(np.uint8), tuple(OPS[o] for o in ops[k, :m]))
+                for k, m in enumerate(sizes)]
+
+    def __repr__(self) -> str:
+        return (f"NB101Pool(models={len(self)}, metric={self.metric!r}, epochs={self.epochs}, "
+                f"best={self.best_accuracy:.4f}, excluded={self.n_excluded})")
+
+
+def check_metric(metric: str) -> None:
+    from nasbench import METRICS  # noqa: PLC0415
+
+    if not isinstance(metric, str) or metric not in METRICS or "accuracy" not in metric:
+        ok = [m for m in METRICS if "accuracy" in m]
+        raise ValueError(f"metric: expected an accuracy (higher is better), one of {ok}, got {metric!r}")
+
+
+def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, *, warn: bool = True) -> NB101Pool:
+    r"""Select the models of ``nb`` with a known ``metric`` and stack them as a CellBatch.
+
+    Models whose metric is unknown (NaN, e.g. test accuracy missing from a file) are excluded,
+    with a warning that says how many.
+
+    Args:
+        nb: a :class:`nasbench.NASBench101` (any file in the official layout).
+        metric: an accuracy in :data:`nasbench.METRICS`, e.g. ``"validation_accuracy"`` or
+            ``"test_accuracy"``; repeats are averaged (NaN-aware).
+        epochs: training budget, one of ``nb.epochs``.
+        warn: warn when models are excluded.
+
+    Raises:
+        ValueError: for an unknown metric or epochs, when the metric is unknown for every
+            model (e.g. ``test_accuracy`` in a file without test accuracies), or for
+            malformed op labels.
+    """
+    check_metric(metric)
+    if int(epochs) not in set(nb.epochs):
+        raise ValueError(f"epochs: this data holds budgets {list(nb.epochs)}, got {epochs!r}")
+    acc = nb.metric_array(metric, epochs=int(epochs), reduce="mean")
+    known = np.isfinite(acc)
+    where = f" ({nb.path})" if getattr(nb, "path", None) else " (the bundled sample)"
+    if not known.any():
+        what = metric.replace("_", " ")
+        raise ValueError(f"metric: {metric!r} at {epochs} epochs is unknown for every model of this data{where}: "
+                         f"this file has no {what.replace('accuracy', 'accuracies')}; "
+                         "use --metric validation_accuracy (or another metric the file holds)")
+    n_excl = int((~known).sum())
+    if n_excl and warn:
+        warnings.warn(f"{n_excl} of {len(acc)} models have no {metric} at {epochs} epochs{where}; "
+                      "they are excluded from the ablation", UserWarning, stacklevel=2)
+    rows = np.flatnonzero(known)
+    labels = np.asarray(nb.op_labels)[rows].astype(np.int64)
+    if labels.size and (labels.min() < -3 or labels.max() > 2):
+        raise ValueError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
+    sizes = np.asarray(nb.num_vertices)[rows].astype(np.int64)
+    ops = _LABEL_LUT[labels + 3]
+    pad = np.arange(labels.shape[1])[None, :] >= sizes[:, None]
+    if ((ops < 0) != pad).any():
+        raise ValueError("nb: op labels do not match num_vertices (padding inside a cell)")
+    adj = torch.from_numpy(np.asarray(nb.matrices)[rows].astype(bool))
+    batch = CellBatch(adj, torch.from_numpy(ops), torch.from_numpy(sizes))
+    return NB101Pool(hashes=np.asarray(nb.hashes)[rows], rows=rows, batch=batch, accuracy=acc[rows].astype(np.float64),
+                     metric=metric, epochs=int(epochs), n_excluded=n_excl)
+
+
+def _cell_key(adj: np.ndarray, ops: Sequence[int]) -> bytes:
+    return np.ascontiguousarray(adj, dtype=np.uint8).tobytes() + bytes(int(o) % 256 for o in ops)
+
+
+class NB101Space:
+    r"""The models of an :class:`NB101Pool` as a finite search space.
+
+    Args:
+        pool: the models (:func:`nb101_pool`).
+
+    Attributes:
+        num_nodes: 7 (cells are padded to it).
+        ops: :data:`NB101_OPS`.
+
+    Shapes:
+        ``sample_tensors(n)``: ``(n, 7, 7)`` bool adjacency and ``(n, 7)`` int64 op ids
+        (-1 padding), ``n = min(n, len(pool))`` distinct models.
+    """
+
+    def __init__(self, pool: NB101Pool) -> None:
+        if not isinstance(pool, NB101Pool):
+            raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+        self.pool = pool
+        self.num_nodes = int(pool.batch.adj.shape[1])
+        self.ops = NB101_OPS
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+    def __repr__(self) -> str:
+        return f"NB101Space(models={len(self)})"
+
+    def _order(self, seed: int) -> np.ndarray:
+        return np.random.default_rng([int(seed), 0x0B101]).permutation(len(self.pool))
+
+    def draw(self, t: int, seed: int = 0) -> Cell:
+        """The ``t``-th model of the random order of ``seed`` (distinct for distinct ``t``)."""
+        t = check_int(t, "t", 0)
+        if t >= len(self.pool):
+            raise ValueError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
+        order = self._orders.get(seed) if hasattr(self, "_orders") else None
+        if order is None:
+            self._orders = {seed: self._order(seed)}  # one cached order (the search's seed)
+            order = self._orders[seed]
+        return self.pool.cells([order[t]])[0]
+
+    def sample_tensors(self, n: int, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``min(n, len)`` distinct models in a random order of ``seed`` (all of them, in pool order, when ``n >= len``)."""
+        n = check_int(n, "n", 1)
+        if n >= len(self.pool):
+            return self.pool.batch.adj.clone(), self.pool.batch.ops.clone()
+        idx = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(self.pool), n, replace=False)))
+        return self.pool.batch.adj[idx], self.pool.batch.ops[idx]
+
+    def sample(self, n: int, seed: int | None = 0) -> list[Cell]:
+        """``min(n, len)`` distinct models as cells."""
+        adj, ops = self.sample_tensors(n, seed)
+        return [Cell._trusted(a[:m, :m].numpy().astype(np.uint8), tuple(OPS[o] for o in op[:m].tolist()))
+                for a, op, m in zip(adj, ops, (ops >= 0).sum(1).tolist())]
+
+    def contains(self, cell: Cell) -> bool:
+        """Whether ``cell`` is one of the pool's models (as stored, or isomorphic to one)."""
+        return NB101Evaluator(self.pool, count=False).index(cell) is not None
+
+
+@dataclass
+class _Lookup:
+    accuracy: float
+    index: int
+
+
+class NB101Evaluator:
+    r"""Evaluates a cell by looking its accuracy up in an :class:`NB101Pool` (no training).
+
+    The result's ``accuracy`` and ``score`` are the pool's metric (``lam = 0``: NAS-Bench-101
+    compares accuracies); ``macs`` is 0 (not tabulated here). A cell that is not in the pool
+    (exact match first, then by the NAS-Bench-101 module hash, so isomorphic variants are found)
+    gives a ``"failed"`` result saying so.
+
+    Args:
+        pool: the models.
+        count: count queries in :attr:`queries`.
+
+    Attributes:
+        queries: number of :meth:`evaluate` calls so far.
+    """
+
+    def __init__(self, pool: NB101Pool, count: bool = True) -> None:
+        if not isinstance(pool, NB101Pool):
+            raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+        self.pool = pool
+        self.count = bool(count)
+        self.queries = 0
+        adj = pool.batch.adj.numpy()
+        ops = pool.batch.ops.numpy()
+        sizes = pool.batch.sizes.tolist()
+        self._exact = {_cell_key(adj[i, :m, :m], ops[i, :m]): i for i, m in enumerate(sizes)}
+        self._by_hash = {str(h): i for i, h in enumerate(pool.hashes)}
+
+    def __repr__(self) -> str:
+        return f"NB101Evaluator(models={len(self.pool)}, metric={self.pool.metric!r}, queries={self.queries})"
+
+    def index(self, cell: Cell) -> int | None:
+        """Position of ``cell`` in the pool, or None."""
+        if cell.ops is None:
+            return None
+        ids = [OPS.index(o) for o in cell.ops]
+        i = self._exact.get(_cell_key(cell.adjacency, ids))
+        if i is not None:
+            return i
+        names = {v: k for k, v in _NB_LABEL_NAMES.items()}
+        try:
+            labels = [names[o] for o in cell.ops]
+        except KeyError:
+            return None
+        from nasbench import hash_module  # noqa: PLC0415
+
+        return self._by_hash.get(hash_module(cell.adjacency.astype(np.int64), labels))
+
+    def evaluate(self, cell: Cell) -> Any:
+        """A :class:`gemgraph.evaluate.Result` with the looked-up accuracy (``status="failed"`` if unknown)."""
+        from .evaluate import Result  # noqa: PLC0415
+
+        if self.count:
+            self.queries += 1
+        i = self.index(cell) if isinstance(cell, Cell) else None
+        if i is None:
+            return Result(accuracy=float("nan"), macs=0, params=0, score=float("nan"), train_seconds=0.0,
+                          status="failed", error="cell: not a model of this NAS-Bench-101 data")
+        a = float(self.pool.accuracy[i])
+        return Result(accuracy=a, macs=0, params=0, score=a, train_seconds=0.0)
