@@ -272,7 +272,8 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
         res = nb101_ablation(
             args.data, args.out, budgets=ints(args.budgets, "--budgets"), seeds=args.seeds, metric=args.metric,
             epochs=args.epochs, num_samples=args.num_samples, top_k=args.top_k, encoder=args.encoder,
-            encoder_options=enc_opts, predictor={"n_members": args.ensemble}, seed=args.seed, device=args.device,
+            encoder_options=enc_opts, predictor=_predictor_options(args), kappa=args.kappa, seed=args.seed,
+            device=args.device,
             plot=not args.no_plot, progress=not args.quiet,
         )
     notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "excluded" in str(w.message)]
@@ -307,6 +308,55 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
                   f"{p['wins']}/{p['ties']}/{p['losses']}")
     print(f"total {time.perf_counter() - t0:.1f} s; outputs in {args.out}")
     return 0
+
+
+def _predictor_options(args: argparse.Namespace) -> dict:
+    from .predictor import PAPER_PREDICTOR
+
+    if getattr(args, "paper_predictor", False):
+        return dict(PAPER_PREDICTOR)
+    return {"n_members": args.ensemble}
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    import time
+
+    from .benchmark import nb101_benchmark, parse_methods
+
+    t0 = time.perf_counter()
+    methods = parse_methods(args.methods)  # fail on a bad name before any work
+    checks = [(c, int(x)) for c, x in (("--trials", args.trials), ("--queries", args.queries))]
+    for name, v in checks:
+        if v < 1:
+            raise ValueError(f"{name}: expected an int >= 1, got {v}")
+    res = nb101_benchmark(args.data, args.out, methods=[m if f is None else f"{m}:{f}" for m, f in methods],
+                          trials=args.trials, queries=args.queries, seed=args.seed, n_init=args.n_init,
+                          batch_size=args.batch_size, top_k=args.top_k, metric=args.metric,
+                          predictor=_predictor_options(args), device=args.device, plot=not args.no_plot,
+                          progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"info": res.info, "summary": res.summary, "failures": res.failures}, indent=2, default=str))
+        return 0 if not res.failures else 1
+    info = res.info
+    src = args.data or "bundled NAS-Bench-101 sample (20,001 models)"
+    print(f"data: {src}: {info['models']} models, best {args.metric} {100 * info['best_accuracy']:.3f}%")
+    e = info.get("encoder") or {}
+    if e:
+        fid = e.get("fidelity", {})
+        how = "reused from the cache" if e.get("cached") else f"trained in {e.get('seconds', 0):.0f} s"
+        print(f"embedding encoder ({how}): WL fidelity on unseen cells Pearson {fid.get('pearson', float('nan')):.3f}")
+    print(f"{args.trials} trials x {args.queries} queries; {args.n_init} random models, then batches of "
+          f"{args.batch_size}; nasgem verifies its top {args.top_k}")
+    qs = sorted({q for q in (50, 100, args.queries) if q <= args.queries})
+    print(res.table(qs))
+    for m, secs in info["seconds"].items():
+        if m not in ("encoder", "total"):
+            print(f"  {m}: {secs:.1f} s")
+    if res.failures:
+        print(f"warning: {len(res.failures)} trial(s) failed (see {args.out}/failures.csv); first: "
+              f"{res.failures[0]['method']} trial {res.failures[0]['trial']}: {res.failures[0]['error']}")
+    print(f"total {time.perf_counter() - t0:.1f} s; outputs in {args.out}")
+    return 0 if not res.failures else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -404,18 +454,49 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--encoder", default="mlp", help="encoder of the embedding arm: mlp (default), gin, gcn")
     ab.add_argument("--encoder-dim", type=int, default=64, help="embedding dimension (default 64)")
     ab.add_argument("--encoder-hidden", default=None, help="encoder hidden widths, comma separated")
-    ab.add_argument("--encoder-train-graphs", type=int, default=10_000, help="encoder training cells")
-    ab.add_argument("--encoder-epochs", type=int, default=12, help="encoder epochs of the one-cycle schedule (default 12; early stopping applies)")
-    ab.add_argument("--encoder-time-limit", type=float, default=300.0,
-                    help="budget on encoder training seconds; the schedule is shortened to fit (default 300; 0: none)")
-    ab.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
-    ab.add_argument("--ensemble", type=int, default=1, help="predictor ensemble members (default 1)")
+    ab.add_argument("--encoder-train-graphs", type=int, default=40_000, help="encoder training cells (default 40000)")
+    ab.add_argument("--encoder-epochs", type=int, default=25,
+                    help="encoder epochs of the one-cycle schedule (default 25; early stopping applies)")
+    ab.add_argument("--encoder-time-limit", type=float, default=600.0,
+                    help="budget on encoder training seconds; the schedule is shortened to fit (default 600; 0: none)")
+    ab.add_argument("--wl-iter", type=int, default=1, help="WL iterations h on op labels (default 1)")
+    ab.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members (default 5)")
+    ab.add_argument("--paper-predictor", action="store_true",
+                    help="the paper's predictor: one MLP regressing the standardised accuracy (gemgraph 0.1's default)")
+    ab.add_argument("--kappa", type=float, default=0.0,
+                    help="incumbent-aware pick by mean + kappa * std (default 0; < 0 pessimistic)")
     ab.add_argument("--seed", type=int, default=0)
     ab.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda (encoder)")
     ab.add_argument("--no-plot", action="store_true", help="do not write bias.png")
     ab.add_argument("--json", action="store_true", help="print info, summary and paired differences as JSON")
     ab.add_argument("--quiet", action="store_true", help="no progress bars")
     ab.set_defaults(func=_cmd_ablation)
+    from .benchmark import DEFAULT_METHODS, FEATURES, METHODS
+
+    bm = sub.add_parser("benchmark", help="search methods against random search on NAS-Bench-101 (regret curves)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                        epilog="example: gemgraph benchmark nb101 --queries 150 --trials 100 "
+                               "--methods random,nasgem:both,nasgem-seq:embedding --out nb101-bench")
+    bm.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
+    bm.add_argument("--data", default=None, help="official-layout .tfrecord (default: the bundled 20k sample)")
+    bm.add_argument("--queries", type=int, default=150, help="evaluations per trial")
+    bm.add_argument("--trials", type=int, default=100, help="independent seeded trials per method")
+    bm.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                    help=f"comma-separated METHOD or METHOD:FEATURES; methods {list(METHODS)}, features "
+                         f"{list(FEATURES)} (default features: both)")
+    bm.add_argument("--n-init", type=int, default=10, help="random models before the first predictor-guided batch")
+    bm.add_argument("--batch-size", type=int, default=10, help="models per guided batch (and report spacing)")
+    bm.add_argument("--top-k", type=int, default=10, help="nasgem: top predictions verified at equal evaluations")
+    bm.add_argument("--metric", default="validation_accuracy", help="the accuracy searched for")
+    bm.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members")
+    bm.add_argument("--paper-predictor", action="store_true", help="the paper's single-MLP regression predictor")
+    bm.add_argument("--seed", type=int, default=0, help="base seed (trial i depends on (seed, i) only)")
+    bm.add_argument("--out", default="nb101-benchmark", help="output folder (regret.csv, summary.csv, regret.png)")
+    bm.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda (encoder training)")
+    bm.add_argument("--no-plot", action="store_true", help="do not write regret.png")
+    bm.add_argument("--json", action="store_true", help="print info, summary and failures as JSON")
+    bm.add_argument("--quiet", action="store_true", help="no progress bars")
+    bm.set_defaults(func=_cmd_benchmark)
     return p
 
 

@@ -101,6 +101,17 @@ class NB101Pool:
         return [Cell._trusted(adj[k, :m, :m].astype(np.uint8), tuple(OPS[o] for o in ops[k, :m]))
                 for k, m in enumerate(sizes)]
 
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "NB101Pool":
+        """The models at ``indices`` (positions in this pool) as a new pool."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= len(self):
+            raise ValueError(f"indices: expected a non-empty 1-D array of positions in 0..{len(self) - 1}")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("indices: expected distinct positions")
+        t = torch.from_numpy(idx)
+        return NB101Pool(hashes=self.hashes[idx], rows=self.rows[idx], batch=self.batch[t],
+                         accuracy=self.accuracy[idx].copy(), metric=self.metric, epochs=self.epochs, n_excluded=0)
+
     def __repr__(self) -> str:
         return (f"NB101Pool(models={len(self)}, metric={self.metric!r}, epochs={self.epochs}, "
                 f"best={self.best_accuracy:.4f}, excluded={self.n_excluded})")

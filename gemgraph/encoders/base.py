@@ -142,13 +142,19 @@ class CellBatch:
         adj = adj.bool()
         if m < num_nodes:
             adj = torch.nn.functional.pad(adj, (0, num_nodes - m, 0, num_nodes - m))
+        sizes = torch.full((n,), m, dtype=torch.long)
         if ops is not None:
             ops = torch.as_tensor(ops).long()
             if ops.shape != (n, m):
                 raise ValueError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
+            real = ops >= 0
+            sizes = real.sum(1)
+            # padding (-1) must be trailing: the first sizes[i] ops are real, the rest padding
+            if bool((real != (torch.arange(m)[None, :] < sizes[:, None])).any()):
+                raise ValueError("ops: padding (-1) must come after every real op of a cell")
             if m < num_nodes:
                 ops = torch.nn.functional.pad(ops, (0, num_nodes - m), value=-1)
-        return cls(adj, ops, torch.full((n,), m, dtype=torch.long))
+        return cls(adj, ops, sizes)
 
 
 def as_batch(cells: Any, num_nodes: int) -> CellBatch:
