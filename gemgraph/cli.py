@@ -66,7 +66,9 @@ def _open_search(args: argparse.Namespace):
                                                           "bootstrap.top_k": args.top_k,
                                                           "bootstrap.verify_top": args.verify_top,
                                                           "trainer.epochs": args.epochs,
-                                                          "trainer.width": args.width})
+                                                          "trainer.width": args.width,
+                                                          "sampler.name": args.sampler,
+                                                          "sampler.batch_size": args.sampler_batch})
         run_dir.mkdir(parents=True, exist_ok=True)
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
@@ -83,17 +85,20 @@ def _pick_table(top: list[dict], verified: bool) -> str:
     """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
     from .runs import format_table
 
-    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f")]
-    if verified:
-        cols.append(("verified", "verified", ".4f"))
+    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f"),
+            ("measured", "measured", ".4f"), ("how", "", "s")]
     return format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
-                          "predicted": e["predicted"], "verified": e.get("verified")} for i, e in enumerate(top)], cols)
+                          "predicted": None if e.get("measured") is not None and e.get("verified") is None
+                          else e["predicted"], "measured": e.get("measured"),
+                          "how": "verified" if e.get("verified") is not None
+                          else ("evaluated in the search" if e.get("measured") is not None else "predicted only")}
+                         for i, e in enumerate(top)], cols)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
     import time
 
-    from .runs import format_table, make_predictor, make_space, make_trainer, prepare_encoder
+    from .runs import format_table, make_predictor, make_space, make_trainer, prepare_encoder, sampler_args
     from .search import NASGEM
     from .store import RunLock
 
@@ -115,10 +120,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
             executor = RayExecutor(address=args.ray_address)
         b = cfg["bootstrap"]
+        sampler, sampler_opts = sampler_args(cfg)
         search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
                         make_trainer(cfg, device=args.device, data_root=args.data), store,
                         seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
-                        executor=executor, progress=not args.quiet)
+                        sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
+        print(f"sampler: {search.sampler!r}")
         try:
             res = search.run(iterations)
         finally:
@@ -171,10 +178,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(format_table([{**c, "mmacs": (c["macs"] or 0) / 1e6} for c in rows[: args.top]],
                        [("id", "id", "d"), ("iteration", "iter", "d"), ("num_edges", "edges", "d"),
                         ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f")]))
+    sampler = (cfg.get("sampler") or {}).get("name", "random")
+    print(f"sampler: {rep['pick'].get('sampler', sampler) if rep['pick'] else sampler}")
     if rep["pick"]:
         top = rep["pick"]["top"][0]
-        print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, "
-              f"predicted score {top['predicted']:.4f}")
+        measured = top.get("measured")
+        how = (f"measured score {measured:.4f}" if measured is not None
+               else f"predicted score {top['predicted']:.4f} (not evaluated)")
+        print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, {how}")
     return 0
 
 
@@ -398,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")
     s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept")
     s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")
+    from .samplers import available as _samplers
+
+    s.add_argument("--sampler", default=None, choices=_samplers(),
+                   help="how candidates are proposed: random (the paper) or predictor-guided batches "
+                        "(acquisition/mean, ucb, thompson) (preset: random)")
+    s.add_argument("--sampler-batch", type=int, default=None,
+                   help="candidates per predictor-guided batch (preset: 10; Ray trains a batch in parallel)")
     s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
     s.add_argument("--ray-address", default=None, help="existing Ray cluster (default: start a local one)")
     s.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")

@@ -52,8 +52,9 @@ _DEFAULT: dict[str, Any] = {
     "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
     "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
                 "lr": 0.1, "split": "val"},
-    "predictor": {"hidden": 128, "n_members": 1},
+    "predictor": {"hidden": 128, "n_members": 5, "target": "rank", "loss": "mse"},
     "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 0},
+    "sampler": {"name": "random", "batch_size": 10, "n_init": 10, "kappa": 1.0},
     "lam": 0.1, "seed": 0,
 }
 
@@ -98,11 +99,24 @@ def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | Non
                         num_threads=t.get("num_threads"), progress=progress)
 
 
+def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(name, options)`` of the run's sampler (runs made before samplers existed: ``"random"``)."""
+    sc = dict(cfg.get("sampler") or {"name": "random"})
+    name = sc.pop("name", "random")
+    if name == "random":
+        return name, {}
+    opts = {"batch_size": sc.get("batch_size", 10), "n_init": sc.get("n_init", 10)}
+    if name in ("acquisition", "ucb"):
+        opts["kappa"] = sc.get("kappa", 1.0)
+    return name, opts
+
+
 def make_predictor(cfg: dict[str, Any]):
     from .predictor import EfficiencyPredictor
 
     p = cfg["predictor"]
-    return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"])
+    extra = {k: p[k] for k in ("target", "loss") if k in p}
+    return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"], **extra)
 
 
 def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any, *, device: str = "auto",

@@ -161,3 +161,24 @@ def test_results_without_a_usable_score_are_stored_as_failed(tmp_path):
     assert (rows[1]["status"], rows[1]["error"], rows[1]["macs"]) == ("failed", "CUDA out of memory", None)
     assert [rows[t]["status"] for t in (2, 3)] == ["ok", "ok"] and rows[3]["score"] == pytest.approx(0.3)
     assert store.pick() is not None  # the predictor was fitted on the two real scores
+
+
+def test_guided_sampler_on_the_30_node_loop_is_resumable(tmp_path):
+    """The acquisition sampler in the real proxy-training loop: distinct cells inside the space,
+    the first ones the random sampler's, and an interrupted run resumes to the same candidates."""
+    opts = {"n_init": 3, "batch_size": 2}
+    a = RunStore(tmp_path / "a.sqlite", create=True, config={"t": 9})
+    full = tiny_search(a, sampler="ucb", sampler_options=opts, verify_top=1).run(7)
+    rows = a.candidates()
+    assert [r["iteration"] for r in rows] == list(range(7))
+    s = tiny_search(a, sampler="ucb", sampler_options=opts)
+    assert all(s.space.contains(r["cell"]) for r in rows)
+    assert len({r["cell"].prune() for r in rows}) == 7
+    assert [r["cell"] for r in rows[:3]] == [s.candidate(t) for t in range(3)]
+    assert "AcquisitionSampler" in a.pick()["sampler"]
+    b = RunStore(tmp_path / "b.sqlite", create=True, config={"t": 9})
+    tiny_search(b, sampler="ucb", sampler_options=opts).evaluate_all(4)  # stopped inside the first guided batch
+    resumed = tiny_search(b, sampler="ucb", sampler_options=opts, verify_top=1).run(7)
+    assert [r["cell"] for r in b.candidates()] == [r["cell"] for r in rows]
+    assert resumed.best == full.best
+    a.close(), b.close()
