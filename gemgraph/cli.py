@@ -501,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--trials", type=int, default=100, help="independent seeded trials per method")
     bm.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help=f"comma-separated METHOD or METHOD:FEATURES; methods {list(METHODS)}, features "
-                         f"{list(FEATURES)} (default features: both)")
+                         f"{list(FEATURES)} (default features: embedding)")
     bm.add_argument("--n-init", type=int, default=10, help="random models before the first predictor-guided batch")
     bm.add_argument("--batch-size", type=int, default=10, help="models per guided batch (and report spacing)")
     bm.add_argument("--top-k", type=int, default=10, help="nasgem: top predictions verified at equal evaluations")

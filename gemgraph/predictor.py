@@ -16,8 +16,9 @@ standardisation (``"none"`` with ``"mse"``). ``return_std`` gives the ensemble s
 same scale. ``update`` is Algorithm 1's step: refit on all pairs seen so far. Everything is
 deterministic for a given ``seed``.
 
-Defaults (``target="rank"``, ``loss="mse"``, ``n_members=5``) were chosen on the NAS-Bench-101
-dev file (``benchmarks/predictor_choice.py``, figures in the README); the paper's setting is
+Defaults (``target="rank"``, ``loss="mse"``, ``n_members=5``, Adam at 1e-2 for at most 200
+epochs with patience 20) were chosen on the NAS-Bench-101 dev file
+(``benchmarks/predictor_choice.py``; the figures are in the README); the paper's setting is
 ``EfficiencyPredictor(**PAPER_PREDICTOR)``: one member, plain regression.
 """
 from __future__ import annotations

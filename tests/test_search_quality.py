@@ -323,7 +323,7 @@ def test_search_pick_is_never_worse_than_the_best_measured(small_pool):
 # ---------------------------------------------------------------------------- benchmark
 def test_parse_methods():
     assert parse_methods("random, nasgem-seq:embedding,nasgem") == [
-        ("random", None), ("nasgem-seq", "embedding"), ("nasgem", "both")]
+        ("random", None), ("nasgem-seq", "embedding"), ("nasgem", "embedding")]
     for bad, arg in (("random:raw", "random"), ("nasgem:pixels", "feature"), ("foo", "unknown method"),
                      ("random,random", "twice"), ("", "at least one")):
         with pytest.raises(ValueError, match=arg):
