@@ -51,10 +51,8 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +62,7 @@ import numpy as np
 import torch
 
 from .bootstrap import bootstrap_optimize
-from .cell import OPS, Cell
+from .cell import Cell
 from .encoders.base import CellBatch, Encoder, create, load
 from .predictor import EfficiencyPredictor
 from .nb101 import _NB_LABEL_NAMES, NB101_OPS, NB101Pool, check_metric, load_nb101, nb101_pool

@@ -342,7 +342,7 @@ def nb101_benchmark(
         plot: write ``regret.png``.
         progress: progress bars.
     """
-    from .ablation import embed_pool, train_nb101_encoder, write_csv  # noqa: PLC0415
+    from .ablation import train_nb101_encoder, write_csv  # noqa: PLC0415
     from .encoders import CachedEncoder, ConcatEncoder, create  # noqa: PLC0415
     from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool  # noqa: PLC0415
 

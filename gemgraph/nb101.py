@@ -198,6 +198,8 @@ class NB101Space:
         self.pool = pool
         self.num_nodes = int(pool.batch.adj.shape[1])
         self.ops = NB101_OPS
+        self._orders: dict[int, np.ndarray] = {}
+        self._lookup: NB101Evaluator | None = None
 
     def __len__(self) -> int:
         return len(self.pool)
@@ -213,11 +215,9 @@ class NB101Space:
         t = check_int(t, "t", 0)
         if t >= len(self.pool):
             raise ValueError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
-        order = self._orders.get(seed) if hasattr(self, "_orders") else None
-        if order is None:
-            self._orders = {seed: self._order(seed)}  # one cached order (the search's seed)
-            order = self._orders[seed]
-        return self.pool.cells([order[t]])[0]
+        if seed not in self._orders:
+            self._orders = {seed: self._order(seed)}  # one cached order: the search's seed
+        return self.pool.cells([self._orders[seed][t]])[0]
 
     def sample_tensors(self, n: int, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """``min(n, len)`` distinct models in a random order of ``seed`` (all of them, in pool order, when ``n >= len``)."""
@@ -235,13 +235,9 @@ class NB101Space:
 
     def contains(self, cell: Cell) -> bool:
         """Whether ``cell`` is one of the pool's models (as stored, or isomorphic to one)."""
-        return NB101Evaluator(self.pool, count=False).index(cell) is not None
-
-
-@dataclass
-class _Lookup:
-    accuracy: float
-    index: int
+        if self._lookup is None:
+            self._lookup = NB101Evaluator(self.pool, count=False)
+        return self._lookup.index(cell) is not None
 
 
 class NB101Evaluator:

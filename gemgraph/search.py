@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from .bootstrap import BootstrapResult, _network_key, bootstrap_optimize
 from .cell import Cell

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import is_regressor
 
 from gemgraph import SearchSpace, encoders
-from gemgraph.benchmark import nb101_benchmark, parse_methods, run_benchmark, run_trial
+from gemgraph.benchmark import parse_methods, run_benchmark, run_trial
 from gemgraph.bootstrap import bootstrap_optimize
 from gemgraph.memstore import MemoryStore
 from gemgraph.nb101 import NB101_OPS, NB101Evaluator, NB101Space, load_nb101, nb101_pool
