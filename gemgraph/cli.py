@@ -64,6 +64,22 @@ def _check_writable_run(run_dir: Path, arg: str) -> None:
                          f"to continue it (gemgraph report reads it as it is)") from None
 
 
+class _naming:
+    """Context manager: an ``error`` raised inside (while ``active``) becomes a ValueError whose
+    message starts with the argument ``arg`` (so the CLI's one line names it)."""
+
+    def __init__(self, arg: str, error: type[BaseException], active: object = True) -> None:
+        self.arg, self.error, self.active = arg, error, active
+
+    def __enter__(self) -> "_naming":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if self.active and typ is not None and issubclass(typ, self.error):
+            raise ValueError(f"{self.arg}: {exc}") from None
+        return False
+
+
 def _mark(store, status: str) -> None:
     """Replace the run's status ``"running"`` (only that one: a finished run stays finished) by
     ``status``, never masking the exception being handled."""
@@ -462,7 +478,11 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     if args.encoder_hidden:
         hid = ints(args.encoder_hidden, "--encoder-hidden")
         enc_opts["hidden"] = hid[0] if args.encoder in ("gin", "gcn") else hid
-    with warnings.catch_warnings(record=True) as caught:
+    if args.data is not None and not Path(args.data).is_file():
+        raise FileNotFoundError(f"--data: no such NAS-Bench-101 file {args.data!r}")
+    from nasbench import NASBenchFormatError
+
+    with warnings.catch_warnings(record=True) as caught, _naming("--data", NASBenchFormatError, args.data):
         warnings.simplefilter("always", UserWarning)
         res = nb101_ablation(
             args.data, args.out, budgets=ints(args.budgets, "--budgets"), seeds=args.seeds, metric=args.metric,

@@ -278,3 +278,12 @@ def test_old_run_without_an_encoder_identity_records_it(run, capsys):
     capsys.readouterr()
     with RunStore(store_path(run), readonly=True) as st:
         assert st.get_meta("encoder")["name"] == "mlp"
+
+
+def test_ablation_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
+    other = tmp_path / "models.json"
+    other.write_text('{"models": []}\n' * 20)
+    assert main(["ablation", "nb101", "--data", str(other), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    _one_line_error(capsys, "--data:", "not a TFRecord file")
+    assert main(["ablation", "nb101", "--data", str(tmp_path / "missing.tfrecord"), "--quiet"]) == 2
+    _one_line_error(capsys, "--data: no such")
