@@ -131,3 +131,22 @@ def test_load_tampered_blobs_is_a_value_error(tmp_path):
         torch.save(b, tmp_path / "t.pt")
         with pytest.raises(ValueError, match=r"t\.pt"):
             encoders.load(tmp_path / "t.pt")
+
+
+class _Evil:
+    """Unpickling this would run code (create a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_load_never_unpickles_code(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"format": "gemgraph-encoder", "name": "mlp", "config": {"num_nodes": 6}, "state_dict": {},
+                "payload": _Evil(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not a gemgraph encoder file"):
+        encoders.load(tmp_path / "evil.pt")
+    assert not marker.exists()

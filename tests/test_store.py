@@ -724,3 +724,35 @@ def test_wal_mode_store_without_its_wal_opens_on_read_only_media(tmp_path):
     with read_only_dir(media):
         with RunStore(media / "run.sqlite", readonly=True) as ro:
             assert len(ro) == 1 and ro.candidate(0)["iteration"] == 0
+
+
+class _Evil:
+    """Unpickling this would run code (create a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_planted_predictor_checkpoint_is_never_unpickled(tmp_path):
+    """Even with its checksum forged to match, a checkpoint holding pickled code is refused, not run."""
+    import io
+
+    import torch
+
+    from gemgraph.store import _blob_checksum
+
+    store = new_store(tmp_path)
+    store.save_predictor(0, {"w": torch.zeros(2)})
+    marker = tmp_path / "ran"
+    buf = io.BytesIO()
+    torch.save({"w": _Evil(marker)}, buf)
+    blob = buf.getvalue()
+    store._conn.execute("UPDATE predictors SET state = ?, checksum = ? WHERE iteration = 0",
+                        (blob, _blob_checksum(blob)))
+    with pytest.raises(StoreError, match="predictor checkpoint of iteration 0 cannot be loaded"):
+        store.latest_predictor()
+    assert not marker.exists()
+    store.close()
