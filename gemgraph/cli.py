@@ -1,14 +1,93 @@
 r"""The ``gemgraph`` command-line tool.
 
 Subcommands are small functions registered in :func:`build_parser`; each prints a short
-summary and writes its outputs to the paths it is given.
+summary and writes its outputs to the paths it is given. Bad input (arguments, paths, damaged
+files) is one line on stderr naming the argument, exit code 2; an output pipe closed early
+(``gemgraph report RUN | head -1``) ends the command quietly.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+
+# ---------------------------------------------------------------------- path checks (before any work)
+def _probe_writable(folder: Path, arg: str) -> None:
+    """ValueError naming ``arg`` unless a file can be created in ``folder`` (catches read-only
+    mounts and immutable folders too, which permission bits do not show for root)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{arg}: expected a writable folder, got {str(folder)!r} ({exc.strerror or exc})") from None
+
+
+def _check_out_file(out: str, arg: str = "--out") -> None:
+    """``out`` must be a file path whose folder exists and is writable (checked before training)."""
+    path = Path(out)
+    if path.is_dir():
+        raise ValueError(f"{arg}: expected a file path (e.g. encoder.pt), got the directory {out!r}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{arg}: expected a file in an existing folder, but {str(parent)!r} is not a folder")
+    _probe_writable(parent, arg)
+
+
+def _check_run_dir(run_dir: Path, arg: str) -> None:
+    """A run directory to write: a folder (created if missing) in which files can be created."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{arg}: expected a run directory, got the file {str(run_dir)!r}")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{arg}: cannot create the run directory {str(run_dir)!r} ({exc.strerror or exc})") from None
+    _probe_writable(run_dir, arg)
+
+
+def _check_writable_run(run_dir: Path, arg: str) -> None:
+    """An existing run that is about to be written: its folder and ``run.sqlite`` writable."""
+    from .runs import store_path
+
+    try:
+        _probe_writable(run_dir, arg)
+        with open(store_path(run_dir), "r+b"):
+            pass
+    except (ValueError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc).split("(")[-1].rstrip(")")
+        raise ValueError(f"{arg}: the run {str(run_dir)!r} is read-only here ({why}); copy it to a writable place "
+                         f"to continue it (gemgraph report reads it as it is)") from None
+
+
+class _naming:
+    """Context manager: an ``error`` raised inside (while ``active``) becomes a ValueError whose
+    message starts with the argument ``arg`` (so the CLI's one line names it)."""
+
+    def __init__(self, arg: str, error: type[BaseException], active: object = True) -> None:
+        self.arg, self.error, self.active = arg, error, active
+
+    def __enter__(self) -> "_naming":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if self.active and typ is not None and issubclass(typ, self.error):
+            raise ValueError(f"{self.arg}: {exc}") from None
+        return False
+
+
+def _mark(store, status: str) -> None:
+    """Replace the run's status ``"running"`` (only that one: a finished run stays finished) by
+    ``status``, never masking the exception being handled."""
+    try:
+        if store.get_meta("status") == "running":
+            store.set_meta("status", status)
+    except Exception:  # pragma: no cover - e.g. the disk is full
+        pass
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
@@ -17,6 +96,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from .space import SearchSpace
     from .wl import WLKernel
 
+    if args.out:
+        _check_out_file(args.out)
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     kernel = WLKernel(n_iter=args.wl_iter, node_labels="degree")
     kw = {} if args.hidden is None else {"hidden": [int(h) for h in args.hidden.split(",")]}
@@ -44,24 +125,56 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_search(args: argparse.Namespace):
-    """Create or resume a run: (run_dir, config, store)."""
-    from pathlib import Path
+#: search flags that set the run's config: flag -> (argparse dest, config key)
+_SEARCH_CONFIG_FLAGS = {
+    "--preset": ("preset", "preset"), "--nodes": ("nodes", "nodes"), "--seed": ("seed", "seed"),
+    "--max-concat": ("max_concat", "max_concat"), "--epochs": ("epochs", "trainer.epochs"),
+    "--width": ("width", "trainer.width"), "--num-samples": ("num_samples", "bootstrap.num_samples"),
+    "--top-k": ("top_k", "bootstrap.top_k"), "--verify-top": ("verify_top", "bootstrap.verify_top"),
+    "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
+}
 
-    from .runs import build_config, store_path
+
+def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
+    """A resumed run keeps its config: a flag giving another value is refused (equal ones pass)."""
+    bad = []
+    for flag, (dest, key) in _SEARCH_CONFIG_FLAGS.items():
+        given = getattr(args, dest, None)
+        if given is None:
+            continue
+        stored = cfg
+        for part in key.split("."):
+            stored = stored.get(part) if isinstance(stored, dict) else None
+        if given != stored:
+            bad.append(f"{flag} {given} (the run has {stored})")
+    if bad:
+        raise ValueError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
+                         "a new run with --out (only --iterations may change, to extend the run)")
+
+
+def _open_search(args: argparse.Namespace):
+    """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
+    checked (and the data read) before the store is created and before anything is trained."""
+    from .runs import build_config, load_data, store_path
     from .store import RunStore
 
     if args.resume:
         run_dir = Path(args.resume)
         if not store_path(run_dir).exists():
             raise FileNotFoundError(f"--resume: no run store at {store_path(run_dir)}")
+        _check_writable_run(run_dir, "--resume")
+        with RunStore(store_path(run_dir), readonly=True) as existing:
+            cfg = existing.config
+        _resume_conflicts(args, cfg)
+        data = load_data(cfg, args.data)
         store = RunStore(store_path(run_dir))
-        cfg = store.config
     else:
         if not args.out:
             raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
         run_dir = Path(args.out)
-        cfg = build_config(args.preset, nodes=args.nodes, iterations=args.iterations, seed=args.seed,
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
+        cfg = build_config(args.preset or "default", nodes=args.nodes, iterations=args.iterations, seed=args.seed,
                            max_concat=args.max_concat, **{"bootstrap.num_samples": args.num_samples,
                                                           "bootstrap.top_k": args.top_k,
                                                           "bootstrap.verify_top": args.verify_top,
@@ -69,7 +182,8 @@ def _open_search(args: argparse.Namespace):
                                                           "trainer.width": args.width,
                                                           "sampler.name": args.sampler,
                                                           "sampler.batch_size": args.sampler_batch})
-        run_dir.mkdir(parents=True, exist_ok=True)
+        data = load_data(cfg, args.data)
+        _check_run_dir(run_dir, "--out")
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
             same = existing.config == cfg
@@ -78,7 +192,7 @@ def _open_search(args: argparse.Namespace):
                 raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
                                  "to continue it, or another directory")
         store = RunStore(store_path(run_dir), create=True, config=cfg)
-    return run_dir, cfg, store
+    return run_dir, cfg, store, data
 
 
 def _pick_table(top: list[dict], verified: bool) -> str:
@@ -96,75 +210,111 @@ def _pick_table(top: list[dict], verified: bool) -> str:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    from .store import RunLock
+
+    run_dir, cfg, store, data = _open_search(args)
+    iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
+    with RunLock(run_dir), store:
+        store.set_meta("status", "running")
+        try:
+            _search(args, run_dir, cfg, store, data, iterations)
+        except KeyboardInterrupt:
+            _mark(store, "interrupted")
+            raise
+        except BaseException:
+            _mark(store, "failed")
+            raise
+    return 0
+
+
+def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, iterations: int) -> None:
     import time
 
     from .runs import format_table, make_predictor, make_space, make_trainer, prepare_encoder, sampler_args
     from .search import NASGEM
-    from .store import RunLock
 
-    run_dir, cfg, store = _open_search(args)
-    iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
-    with RunLock(run_dir), store:
-        t0 = time.perf_counter()
-        store.set_meta("status", "running")
-        done = len(store)
-        print(f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
-              + (f" ({done} already done, resuming)" if done else ""))
-        encoder = prepare_encoder(run_dir, cfg, store, device=args.device, progress=not args.quiet)
-        fid = store.get_meta("encoder_fidelity")
-        if fid:
-            print(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
-        executor = "local"
-        if args.executor == "ray":
-            from .search import RayExecutor
+    t0 = time.perf_counter()
+    done = len(store)
+    print(f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
+          + (f" ({done} already done, resuming)" if done else ""))
+    encoder = prepare_encoder(run_dir, cfg, store, device=args.device, progress=not args.quiet,
+                              reembed=args.reembed)
+    fid = store.get_meta("encoder_fidelity")
+    if fid:
+        print(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
+    executor = "local"
+    if args.executor == "ray":
+        from .search import RayExecutor
 
-            executor = RayExecutor(address=args.ray_address)
-        b = cfg["bootstrap"]
-        sampler, sampler_opts = sampler_args(cfg)
-        search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
-                        make_trainer(cfg, device=args.device, data_root=args.data), store,
-                        seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
-                        sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
-        print(f"sampler: {search.sampler!r}")
-        try:
-            res = search.run(iterations)
-        finally:
-            if executor != "local":
-                executor.close()
-        secs = time.perf_counter() - t0
-        store.set_meta("status", "finished")
-        store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
-        rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
-        print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
-        print("best evaluated candidates:")
-        print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
-                           [("id", "id", "d"), ("iteration", "iter", "d"), ("edges", "edges", "d"),
-                            ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
-                            ("seconds", "train s", ".1f")]))
-        print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
-        print(_pick_table(res.top, verified=True))
-        print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
-    return 0
+        executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
+    b = cfg["bootstrap"]
+    sampler, sampler_opts = sampler_args(cfg)
+    search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
+                    make_trainer(cfg, device=args.device, data_root=args.data, data=data), store,
+                    seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
+                    sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
+    print(f"sampler: {search.sampler!r}")
+    try:
+        res = search.run(iterations)
+    finally:
+        if executor != "local":
+            executor.close()
+    secs = time.perf_counter() - t0
+    store.set_meta("status", "finished")
+    store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
+    rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
+    print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
+    print("best evaluated candidates:")
+    print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
+                       [("id", "id", "d"), ("iteration", "iter", "d"), ("edges", "edges", "d"),
+                        ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
+                        ("seconds", "train s", ".1f")]))
+    print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
+    print(_pick_table(res.top, verified=True))
+    print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
 
 
-def _load_run(run_dir: str):
+def _load_run(run_dir: str, reembed: bool = False):
+    """(store, config, encoder, fitted predictor, space) of a run, for the commands that use
+    its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
+    predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
+    previous encoder)."""
     from .predictor import EfficiencyPredictor
-    from .runs import make_space, prepare_encoder, store_path
+    from .runs import make_predictor, make_space, prepare_encoder, store_path
     from .store import RunStore
 
+    if not store_path(run_dir).exists():
+        raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
+    _check_writable_run(Path(run_dir), "RUN")
     store = RunStore(store_path(run_dir))
-    cfg = store.config
-    encoder = prepare_encoder(run_dir, cfg, store, progress=False)
-    ck = store.latest_predictor()
-    if ck is None:
+    try:
+        cfg = store.config
+        encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
+        if reembed:
+            import numpy as np
+
+            rows = sorted((r for r in store.candidates(status="ok") if r["score"] is not None),
+                          key=lambda r: r["iteration"])
+            if len(rows) < 2:
+                raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
+            predictor = make_predictor(cfg).fit(encoder.embed([r["cell"] for r in rows]),
+                                                np.array([r["score"] for r in rows], dtype=np.float64))
+        else:
+            ck = store.latest_predictor()
+            if ck is None:
+                raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
+            predictor = EfficiencyPredictor.from_state_dict(ck[1])
+    except BaseException:
         store.close()
-        raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
-    return store, cfg, encoder, EfficiencyPredictor.from_state_dict(ck[1]), make_space(cfg)
+        raise
+    return store, cfg, encoder, predictor, make_space(cfg)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .runs import dumps, format_table, report, store_path
 
+    if args.top < 0:
+        raise ValueError(f"--top: expected an int >= 0, got {args.top}")
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
     rep = report(args.run)
@@ -185,24 +335,83 @@ def _cmd_report(args: argparse.Namespace) -> int:
         measured = top.get("measured")
         how = (f"measured score {measured:.4f}" if measured is not None
                else f"predicted score {top['predicted']:.4f} (not evaluated)")
-        print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, {how}")
+        print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, {how}"
+              + (f" (newest of {len(rep['picks'])} picks; --history lists them)"
+                 if len(rep["picks"]) > 1 and not args.history else ""))
+    if args.history:
+        print("pick history (oldest first):")
+        print(_history_table(rep["picks"]))
     return 0
 
 
+def _history_table(picks: list[dict]) -> str:
+    """The pick history as a table: id, time, settings, best predicted / verified score."""
+    from .runs import format_table
+
+    rows = []
+    for h in picks:
+        st, top = h["settings"], (h["payload"].get("top") or [{}])
+        best = top[0] if isinstance(top, list) and top and isinstance(top[0], dict) else {}
+        rows.append({"id": h["id"], "created_at": h["created_at"][:19].replace("T", " "),
+                     "num_samples": st.get("num_samples"), "seed": st.get("seed"), "top_k": st.get("top_k"),
+                     "verified": st.get("verified"), "predicted": best.get("predicted"),
+                     "best_verified": best.get("verified")})
+    return format_table(rows, [("id", "pick", "d"), ("created_at", "created (UTC)", "s"),
+                               ("num_samples", "samples", "d"), ("seed", "seed", "d"), ("top_k", "top-k", "d"),
+                               ("verified", "verified", "d"), ("predicted", "predicted", ".4f"),
+                               ("best_verified", "best verified", ".4f")])
+
+
+def _check_bootstrap_size(num_samples: int, num_nodes: int) -> None:
+    """Refuse a bootstrap whose sampled cells cannot fit in memory (the cells are sampled as
+    one tensor: ``num_samples x N x N`` bytes of adjacency plus ``N`` int64 ops each)."""
+    need = num_samples * (num_nodes * num_nodes + 8 * num_nodes)
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    if need > avail:
+        most = max(1, avail // (num_nodes * num_nodes + 8 * num_nodes))
+        raise ValueError(f"--num-samples: expected at most ~{most:,} cells of {num_nodes} nodes for this machine's "
+                         f"{avail / 2**30:.1f} GiB of free memory (the sampled cells alone need "
+                         f"{need / 2**30:.1f} GiB), got {num_samples:,}")
+
+
 def _cmd_bootstrap(args: argparse.Namespace) -> int:
+    import time
+
     from .search import NASGEM
+    from .store import RunLock
 
-    store, cfg, encoder, predictor, space = _load_run(args.run)
-    with store:
-        b = cfg["bootstrap"]
-        search = NASGEM(space, encoder, predictor, _NoTrainer(), store, seed=cfg["seed"] if args.seed is None else args.seed,
-                        num_samples=args.num_samples or b["num_samples"], top_k=args.top_k or b["top_k"], progress=False)
-        import time
+    for flag, value in (("--num-samples", args.num_samples), ("--top-k", args.top_k)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag}: expected an int >= 1, got {value}")
+    from .runs import store_path
 
-        t0 = time.perf_counter()
-        res = search.bootstrap()
-        print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {time.perf_counter() - t0:.1f} s")
-        print(_pick_table(res.top, verified=False))
+    if not store_path(args.run).exists():
+        raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
+    _check_writable_run(Path(args.run), "RUN")
+    with RunLock(args.run):
+        store, cfg, encoder, predictor, space = _load_run(args.run, reembed=args.reembed)
+        with store:
+            b = cfg["bootstrap"]
+            num_samples = b["num_samples"] if args.num_samples is None else args.num_samples
+            _check_bootstrap_size(num_samples, space.num_nodes)
+            previous = store.pick()
+            search = NASGEM(space, encoder, predictor, _NoTrainer(), store,
+                            seed=cfg["seed"] if args.seed is None else args.seed, num_samples=num_samples,
+                            top_k=b["top_k"] if args.top_k is None else args.top_k, progress=False)
+            if not args.quiet:
+                print(f"bootstrap: embedding and ranking {num_samples:,} sampled cells ...", file=sys.stderr,
+                      flush=True)
+            t0 = time.perf_counter()
+            res = search.bootstrap()
+            print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {time.perf_counter() - t0:.1f} s")
+            print(_pick_table(res.top, verified=False))
+            kept = [e for e in (previous or {}).get("top", []) if e.get("verified") is not None]
+            if kept:
+                print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "
+                      f"history: gemgraph report {args.run} --history")
     return 0
 
 
@@ -249,7 +458,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     from .plots import score_surface
 
-    store, cfg, encoder, predictor, space = _load_run(args.run)
+    if args.out:
+        _check_out_file(args.out)
+    store, cfg, encoder, predictor, space = _load_run(args.run, reembed=args.reembed)
     with store:
         out = Path(args.out) if args.out else Path(args.run) / "surface.png"
         info = score_surface(store, encoder, predictor, space, out, num_samples=args.num_samples,
@@ -278,7 +489,11 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     if args.encoder_hidden:
         hid = ints(args.encoder_hidden, "--encoder-hidden")
         enc_opts["hidden"] = hid[0] if args.encoder in ("gin", "gcn") else hid
-    with warnings.catch_warnings(record=True) as caught:
+    if args.data is not None and not Path(args.data).is_file():
+        raise FileNotFoundError(f"--data: no such NAS-Bench-101 file {args.data!r}")
+    from nasbench import NASBenchFormatError
+
+    with warnings.catch_warnings(record=True) as caught, _naming("--data", NASBenchFormatError, args.data):
         warnings.simplefilter("always", UserWarning)
         res = nb101_ablation(
             args.data, args.out, budgets=ints(args.budgets, "--budgets"), seeds=args.seeds, metric=args.metric,
@@ -396,8 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_embed)
 
     s = sub.add_parser("search", help="run (or resume) the NASGEM search and bootstrap a GEMNet cell")
-    s.add_argument("--preset", default="default", choices=["quick", "default", "paper"],
-                   help="settings bundle (see gemgraph.runs.PRESETS); flags below override it")
+    s.add_argument("--preset", default=None, choices=["quick", "default", "paper"],
+                   help="settings bundle (default: default; see gemgraph.runs.PRESETS); flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
     s.add_argument("--iterations", type=int, default=None, help="T, candidates to train (with --resume: extend to T)")
     s.add_argument("--out", default=None, help="run directory to create")
@@ -418,6 +633,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="candidates per predictor-guided batch (preset: 10; Ray trains a batch in parallel)")
     s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
     s.add_argument("--ray-address", default=None, help="existing Ray cluster (default: start a local one)")
+    s.add_argument("--ray-log-to-driver", action="store_true",
+                   help="show the Ray workers' output (and tracebacks) here (default: in Ray's log folder)")
+    s.add_argument("--reembed", action="store_true",
+                   help="with --resume: accept RUN/encoder.pt as it now is (or retrain it) and re-embed")
     s.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
     s.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -427,6 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN")
     r.add_argument("--json", action="store_true")
     r.add_argument("--top", type=int, default=10, help="candidates shown in the table")
+    r.add_argument("--history", action="store_true", help="also list every pick (oldest first)")
     r.set_defaults(func=_cmd_report)
 
     b = sub.add_parser("bootstrap", help="re-run the bootstrap optimisation of a run")
@@ -434,6 +654,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--num-samples", type=int, default=None)
     b.add_argument("--top-k", type=int, default=None)
     b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--reembed", action="store_true",
+                   help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
+    b.add_argument("--quiet", action="store_true", help="no progress line")
     b.set_defaults(func=_cmd_bootstrap)
 
     t = sub.add_parser("train", help="train the picked GEMNet longer and report accuracy, MACs, params")
@@ -457,6 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", default=None, help="PNG path (default RUN/surface.png)")
     pl.add_argument("--num-samples", type=int, default=50_000)
     pl.add_argument("--seed", type=int, default=None)
+    pl.add_argument("--reembed", action="store_true",
+                    help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
     pl.set_defaults(func=_cmd_plot)
     ab = sub.add_parser("ablation", help="the NAS-Bench-101 ablation: predictor with vs without graph embedding")
     ab.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
@@ -526,11 +751,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
+    import zipfile
+
     from .store import StoreError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`gemgraph report RUN | head -1`): stop quietly, and keep
+        # Python from failing again when it flushes stdout at exit
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+            pass
+        return 0
     except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
+        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (zipfile.BadZipFile, EOFError) as exc:  # a damaged data file read past the checks
+        print(f"gemgraph {args.command}: error: --data: a data file is corrupt or truncated "
+              f"({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that cannot be read or written, named by the OS message
         print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

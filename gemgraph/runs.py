@@ -4,7 +4,9 @@ A run directory ``RUN`` holds:
 
 * ``run.sqlite``: the :class:`~gemgraph.store.RunStore` (config, every candidate, predictor
   checkpoints, the pick);
-* ``encoder.pt``: the trained graph encoder (reused on resume);
+* ``encoder.pt``: the trained graph encoder (reused on resume); its identity (a content hash,
+  name and config, :func:`encoder_identity`) is recorded in the store's meta ``"encoder"``, and
+  a file that does not match it is refused (``--reembed`` accepts it and re-embeds);
 * ``.lock``: held while a search writes the run;
 * plots written by ``gemgraph plot``.
 
@@ -26,10 +28,15 @@ cells (quick: 5,000).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
+
+
+log = logging.getLogger("gemgraph.runs")
 
 
 def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -89,14 +96,41 @@ def make_space(cfg: dict[str, Any]):
                        edge_prob=tuple(cfg["edge_prob"]))
 
 
-def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False):
+def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False,
+                 data: tuple[Any, Any] | None = None):
+    """The run's :class:`~gemgraph.evaluate.ProxyTrainer`; ``data`` = already loaded ``(train,
+    eval)`` datasets (see :func:`load_data`), else they are read from ``data_root`` when first used."""
     from .evaluate import ProxyTrainer
 
     t = cfg["trainer"]
+    train, ev = (None, None) if data is None else data
     return ProxyTrainer(epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], width=t["width"],
                         cells_per_stage=t["cells_per_stage"], max_train_images=t["max_train_images"],
-                        split=t["split"], root=data_root, device=device, seed=cfg["seed"], lam=cfg["lam"],
-                        num_threads=t.get("num_threads"), progress=progress)
+                        split=t["split"], root=data_root, train_data=train, eval_data=ev, device=device,
+                        seed=cfg["seed"], lam=cfg["lam"], num_threads=t.get("num_threads"), progress=progress)
+
+
+def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None) -> tuple[Any, Any]:
+    r"""Read the run's proxy data now (train split and ``cfg["trainer"]["split"]``), so that a
+    missing or damaged data file is reported before anything is trained.
+
+    Raises:
+        FileNotFoundError: no data under ``data_root`` / ``$GEMGRAPH_DATA``.
+        ValueError: ``data``: the data file is corrupt, truncated or unreadable (named, with
+            the reason).
+    """
+    import zipfile
+
+    from .datasets import cifar10_proxy
+
+    where = os.fspath(data_root) if data_root is not None else f"$GEMGRAPH_DATA={os.environ.get('GEMGRAPH_DATA')!r}"
+    try:
+        return cifar10_proxy(data_root, split=("train", cfg["trainer"]["split"]))
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"data: the CIFAR-10 data under {where} is corrupt or unreadable "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -119,26 +153,88 @@ def make_predictor(cfg: dict[str, Any]):
     return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"], **extra)
 
 
+def encoder_identity(encoder: Any) -> dict[str, Any]:
+    r"""What identifies a trained encoder: ``{"blake2b", "name", "config"}``, the hash over its
+    name, config and every state-dict tensor (key, dtype, shape, bytes), independent of how the
+    file was serialised."""
+    import torch
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(json.dumps({"name": encoder.name, "config": encoder.config}, sort_keys=True).encode())
+    for key, t in sorted(encoder.state_dict().items()):
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f"|{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return json.loads(json.dumps({"blake2b": h.hexdigest(), "name": encoder.name, "config": encoder.config}))
+
+
+def _describe(ident: dict[str, Any]) -> str:
+    return f"{ident.get('name')} {ident.get('config')} (hash {str(ident.get('blake2b'))[:12]})"
+
+
 def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any, *, device: str = "auto",
-                    progress: bool = True):
-    """Load ``RUN/encoder.pt``, or train it (deterministically from the run's seed) and save it."""
+                    progress: bool = True, reembed: bool = False):
+    r"""The run's encoder: ``RUN/encoder.pt`` if it is the one this run was made with, else trained
+    (deterministically from the run's seed) and saved.
+
+    The encoder's identity (:func:`encoder_identity`) is recorded in the store's meta
+    ``"encoder"`` when it is trained (and, for runs made before identities were recorded, when
+    first loaded). A file whose identity differs from the recorded one (swapped, edited, or
+    retrained to something else) or that no longer loads is refused, since the stored
+    predictor and pick belong to the recorded encoder.
+
+    Args:
+        reembed: accept ``encoder.pt`` as it now is (or train one when it is missing or
+            unreadable) and record it as the run's encoder: the caller must then refit the
+            predictor on the re-embedded candidates (the search does at every step; the
+            ``bootstrap`` / ``plot`` commands do with ``--reembed``).
+
+    Raises:
+        ValueError: ``encoder.pt`` does not match the run's recorded encoder, or cannot be
+            loaded while an encoder is recorded (unless ``reembed``).
+    """
     from . import encoders
     from .embedding import train_encoder
     from .wl import WLKernel
 
     path = Path(run_dir) / "encoder.pt"
+    recorded = store.get_meta("encoder")
+    hint = "pass --reembed (reembed=True) to use it and re-embed the run's candidates, or restore the run's encoder.pt"
     if path.exists():
         try:
-            return encoders.load(path)
-        except ValueError:
-            pass  # a torn write from a killed run: retrain (deterministic) below
+            enc = encoders.load(path)
+        except ValueError as exc:
+            if recorded is not None and not reembed:
+                raise ValueError(f"encoder: {path} cannot be loaded ({exc}); this run was made with the encoder "
+                                 f"{_describe(recorded)}: restore its encoder.pt, or pass --reembed (reembed=True) "
+                                 "to train a new one and re-embed the run's candidates") from None
+            log.warning("%s cannot be loaded (%s); training the encoder again", path, exc)
+            enc = None  # e.g. damaged: retrain (deterministic) below
+        if enc is not None:
+            ident = encoder_identity(enc)
+            if recorded is None:
+                log.info("%s: no encoder identity recorded (a run made before they were); recording %s",
+                         run_dir, _describe(ident))
+                store.set_meta("encoder", ident)
+            elif ident != recorded:
+                if not reembed:
+                    raise ValueError(f"encoder: {path} is {_describe(ident)}, not the encoder this run was made with, "
+                                     f"{_describe(recorded)}; {hint}")
+                log.warning("%s: re-embedding with %s (was %s)", run_dir, _describe(ident), _describe(recorded))
+                store.set_meta("encoder", ident)
+            return enc
     e = cfg["encoder"]
     enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"])
     res = train_encoder(enc, make_space(cfg), WLKernel(n_iter=e["wl_iter"], node_labels="degree"), seed=cfg["seed"],
                         n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
                         device=device, progress=progress)
     enc = res.encoder.cpu()
+    ident = encoder_identity(enc)
+    if recorded is not None and ident != recorded and not reembed:
+        raise ValueError(f"encoder: {path} was missing or unreadable and training it again gave {_describe(ident)}, "
+                         f"not the encoder this run was made with, {_describe(recorded)}; {hint}")
     enc.save(path)
+    store.set_meta("encoder", ident)
     store.set_meta("encoder_fidelity", res.report.to_dict())
     store.set_meta("encoder_seconds", res.seconds)
     return enc
@@ -157,7 +253,11 @@ def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
 def report(run_dir: str | os.PathLike) -> dict[str, Any]:
     """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
     with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
-    (the bootstrap's choice), ``config`` and ``meta``."""
+    (the newest bootstrap choice), ``picks`` (the whole pick history, oldest first, each
+    ``{"id", "created_at", "settings", "payload"}``), ``config`` and ``meta``. A run whose status
+    says ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its
+    process died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
+    from .store import RunLock
     from .store import RunStore
 
     with RunStore(store_path(run_dir), readonly=True) as st:
@@ -168,11 +268,15 @@ def report(run_dir: str | os.PathLike) -> dict[str, Any]:
         if ok:
             best = candidate_dict(max(ok, key=lambda r: r["score"]))
         meta = {k: st.get_meta(k) for k in ("encoder_fidelity", "encoder_seconds", "status", "search_seconds",
-                                             "gemnet")}
+                                             "gemnet", "encoder")}
+        if meta["status"] == "running" and RunLock(run_dir).holder() is None:
+            meta["status"] = "killed"
+        picks = st.picks()
         return {
             "run": str(run_dir), "config": st.config, "iterations_done": summ["iterations_done"],
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
-            "candidates": [candidate_dict(r) for r in rows], "best": best, "pick": st.pick(),
+            "candidates": [candidate_dict(r) for r in rows], "best": best,
+            "pick": picks[-1]["payload"] if picks else None, "picks": picks,
             "meta": {k: v for k, v in meta.items() if v is not None},
         }
 

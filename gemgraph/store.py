@@ -7,8 +7,9 @@ A NASGEM search (:mod:`gemgraph.search`) writes to a :class:`RunStore` at ``RUN/
   status (``"ok"`` / ``"failed"``), error text and a free ``extra`` dict, each committed
   (fsynced) in its own transaction before :meth:`RunStore.add_candidate` returns;
 * the **predictor checkpoints** (one per iteration, ``torch.save`` bytes);
-* the final **pick** (the bootstrap's choice / top-k) and small **meta** values (encoder
-  fidelity, timings, ``"status"``).
+* every **pick** (the bootstrap's choice / top-k, with its settings and verified scores) as an
+  append-only history: a new bootstrap adds a pick, it never replaces one; small **meta**
+  values (encoder identity and fidelity, timings, ``"status"``).
 
 Durability and concurrency
 --------------------------
@@ -19,27 +20,45 @@ candidate it was evaluating. Every write is one ``BEGIN IMMEDIATE`` transaction 
 connection waits up to ``busy_timeout`` (30 s) for a lock, so several processes (or threads,
 each with its own :class:`RunStore`) may read and write one store without corrupting it;
 readers never block the writer. :class:`RunLock` additionally keeps two *searches* from
-writing one run directory at the same time.
+writing one run directory at the same time. When the last writer closes the store it
+checkpoints the log and switches the file back to the rollback journal, so a finished run is
+one self-contained file that opens read-only (e.g. from read-only media) without its ``-wal``
+/ ``-shm`` files; the next writer switches to WAL again.
+
+Integrity
+---------
+Opening a store runs SQLite's ``PRAGMA quick_check`` (the b-tree structure, page by page),
+and every candidate row and predictor checkpoint carries a BLAKE2b checksum of its values,
+checked whenever it is read: a bit flipped on disk is reported as a :class:`StoreError`
+naming the row (candidate id and iteration, or predictor iteration), never returned as a
+value. ``RunStore(..., verify=False)`` skips both checks (to salvage a damaged file).
 
 File format
 -----------
 ``PRAGMA application_id`` = :data:`APPLICATION_ID` marks a gemgraph store;
 ``PRAGMA user_version`` and ``store_info.schema_version`` hold :attr:`RunStore.SCHEMA_VERSION`.
 A file of another (older or newer) schema, any other SQLite database and a file that is not
-SQLite at all are refused with a :class:`StoreError` that says which it is. Schema 1::
+SQLite at all are refused with a :class:`StoreError` that says which it is, except schema 1
+(gemgraph before the checksums and the pick history), which is migrated to schema 2 in one
+transaction when opened for writing (existing rows get their checksums then), and read as it
+is, its rows unchecked, when opened read-only. Schema 2::
 
     store_info(key TEXT PRIMARY KEY, value TEXT)      -- application, schema_version, config,
                                                        -- created_at, gemgraph_version (immutable)
     candidates(id INTEGER PRIMARY KEY AUTOINCREMENT, iteration INTEGER UNIQUE, cell TEXT,
                cell_hash TEXT, num_nodes, num_edges, macs REAL, params INTEGER, accuracy REAL,
-               score REAL, seconds REAL, status TEXT, error TEXT, extra TEXT, created_at TEXT)
-    predictors(iteration INTEGER PRIMARY KEY, state BLOB, nbytes INTEGER, created_at TEXT)
-    pick(id INTEGER PRIMARY KEY CHECK (id = 1), payload TEXT, created_at TEXT)
+               score REAL, seconds REAL, status TEXT, error TEXT, extra TEXT, created_at TEXT,
+               checksum TEXT)
+    predictors(iteration INTEGER PRIMARY KEY, state BLOB, nbytes INTEGER, created_at TEXT,
+               checksum TEXT)
+    picks(id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT, settings TEXT, created_at TEXT)
+                                                       -- append-only (no update, no delete)
     meta(key TEXT PRIMARY KEY, value TEXT, updated_at TEXT)
 
-A cell is stored as the JSON ``{"n": N, "edges": [[i, j], ...], "ops": [...] | null}`` (the
-same form as the search's picks) plus :func:`cell_hash`, a stable SHA-1 of its adjacency bytes
-and ops.
+(Schema 1 has no ``checksum`` columns and one ``pick(id = 1, payload, created_at)`` row
+instead of ``picks``.) A cell is stored as the JSON ``{"n": N, "edges": [[i, j], ...], "ops":
+[...] | null}`` (the same form as the search's picks) plus :func:`cell_hash`, a stable SHA-1 of
+its adjacency bytes and ops.
 """
 from __future__ import annotations
 
@@ -48,6 +67,7 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import socket
@@ -67,6 +87,8 @@ __all__ = ["APPLICATION_ID", "RunLock", "RunStore", "StoreError", "cell_from_jso
 
 #: ``PRAGMA application_id`` of a gemgraph run store (the bytes ``b"GEMG"``).
 APPLICATION_ID: int = 0x47454D47
+
+log = logging.getLogger("gemgraph.store")
 
 _APPLICATION = "gemgraph.RunStore"
 _STATUSES = ("ok", "failed")
@@ -188,7 +210,8 @@ CREATE TABLE candidates (
     status     TEXT    NOT NULL CHECK (status IN ('ok', 'failed')),
     error      TEXT,
     extra      TEXT    NOT NULL DEFAULT '{}',
-    created_at TEXT    NOT NULL
+    created_at TEXT    NOT NULL,
+    checksum   TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX candidates_cell_hash ON candidates (cell_hash);
 CREATE INDEX candidates_score ON candidates (status, score);
@@ -196,13 +219,10 @@ CREATE TABLE predictors (
     iteration  INTEGER PRIMARY KEY CHECK (iteration >= 0),
     state      BLOB    NOT NULL,
     nbytes     INTEGER NOT NULL,
-    created_at TEXT    NOT NULL
+    created_at TEXT    NOT NULL,
+    checksum   TEXT    NOT NULL DEFAULT ''
 );
-CREATE TABLE pick (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    payload    TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
+__PICKS__
 CREATE TABLE meta (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -210,8 +230,47 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 """
 
-_CANDIDATE_COLUMNS = ("id, iteration, cell, cell_hash, macs, params, accuracy, score, seconds, status, error, "
-                      "extra, created_at")
+_PICKS = """CREATE TABLE picks (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload    TEXT NOT NULL,
+    settings   TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE TRIGGER picks_no_update BEFORE UPDATE ON picks
+    BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;
+CREATE TRIGGER picks_no_delete BEFORE DELETE ON picks
+    BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;"""
+_SCHEMA = _SCHEMA.replace("__PICKS__", _PICKS)
+
+# The values a candidate's checksum covers, in this order (everything but the id).
+_CHECKED = ("iteration", "cell", "cell_hash", "num_nodes", "num_edges", "macs", "params", "accuracy", "score",
+            "seconds", "status", "error", "extra", "created_at")
+_REAL = frozenset(("macs", "accuracy", "score", "seconds"))
+_CANDIDATE_COLUMNS = "id, " + ", ".join(_CHECKED)
+
+
+def _row_checksum(values: tuple) -> str:
+    """BLAKE2b-128 hex digest of a candidate's values (in :data:`_CHECKED` order). REAL columns
+    are hashed as floats, so the digest of what was written equals that of what is read back."""
+    norm = [None if v is None else (float(v) if name in _REAL else v) for name, v in zip(_CHECKED, values)]
+    text = json.dumps(norm, separators=(",", ":"), allow_nan=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _blob_checksum(blob: bytes) -> str:
+    """BLAKE2b-128 hex digest of a predictor checkpoint's bytes."""
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def _pick_settings(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pick was made with, read off its payload: ``num_samples, seed, iterations_done``,
+    ``top_k`` (entries in ``top``) and ``verified`` (how many of them carry a measured score)."""
+    out = {k: payload[k] for k in ("num_samples", "seed", "iterations_done") if k in payload}
+    top = payload.get("top")
+    if isinstance(top, list):
+        out["top_k"] = len(top)
+        out["verified"] = sum(1 for e in top if isinstance(e, Mapping) and e.get("verified") is not None)
+    return out
 
 
 # ---------------------------------------------------------------------- the store
@@ -229,14 +288,20 @@ class RunStore:
             once and never changed. Given with ``create=False``, it is checked against the
             stored one.
         readonly: open with SQLite's ``mode=ro`` (no writes; safe while a search is running).
+            A file in WAL mode on a read-only folder, without a ``-wal`` file beside it, is
+            opened as ``immutable``.
         timeout: seconds to wait for another connection's write lock (SQLite's busy timeout)
             before raising :class:`StoreError`.
+        verify: run ``PRAGMA quick_check`` on open and check the checksum of every candidate
+            row and predictor checkpoint read (see *Integrity* above). False skips both, to
+            salvage what is readable from a damaged file.
 
     Raises:
         FileNotFoundError: ``create=False`` and ``path`` does not exist.
         StoreError: ``path`` is not a gemgraph run store (another SQLite database, a non-SQLite
-            or corrupt file), it has another schema version than :attr:`SCHEMA_VERSION`, or
-            the config differs from the stored one.
+            or corrupt file), it fails ``PRAGMA quick_check``, it has another schema version
+            than :attr:`SCHEMA_VERSION` (1 is migrated, see above), or the config differs from
+            the stored one.
         ValueError: for bad arguments (no ``config`` with ``create=True``, ``create`` together
             with ``readonly``).
 
@@ -252,7 +317,7 @@ class RunStore:
             store.candidates()[0]["cell"] == cell   # True
     """
 
-    SCHEMA_VERSION: int = 1
+    SCHEMA_VERSION: int = 2
 
     def __init__(
         self,
@@ -262,8 +327,12 @@ class RunStore:
         config: dict | None = None,
         readonly: bool = False,
         timeout: float = _BUSY_TIMEOUT_S,
+        verify: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.verify = bool(verify)
+        self._schema = self.SCHEMA_VERSION
+        self._opened = False
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
             raise ValueError(f"timeout: expected seconds >= 0, got {timeout!r}")
         self.timeout = float(timeout)
@@ -284,13 +353,27 @@ class RunStore:
                                     + ("" if readonly else " (pass create=True with a config to make one)"))
         try:
             self._conn = self._connect()
-            kind = self._inspect()
+            try:
+                kind = self._inspect()
+            except sqlite3.OperationalError as exc:
+                if not (self.readonly and self._may_open_immutable(exc)):
+                    raise
+                self._conn.close()
+                self._conn = self._connect(immutable=True)
+                kind = self._inspect()
             if kind == "empty":
                 if not create:
                     raise StoreError(f"{self.path}: is an empty SQLite file, not a gemgraph run store")
                 self._initialise(new_config)
             else:
                 self._check_version()
+                if self.verify:
+                    self._quick_check()
+                if self._schema == 1 and not self.readonly:
+                    self._migrate_from_1()
+                elif self._schema == 1:
+                    log.info("%s: schema-1 run store opened read-only: its candidate rows carry no checksums "
+                             "(they get them when the store is next opened for writing)", self.path)
             self._config_json = self._info("config")
             self._config = json.loads(self._config_json)
             if new_config is not None and json.loads(new_config) != self._config:
@@ -304,9 +387,16 @@ class RunStore:
                 if str(mode).lower() != "wal":
                     raise StoreError(f"{self.path}: could not switch to the WAL journal (got {mode!r}); "
                                      "is the file on a network file system?")
+            self._opened = True
         except sqlite3.DatabaseError as exc:
             self.close()
             msg = str(exc)
+            if "readonly" in msg.replace("-", "").replace(" ", "") and not self.readonly:
+                raise StoreError(f"{self.path}: the run store is read-only here ({msg}); open it with "
+                                 "readonly=True to read it, or copy the run to a writable place") from exc
+            if "locked" in msg or "busy" in msg:
+                raise StoreError(f"{self.path}: the store stayed locked by another connection for more than "
+                                 f"{self.timeout:g} s while opening it ({msg})") from exc
             if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
                 raise StoreError(f"{self.path}: not a gemgraph run store: the file is not an SQLite database, "
                                  f"or a corrupt one ({msg})") from exc
@@ -316,9 +406,19 @@ class RunStore:
             raise
 
     # ------------------------------------------------------------------ opening
-    def _connect(self) -> sqlite3.Connection:
+    def _may_open_immutable(self, exc: sqlite3.OperationalError) -> bool:
+        """True if a read-only open failed only because SQLite could not create the ``-shm``
+        file of a WAL-mode store in a read-only folder, and there is no ``-wal`` file whose
+        commits ``immutable`` would ignore."""
+        msg = str(exc).lower()
+        if "unable to open" not in msg and "readonly" not in msg.replace(" ", "").replace("-", ""):
+            return False
+        wal = Path(os.fspath(self.path) + "-wal")
+        return not (wal.exists() and wal.stat().st_size > 0)
+
+    def _connect(self, immutable: bool = False) -> sqlite3.Connection:
         if self.readonly:
-            uri = self.path.absolute().as_uri() + "?mode=ro"
+            uri = self.path.absolute().as_uri() + ("?immutable=1" if immutable else "?mode=ro")
             conn = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
         else:
@@ -408,7 +508,9 @@ class RunStore:
 
     def _check_version(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != self.SCHEMA_VERSION:
+        if version == 1:  # migrated when opened for writing, else read as schema 1
+            self._schema = 1
+        elif version != self.SCHEMA_VERSION:
             if version > self.SCHEMA_VERSION:
                 hint = "it was written by a newer gemgraph; upgrade gemgraph to read it"
             else:
@@ -419,9 +521,58 @@ class RunStore:
             stored = self._info("schema_version")
         except sqlite3.DatabaseError:
             stored = None
-        if stored != str(self.SCHEMA_VERSION):
+        if stored != str(version):
             raise StoreError(f"{self.path}: inconsistent run store: PRAGMA user_version says schema "
                              f"{version} but store_info says {stored!r}")
+
+    def _quick_check(self) -> None:
+        """``PRAGMA quick_check``; StoreError naming the problems unless it says ``ok``."""
+        rows = [r[0] for r in self._conn.execute("PRAGMA quick_check(20)")]
+        if rows != ["ok"]:
+            raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: "
+                             f"{'; '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}); restore it from a copy, or "
+                             "open it with verify=False to salvage what is readable")
+
+    def _migrate_from_1(self) -> None:
+        """Schema 1 -> 2 in one transaction: checksum columns (computed for the rows there now)
+        and the pick history (the one stored pick becomes its first entry)."""
+        conn = self._conn
+        self._set_wal()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it
+                conn.execute("ROLLBACK")
+                self._schema = self.SCHEMA_VERSION
+                self._check_version()
+                return
+            conn.execute("ALTER TABLE candidates ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+            rows = conn.execute(f"SELECT {_CANDIDATE_COLUMNS} FROM candidates").fetchall()
+            conn.executemany("UPDATE candidates SET checksum = ? WHERE id = ?",
+                             [(_row_checksum(r[1:]), r[0]) for r in rows])
+            conn.execute("ALTER TABLE predictors ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+            for it, blob in conn.execute("SELECT iteration, state FROM predictors").fetchall():
+                conn.execute("UPDATE predictors SET checksum = ? WHERE iteration = ?", (_blob_checksum(blob), it))
+            for stmt in _PICKS.split(";\n"):
+                conn.execute(stmt)
+            old = conn.execute("SELECT payload, created_at FROM pick WHERE id = 1").fetchone()
+            if old is not None:
+                conn.execute("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
+                             (old[0], _dumps(_pick_settings(json.loads(old[0])), "settings"), old[1]))
+            conn.execute("DROP TABLE pick")
+            conn.execute("DROP TRIGGER store_info_no_update")
+            conn.execute("UPDATE store_info SET value = ? WHERE key = 'schema_version'", (str(self.SCHEMA_VERSION),))
+            conn.execute("CREATE TRIGGER store_info_no_update BEFORE UPDATE ON store_info "
+                         "BEGIN SELECT RAISE(ABORT, 'store_info is immutable'); END")
+            conn.execute("INSERT INTO store_info (key, value) VALUES ('migrated_from_schema_1', ?)", (_now(),))
+            conn.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._schema = self.SCHEMA_VERSION
+        log.info("%s: run store migrated from schema 1 to %d (checksums added to %d candidate rows)",
+                 self.path, self.SCHEMA_VERSION, len(rows))
 
     def _info(self, key: str) -> str:
         row = self._conn.execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
@@ -455,6 +606,10 @@ class RunStore:
                 raise StoreError(f"{self.path}: the store stayed locked by another connection for more than "
                                  f"{self.timeout:g} s ({exc})") from exc
             raise
+
+    def _need_schema_2(self) -> None:
+        if self._schema < 2:  # pragma: no cover - a writable store is always migrated on open
+            raise StoreError(f"{self.path}: schema-{self._schema} store: open it for writing to migrate it first")
 
     @property
     def config(self) -> dict:
@@ -518,16 +673,16 @@ class RunStore:
         if extra is not None and not isinstance(extra, Mapping):
             raise ValueError(f"extra: expected a dict or None, got {type(extra).__name__}")
         row = (
-            iteration, _dumps(cell_to_json(cell), "cell"), cell_hash(cell), cell.num_nodes, cell.num_edges,
+            iteration, _dumps(cell_to_json(cell), "cell"), cell_hash(cell), int(cell.num_nodes), int(cell.num_edges),
             finite_or_none(macs, "macs"), params, finite_or_none(accuracy, "accuracy"), finite_or_none(score, "score"),
             finite_or_none(seconds, "seconds"), status, error, _dumps(dict(extra or {}), "extra"), _now(),
         )
         with self._lock:
+            self._need_schema_2()
             try:
                 cur = self._write(
-                    "INSERT INTO candidates (iteration, cell, cell_hash, num_nodes, num_edges, macs, params, "
-                    "accuracy, score, seconds, status, error, extra, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                    f"INSERT INTO candidates ({', '.join(_CHECKED)}, checksum) "
+                    f"VALUES ({', '.join('?' * (len(_CHECKED) + 1))})", row + (_row_checksum(row),))
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc) and "iteration" in str(exc):
                     old = self._db().execute("SELECT id FROM candidates WHERE iteration = ?", (iteration,)).fetchone()
@@ -536,8 +691,31 @@ class RunStore:
                 raise StoreError(f"{self.path}: candidate {iteration} rejected by the store: {exc}") from exc
             return int(cur.lastrowid)
 
+    def _columns(self) -> str:
+        """The candidate columns read: :data:`_CANDIDATE_COLUMNS` and, on schema 2, the checksum."""
+        return _CANDIDATE_COLUMNS + (", checksum" if self._schema >= 2 else "")
+
+    def _checked(self, rows: list[tuple]) -> list[tuple]:
+        """``rows`` (as selected by :meth:`_columns`) without their checksum, after checking it.
+
+        Raises:
+            StoreError: naming the first row whose values do not match its checksum.
+        """
+        if self._schema < 2:
+            return rows
+        out = []
+        for r in rows:
+            values, stored = r[:-1], r[-1]
+            if self.verify and _row_checksum(values[1:]) != stored:
+                raise StoreError(
+                    f"{self.path}: candidate id {values[0]} (iteration {values[1]}) fails its checksum: its stored "
+                    "values were changed outside gemgraph or the file is damaged (bit rot); restore the run from a "
+                    "copy, or open it with verify=False to read it anyway")
+            out.append(values)
+        return out
+
     def _row(self, r: tuple) -> dict[str, Any]:
-        (cid, it, cell, h, macs, params, acc, score, secs, status, error, extra, created) = r
+        (cid, it, cell, h, _n, _e, macs, params, acc, score, secs, status, error, extra, created) = r
         return {
             "id": cid, "iteration": it, "cell": cell_from_json(json.loads(cell)), "cell_hash": h, "macs": macs,
             "params": params, "accuracy": acc, "score": score, "seconds": secs, "status": status,
@@ -560,15 +738,15 @@ class RunStore:
         where, args = ("", ()) if status is None else (" WHERE status = ?", (status,))
         with self._lock:
             rows = self._db().execute(
-                f"SELECT {_CANDIDATE_COLUMNS} FROM candidates{where} ORDER BY iteration", args).fetchall()
-        return [self._row(r) for r in rows]
+                f"SELECT {self._columns()} FROM candidates{where} ORDER BY iteration", args).fetchall()
+        return [self._row(r) for r in self._checked(rows)]
 
     def candidate(self, iteration: int) -> dict[str, Any] | None:
         """The candidate of ``iteration`` (as in :meth:`candidates`), or None."""
         with self._lock:
-            r = self._db().execute(f"SELECT {_CANDIDATE_COLUMNS} FROM candidates WHERE iteration = ?",
+            r = self._db().execute(f"SELECT {self._columns()} FROM candidates WHERE iteration = ?",
                                    (check_int(iteration, "iteration", 0),)).fetchone()
-        return None if r is None else self._row(r)
+        return None if r is None else self._row(self._checked([r])[0])
 
     def done_iterations(self) -> set[int]:
         """Iterations already stored (``"ok"`` and ``"failed"``): a resumed run skips them."""
@@ -597,12 +775,19 @@ class RunStore:
         torch.save(_tensors(dict(state)), buf)
         blob = buf.getvalue()
         with self._lock:
-            self._write("INSERT OR REPLACE INTO predictors (iteration, state, nbytes, created_at) VALUES (?, ?, ?, ?)",
-                        (iteration, sqlite3.Binary(blob), len(blob), _now()))
+            self._need_schema_2()
+            self._write("INSERT OR REPLACE INTO predictors (iteration, state, nbytes, created_at, checksum) "
+                        "VALUES (?, ?, ?, ?, ?)", (iteration, sqlite3.Binary(blob), len(blob), _now(), _blob_checksum(blob)))
 
-    def _load_state(self, iteration: int, blob: bytes) -> dict:
+    def _state_columns(self) -> str:
+        return "iteration, state" + (", checksum" if self._schema >= 2 else "")
+
+    def _load_state(self, iteration: int, blob: bytes, checksum: str | None = None) -> dict:
         import torch
 
+        if self.verify and self._schema >= 2 and _blob_checksum(blob) != checksum:
+            raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} fails its checksum: it was "
+                             "changed outside gemgraph or the file is damaged (bit rot)")
         try:
             return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
         except Exception as exc:
@@ -612,15 +797,16 @@ class RunStore:
     def latest_predictor(self) -> tuple[int, dict] | None:
         """``(iteration, state)`` of the newest checkpoint (highest iteration), or None."""
         with self._lock:
-            r = self._db().execute("SELECT iteration, state FROM predictors ORDER BY iteration DESC LIMIT 1").fetchone()
-        return None if r is None else (int(r[0]), self._load_state(r[0], r[1]))
+            r = self._db().execute(f"SELECT {self._state_columns()} FROM predictors ORDER BY iteration DESC LIMIT 1"
+                                   ).fetchone()
+        return None if r is None else (int(r[0]), self._load_state(*r))
 
     def predictor(self, iteration: int) -> dict | None:
         """The checkpoint saved for ``iteration``, or None."""
         with self._lock:
-            r = self._db().execute("SELECT state FROM predictors WHERE iteration = ?",
+            r = self._db().execute(f"SELECT {self._state_columns()} FROM predictors WHERE iteration = ?",
                                    (check_int(iteration, "iteration", 0),)).fetchone()
-        return None if r is None else self._load_state(iteration, r[0])
+        return None if r is None else self._load_state(*r)
 
     def predictor_iterations(self) -> list[int]:
         """Iterations that have a predictor checkpoint, ascending."""
@@ -628,19 +814,56 @@ class RunStore:
             return [r[0] for r in self._db().execute("SELECT iteration FROM predictors ORDER BY iteration")]
 
     # ------------------------------------------------------------------ pick and meta
-    def set_pick(self, payload: dict) -> None:
-        """Store the final pick (a JSON dict: best cell, top-k, ...), replacing a previous one."""
+    def set_pick(self, payload: dict, *, settings: dict | None = None) -> int:
+        r"""Add a pick (a JSON dict: best cell, top-k, ...) to the run's pick history.
+
+        Earlier picks are kept (with their verified scores); :meth:`pick` returns the newest,
+        :meth:`picks` all of them.
+
+        Args:
+            payload: the pick.
+            settings: what it was made with (JSON dict), merged over the settings read off
+                ``payload`` (``num_samples, seed, iterations_done, top_k, verified``).
+
+        Returns:
+            The new pick's id (increasing, never reused).
+        """
         if not isinstance(payload, Mapping):
             raise ValueError(f"payload: expected a dict, got {type(payload).__name__}")
+        if settings is not None and not isinstance(settings, Mapping):
+            raise ValueError(f"settings: expected a dict or None, got {type(settings).__name__}")
         text = _dumps(dict(payload), "payload")
+        sett = _dumps({**_pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
-            self._write("INSERT OR REPLACE INTO pick (id, payload, created_at) VALUES (1, ?, ?)", (text, _now()))
+            self._need_schema_2()
+            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)", (text, sett, _now()))
+            return int(cur.lastrowid)
 
     def pick(self) -> dict | None:
-        """The stored pick, or None before :meth:`set_pick`."""
+        """The newest pick, or None before :meth:`set_pick`."""
         with self._lock:
-            r = self._db().execute("SELECT payload FROM pick WHERE id = 1").fetchone()
+            if self._schema < 2:
+                r = self._db().execute("SELECT payload FROM pick WHERE id = 1").fetchone()
+            else:
+                r = self._db().execute("SELECT payload FROM picks ORDER BY id DESC LIMIT 1").fetchone()
         return None if r is None else json.loads(r[0])
+
+    def picks(self) -> list[dict[str, Any]]:
+        r"""The pick history, oldest first.
+
+        Returns:
+            One dict per pick: ``id``, ``created_at`` (ISO 8601, UTC), ``settings`` (a dict:
+            ``num_samples, seed, iterations_done, top_k, verified`` and any given to
+            :meth:`set_pick`) and ``payload`` (the pick, as :meth:`pick` returns it).
+        """
+        with self._lock:
+            if self._schema < 2:
+                rows = [(1, p, json.dumps(_pick_settings(json.loads(p))), c)
+                        for p, c in self._db().execute("SELECT payload, created_at FROM pick WHERE id = 1")]
+            else:
+                rows = self._db().execute("SELECT id, payload, settings, created_at FROM picks ORDER BY id").fetchall()
+        return [{"id": int(i), "created_at": c, "settings": json.loads(st), "payload": json.loads(p)}
+                for i, p, st, c in rows]
 
     def set_meta(self, key: str, value: Any) -> None:
         """Store a small JSON value under ``key`` (replacing the previous value)."""
@@ -669,16 +892,16 @@ class RunStore:
         ``latest_predictor`` (its iteration or None) and ``pick``."""
         with self._lock:
             db = self._db()
-            counts = dict(db.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status").fetchall())
-            best = db.execute(
-                "SELECT id, iteration, score, accuracy, macs FROM candidates WHERE status = 'ok' AND score IS NOT NULL "
-                "ORDER BY score DESC, iteration ASC LIMIT 1").fetchone()
+            rows = self._checked(db.execute(f"SELECT {self._columns()} FROM candidates ORDER BY iteration").fetchall())
             latest = db.execute("SELECT MAX(iteration) FROM predictors").fetchone()[0]
             pick = self.pick()
-        n_ok, n_failed = int(counts.get("ok", 0)), int(counts.get("failed", 0))
+        col = {name: k for k, name in enumerate(("id",) + _CHECKED)}
+        n_ok = sum(1 for r in rows if r[col["status"]] == "ok")
+        scored = [r for r in rows if r[col["status"]] == "ok" and r[col["score"]] is not None]
+        best = max(scored, key=lambda r: (r[col["score"]], -r[col["iteration"]]), default=None)
         return {
-            "iterations_done": n_ok + n_failed, "n_ok": n_ok, "n_failed": n_failed,
-            "best": None if best is None else dict(zip(("id", "iteration", "score", "accuracy", "macs"), best)),
+            "iterations_done": len(rows), "n_ok": n_ok, "n_failed": len(rows) - n_ok,
+            "best": None if best is None else {k: best[col[k]] for k in ("id", "iteration", "score", "accuracy", "macs")},
             "latest_predictor": latest, "pick": pick,
         }
 
@@ -689,11 +912,31 @@ class RunStore:
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the connection (idempotent). Everything written is already committed."""
+        """Close the connection (idempotent). Everything written is already committed.
+
+        A writable store that no other connection has open is checkpointed and switched to
+        the rollback journal first, so the file is complete on its own (no ``-wal`` /
+        ``-shm`` files) and opens read-only anywhere; with other connections open it stays
+        in WAL mode (the last one to close switches it).
+        """
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
-                conn.close()
+                try:
+                    if self._opened and not self.readonly:
+                        self._leave_wal(conn)
+                finally:
+                    conn.close()
+
+    @staticmethod
+    def _leave_wal(conn: sqlite3.Connection) -> None:
+        """Checkpoint the WAL and switch to ``journal_mode=DELETE`` unless another connection
+        is using the file (then SQLite refuses at once, and the store stays in WAL mode)."""
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA journal_mode=DELETE").fetchone()
+        except sqlite3.OperationalError:
+            pass
 
     def __enter__(self) -> "RunStore":
         self._db()
@@ -706,7 +949,7 @@ class RunStore:
         if self._conn is None:
             return f"RunStore({str(self.path)!r}, closed)"
         ro = ", readonly" if self.readonly else ""
-        return f"RunStore({str(self.path)!r}, candidates={len(self)}, schema={self.SCHEMA_VERSION}{ro})"
+        return f"RunStore({str(self.path)!r}, candidates={len(self)}, schema={self._schema}{ro})"
 
 
 # ---------------------------------------------------------------------- the run lock

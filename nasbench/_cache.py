@@ -4,9 +4,15 @@ r"""Where the columnar cache of a ``.tfrecord`` file lives, and when it is still
   (its mode grants write permission, so a read-only data folder is never written, even by root),
   else ``$GEMGRAPH_CACHE/nasbench/`` (``$GEMGRAPH_CACHE`` defaults to ``~/.cache/gemgraph``),
   or a folder the caller names.
-* Key: the file's size, its modification time (ns) and a SHA-256 of its first and last MiB;
-  a cache whose key differs, that was built without CRC checks when they are now requested,
-  or that cannot be read is ignored and rebuilt.
+* Key: the file's size, its modification time (ns) and a BLAKE2b hash of its whole content
+  (streamed), plus its inode number and status-change time (ctime, ns). A cache is used when
+  size and mtime match and either (a) inode and ctime match too, so the file has not been
+  written since the cache was made (any write moves ctime, and ``touch`` / ``os.utime`` cannot
+  set it back), or (b) they do not (the file was replaced, copied, ``touch``-ed back or edited
+  in place with its mtime restored) and the full-content hash, computed then, still matches.
+  A cache whose key differs, that was built without CRC checks when they are now requested, or
+  that cannot be read is ignored and rebuilt. The full hash costs one read of the file (see
+  ``benchmarks/nasbench_cache_key.py``); case (a), every ordinary reload, costs one ``stat``.
 * Writes are atomic (temporary file + ``os.replace``): an interrupted write leaves the old
   cache or none, never a torn one.
 """
@@ -22,22 +28,43 @@ from typing import Any
 from ._table import Table
 from .errors import NASBenchFormatError
 
-__all__ = ["source_key", "cache_candidates", "load_cached", "store_cache", "user_cache_dir"]
+__all__ = ["content_hash", "source_stat", "source_key", "cache_candidates", "load_cached", "store_cache",
+           "user_cache_dir"]
 
 log = logging.getLogger("nasbench")
-_EDGE = 1 << 20
 
 
-def source_key(path: str | os.PathLike) -> dict[str, Any]:
-    """Identity of a data file: size, mtime (ns) and SHA-256 of its first and last MiB."""
-    st = os.stat(path)
-    h = hashlib.sha256()
+def content_hash(path: str | os.PathLike) -> str:
+    """BLAKE2b (64-byte digest) hex of the whole file, read in 1 MiB chunks."""
     with open(path, "rb") as f:
-        h.update(f.read(_EDGE))
-        if st.st_size > _EDGE:
-            f.seek(max(st.st_size - _EDGE, _EDGE))
-            h.update(f.read(_EDGE))
-    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "edges_sha256": h.hexdigest()}
+        return hashlib.file_digest(f, "blake2b").hexdigest()
+
+
+def source_stat(path: str | os.PathLike) -> dict[str, int]:
+    """``size``, ``mtime_ns``, ``ctime_ns`` and ``ino`` of a data file (one ``stat``)."""
+    st = os.stat(path)
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns), "ctime_ns": int(st.st_ctime_ns),
+            "ino": int(st.st_ino)}
+
+
+def source_key(path: str | os.PathLike, stat: dict[str, int] | None = None) -> dict[str, Any]:
+    """Identity of a data file, as stored with its cache: :func:`source_stat` (``stat``, taken
+    before the file was read, else now) and ``blake2b``, :func:`content_hash` of the file."""
+    return {**(source_stat(path) if stat is None else stat), "blake2b": content_hash(path)}
+
+
+def _still_valid(path: str | os.PathLike, cached: Any, stat: dict[str, int], memo: dict[str, str]) -> bool:
+    """Whether a cache made with key ``cached`` is valid for the file now described by ``stat``."""
+    if not isinstance(cached, dict) or "blake2b" not in cached:
+        return False  # a cache keyed another way (e.g. by an older nasbench)
+    if cached.get("size") != stat["size"] or cached.get("mtime_ns") != stat["mtime_ns"]:
+        return False
+    if cached.get("ctime_ns") == stat["ctime_ns"] and cached.get("ino") == stat["ino"]:
+        return True  # not written since the cache was made
+    if "hash" not in memo:
+        log.info("%s was replaced or its metadata changed since it was cached; checking its content hash", path)
+        memo["hash"] = content_hash(path)
+    return memo["hash"] == cached["blake2b"]
 
 
 def _existing_parent(folder: Path) -> Path:
@@ -63,9 +90,10 @@ def cache_candidates(path: str | os.PathLike, cache_dir: str | os.PathLike | Non
     return [p.with_name(p.name + ".gemgraph-cache.npz"), user_cache_dir() / named]
 
 
-def load_cached(path: str | os.PathLike, key: dict[str, Any], *, need_crc: bool,
+def load_cached(path: str | os.PathLike, stat: dict[str, int], *, need_crc: bool,
                 cache_dir: str | os.PathLike | None = None) -> tuple[Table, Path] | None:
-    """The first valid cache for ``path``, or None."""
+    """The first valid cache for ``path`` (``stat`` = its :func:`source_stat` now), or None."""
+    memo: dict[str, str] = {}
     for cand in cache_candidates(path, cache_dir):
         if not cand.is_file():
             continue
@@ -74,7 +102,7 @@ def load_cached(path: str | os.PathLike, key: dict[str, Any], *, need_crc: bool,
         except NASBenchFormatError as exc:
             log.warning("ignoring unreadable NAS-Bench-101 cache %s (%s); it will be rebuilt", cand, exc)
             continue
-        if table.meta.get("source_key") != key:
+        if not _still_valid(path, table.meta.get("source_key"), stat, memo):
             log.info("cache %s is for another version of %s; rebuilding", cand, path)
             continue
         if need_crc and not table.meta.get("crc_verified", False):

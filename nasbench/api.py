@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._cache import load_cached, source_key, store_cache
+from ._cache import load_cached, source_key, source_stat, store_cache
 from ._reader import parse_file
 from ._table import FIELDS, Table
 from .spec import LABEL_OPS, ModelSpec
@@ -94,10 +94,10 @@ class NASBench101:
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f"path: no such NAS-Bench-101 file {self.path!r}")
         cache_dir = None if isinstance(cache, bool) else os.fspath(cache)
-        key = source_key(self.path) if cache is not False else None
+        stat = source_stat(self.path) if cache is not False else None
         found = None
-        if key is not None:
-            found = load_cached(self.path, key, need_crc=verify_crc, cache_dir=cache_dir)
+        if stat is not None:
+            found = load_cached(self.path, stat, need_crc=verify_crc, cache_dir=cache_dir)
         if found is not None:
             table, cache_path = found
             source = "cache"
@@ -108,9 +108,11 @@ class NASBench101:
                      table.meta["records"], len(table), table.meta["seconds"], table.meta["records_per_s"],
                      "verified" if verify_crc else "not checked")
             cache_path = None
-            if key is not None:
-                table.meta["source_key"] = key
-                cache_path = store_cache(table, self.path, cache_dir)
+            if stat is not None:
+                key = source_key(self.path, stat)
+                if source_stat(self.path) == stat:  # not changed while it was parsed
+                    table.meta["source_key"] = key
+                    cache_path = store_cache(table, self.path, cache_dir)
         self._init_table(table)
         self.load_info = self._info(source, time.perf_counter() - t0, cache_path)
 

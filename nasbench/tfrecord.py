@@ -92,9 +92,11 @@ def _first_bad_header(arr: np.ndarray, hdr: np.ndarray) -> int | None:
 def _header_error(arr: np.ndarray, hdr_off: int, record: int, file_off: int, path: str) -> NASBenchFormatError:
     stored = int(_u32_at(arr, np.array([hdr_off + 8]))[0])
     computed = int(mask(crc32c_many(arr, np.array([hdr_off]), np.array([8]))[0]))
+    what = ("not a TFRecord file (its first 12 bytes are not a record header), or its first length field is corrupt"
+            if file_off == 0 else "the length field is corrupt")
     return NASBenchFormatError(
-        f"length CRC mismatch (stored 0x{stored:08x}, computed 0x{computed:08x}): "
-        "the length field is corrupt", record=record, offset=file_off, path=path)
+        f"length CRC mismatch (stored 0x{stored:08x}, computed 0x{computed:08x}): {what}",
+        record=record, offset=file_off, path=path)
 
 
 def iter_batches(path: str | os.PathLike, *, verify_crc: bool = True,
@@ -174,14 +176,17 @@ def iter_batches(path: str | os.PathLike, *, verify_crc: bool = True,
                     raise _header_error(arr, pos, record, buf_off + pos, path)
                 if _HEADER + stop_len + _FOOTER > remaining:
                     what = "truncated file" if verify_crc else "truncated file or corrupt length field"
+                    if buf_off + pos == 0 and not verify_crc:
+                        what = "not a TFRecord file, or a truncated one or one with a corrupt length field"
                     raise NASBenchFormatError(
                         f"{what}: the record declares a {stop_len}-byte payload "
                         f"({_HEADER + stop_len + _FOOTER} bytes framed) but only {remaining} bytes "
                         "are left in the file", record=record, offset=buf_off + pos, path=path)
                 need = _HEADER + stop_len + _FOOTER - rest  # checked: fits in the file
             elif eof:
+                what = "not a TFRecord file" if buf_off + pos == 0 else "truncated file"
                 raise NASBenchFormatError(
-                    f"truncated file: {rest} trailing bytes, too short for a record header "
+                    f"{what}: {rest} {'' if buf_off + pos == 0 else 'trailing '}bytes, too short for a record header "
                     f"({_HEADER} bytes)", record=record, offset=buf_off + pos, path=path)
             else:
                 need = chunk_bytes

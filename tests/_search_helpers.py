@@ -30,3 +30,21 @@ def tiny_search(store, seed: int = 0, nodes: int = 6, **kw) -> NASGEM:
     args = dict(seed=seed, num_samples=300, top_k=3, progress=False)
     args.update(kw)
     return NASGEM(space, enc, pred, trainer, store, **args)
+
+
+class FaultyTrainer:
+    """Evaluates like ``inner``, except that it raises for the cells in ``raise_on`` and kills
+    its own process (``os._exit``, as the kernel's OOM killer would) for those in ``kill_on``.
+    Module-level, so that Ray workers can unpickle it."""
+
+    def __init__(self, inner, raise_on=(), kill_on=()):
+        self.inner, self.raise_on, self.kill_on = inner, list(raise_on), list(kill_on)
+
+    def evaluate(self, cell):
+        import os
+
+        if cell in self.kill_on:
+            os._exit(9)
+        if cell in self.raise_on:
+            raise RuntimeError("boom: this cell breaks the trainer")
+        return self.inner.evaluate(cell)

@@ -109,3 +109,44 @@ def test_register_user_encoder(cells):
     assert enc.embed(cells)[:, 0].tolist() == [float(c.num_edges) for c in cells]
     with pytest.raises(ValueError, match="Encoder subclass"):
         encoders.register("bad")(int)
+
+
+def test_load_tampered_blobs_is_a_value_error(tmp_path):
+    """A file in the right format but with edited contents: never a TypeError / RuntimeError from torch."""
+    enc = encoders.create("mlp", num_nodes=6, dim=8, hidden=(16,))
+    enc.save(tmp_path / "enc.pt")
+    blob = torch.load(tmp_path / "enc.pt", weights_only=True)
+    state = blob["state_dict"]
+    first = next(iter(state))
+    tampered = {
+        "unknown config key": {**blob, "config": {**blob["config"], "bogus": 1}},
+        "config not a dict": {**blob, "config": [6, 8]},
+        "wrong shape": {**blob, "state_dict": {**state, first: torch.zeros(3, 3)}},
+        "missing weight": {**blob, "state_dict": {k: v for k, v in state.items() if k != first}},
+        "not tensors": {**blob, "state_dict": {k: 1 for k in state}},
+        "unknown name": {**blob, "name": "no-such-encoder"},
+        "bad value": {**blob, "config": {**blob["config"], "dim": -1}},
+    }
+    for what, b in tampered.items():
+        torch.save(b, tmp_path / "t.pt")
+        with pytest.raises(ValueError, match=r"t\.pt"):
+            encoders.load(tmp_path / "t.pt")
+
+
+class _Evil:
+    """Unpickling this would run code (create a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_load_never_unpickles_code(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"format": "gemgraph-encoder", "name": "mlp", "config": {"num_nodes": 6}, "state_dict": {},
+                "payload": _Evil(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not a gemgraph encoder file"):
+        encoders.load(tmp_path / "evil.pt")
+    assert not marker.exists()

@@ -148,7 +148,7 @@ def test_candidates_round_trip(tmp_path):
         assert {r["id"] for r in rows} == set(ids)
         assert again.candidate(7)["cell"] == make_cell(7) and again.candidate(5) is None
         assert add(again, 8) > max(ids)  # ids keep increasing across sessions
-        assert repr(again) == f"RunStore({str(tmp_path / 'run.sqlite')!r}, candidates=6, schema=1)"
+        assert repr(again) == f"RunStore({str(tmp_path / 'run.sqlite')!r}, candidates=6, schema=2)"
     assert repr(again).endswith("closed)")
 
 
@@ -240,7 +240,7 @@ def test_pick_meta_summary(tmp_path):
         best = ro.candidate(3)
         assert s["best"] == {"id": best["id"], "iteration": 3, "score": 0.03, "accuracy": 0.5003, "macs": 4e6}
         assert s["pick"] == pick and ro.integrity_check() == "ok"
-        assert ro.info()["schema_version"] == "1" and ro.config == {"test": "store", "seed": 0}
+        assert ro.info()["schema_version"] == "2" and ro.config == {"test": "store", "seed": 0}
 
 
 def test_connection_settings_and_odd_paths(tmp_path):
@@ -256,10 +256,14 @@ def test_connection_settings_and_odd_paths(tmp_path):
 
 
 def test_lock_timeout_is_a_store_error(tmp_path):
-    new_store(tmp_path).close()
+    new_store(tmp_path).close()  # closed: back in the rollback journal
     other = sqlite3.connect(tmp_path / "run.sqlite", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match=r"locked by another connection for more than 0.2 s"):
+        RunStore(tmp_path / "run.sqlite", timeout=0.2)  # cannot switch to WAL while another writer holds the lock
+    other.execute("ROLLBACK")
     with RunStore(tmp_path / "run.sqlite", timeout=0.2) as st:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
         assert len(st) == 0  # readers are not blocked (WAL)
         t0 = time.perf_counter()
         with pytest.raises(StoreError, match=r"locked by another connection for more than 0.2 s"):
@@ -396,7 +400,7 @@ def test_open_errors(tmp_path):
         RunStore(tmp_path / "x.sqlite", create=True, config={"f": object()})
 
 
-@pytest.mark.parametrize("version,word", [(99, "newer"), (2, "newer"), (0, "older")])
+@pytest.mark.parametrize("version,word", [(99, "newer"), (3, "newer"), (0, "older")])
 def test_other_schema_version(tmp_path, version, word):
     path = tmp_path / "run.sqlite"
     new_store(tmp_path).close()
@@ -406,7 +410,7 @@ def test_other_schema_version(tmp_path, version, word):
     con.execute(f"PRAGMA user_version = {version}")
     con.close()
     for kw in ({}, {"readonly": True}, {"create": True, "config": {"test": "store", "seed": 0}}):
-        with pytest.raises(StoreError, match=rf"schema version {version}, but this gemgraph reads schema version 1 "
+        with pytest.raises(StoreError, match=rf"schema version {version}, but this gemgraph reads schema version 2 "
                                              rf"\(it was written by an? {word} gemgraph"):
             RunStore(path, **kw)
 
@@ -544,3 +548,211 @@ def test_runlock_in_process(tmp_path):
     b.release()
     b.release()  # idempotent
     assert RunLock(run).holder() is None
+
+
+# ---------------------------------------------------------------------- history, integrity, journal
+FIXTURE_V1 = ROOT / "tests" / "data" / "run_schema1.sqlite"  # written by gemgraph's schema-1 store (3 candidates, a pick)
+
+
+def test_pick_history_keeps_every_pick(tmp_path):
+    store = new_store(tmp_path)
+    first = {"best": cell_to_json(make_cell(2)), "top": [{"predicted": 0.7, "verified": 0.65},
+                                                        {"predicted": 0.6, "verified": None}],
+             "num_samples": 500, "seed": 0, "iterations_done": 4}
+    second = {"best": cell_to_json(make_cell(3)), "top": [{"predicted": 0.9, "verified": None}], "num_samples": 50,
+              "seed": 7, "iterations_done": 4}
+    a = store.set_pick(first)
+    b = store.set_pick(second, settings={"command": "bootstrap"})
+    assert b > a and store.pick() == second
+    hist = store.picks()
+    assert [h["id"] for h in hist] == [a, b] and [h["payload"] for h in hist] == [first, second]
+    assert hist[0]["settings"] == {"num_samples": 500, "seed": 0, "iterations_done": 4, "top_k": 2, "verified": 1}
+    assert hist[1]["settings"] == {"num_samples": 50, "seed": 7, "iterations_done": 4, "top_k": 1, "verified": 0,
+                                   "command": "bootstrap"}
+    assert hist[0]["created_at"] <= hist[1]["created_at"]
+    for sql in ("UPDATE picks SET payload = '{}'", "DELETE FROM picks"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            store._conn.execute(sql)
+    with pytest.raises(ValueError, match="settings"):
+        store.set_pick(first, settings=[1])
+    store.close()
+    with RunStore(tmp_path / "run.sqlite", readonly=True) as ro:
+        assert ro.pick() == second and [h["payload"] for h in ro.picks()] == [first, second]
+        assert ro.summary()["pick"] == second
+
+
+def _flip_float_bit(path: Path, value: float) -> None:
+    """Flip the lowest mantissa bit of the (big-endian) REAL ``value`` in ``path``, in every copy
+    (the table row and the score index), so that the file stays consistent and only the value changed."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    pat = struct.pack(">d", value)
+    hits = [k for k in range(len(data) - 7) if data[k:k + 8] == pat]
+    assert hits, "the value must be stored in the file"
+    for k in hits:
+        data[k + 7] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_bit_flip_in_a_candidate_row_is_reported_naming_the_row(tmp_path):
+    store = new_store(tmp_path)
+    for t in range(5):
+        add(store, t)
+    cid = store.add_candidate(5, make_cell(5), macs=2e6, params=9, accuracy=0.7, score=0.123456789, seconds=1.0,
+                              status="ok")
+    store.close()
+    path = tmp_path / "run.sqlite"
+    assert not Path(str(path) + "-wal").exists()  # closed: everything is in the main file
+    _flip_float_bit(path, 0.123456789)  # bit rot: the page stays well-formed, the value changes
+    with RunStore(path, readonly=True) as ro:  # the b-tree is intact: opening works
+        assert len(ro) == 6 and ro.candidate(4)["iteration"] == 4
+        for read in (ro.candidates, ro.summary, lambda: ro.candidate(5)):
+            with pytest.raises(StoreError, match=rf"candidate id {cid} \(iteration 5\) fails its checksum"):
+                read()
+    with RunStore(path, readonly=True, verify=False) as ro:  # salvage: read it anyway
+        assert ro.candidate(5)["score"] != 0.123456789
+
+
+def test_bit_flip_in_a_predictor_checkpoint_is_reported(tmp_path):
+    import torch
+
+    store = new_store(tmp_path)
+    store.save_predictor(3, {"w": torch.tensor([0.123456789], dtype=torch.float64)})
+    store.close()
+    data = bytearray((tmp_path / "run.sqlite").read_bytes())
+    k = data.find(np.float64(0.123456789).tobytes())  # torch stores little-endian
+    assert k > 0
+    data[k] ^= 1
+    (tmp_path / "run.sqlite").write_bytes(bytes(data))
+    with RunStore(tmp_path / "run.sqlite", readonly=True) as ro:
+        with pytest.raises(StoreError, match="predictor checkpoint of iteration 3 fails its checksum"):
+            ro.latest_predictor()
+
+
+def test_damaged_btree_is_reported_on_open(tmp_path):
+    store = new_store(tmp_path)
+    for t in range(40):
+        add(store, t)
+    store.close()
+    path = tmp_path / "run.sqlite"
+    con = sqlite3.connect(path)
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'candidates'").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    off = (root - 1) * page
+    data[off + 3: off + 5] = b"\xff\xff"  # the table's root page claims 65535 cells
+    path.write_bytes(bytes(data))
+    for kw in ({}, {"readonly": True}):
+        with pytest.raises(StoreError, match=r"run.sqlite: .*(damaged|corrupt)"):
+            RunStore(path, **kw)
+
+
+def test_schema_1_store_is_read_unchecked_and_migrated_for_writing(tmp_path):
+    import shutil
+
+    path = tmp_path / "run.sqlite"
+    shutil.copy(FIXTURE_V1, path)
+    with RunStore(path, readonly=True) as ro:  # read as it is: no checksums to check
+        assert repr(ro).endswith("schema=1, readonly)") and ro.info()["schema_version"] == "1"
+        rows = ro.candidates()
+        assert [r["iteration"] for r in rows] == [0, 1, 2] and ro.summary()["best"]["iteration"] == 2
+        old_pick = ro.pick()
+        assert old_pick["top"][0]["verified"] == 0.25 and [h["payload"] for h in ro.picks()] == [old_pick]
+        assert ro.latest_predictor()[0] == 2
+    assert path.read_bytes() == FIXTURE_V1.read_bytes()  # untouched
+    with RunStore(path) as rw:  # migrated in place
+        assert rw.info()["schema_version"] == "2" and "migrated_from_schema_1" in rw.info()
+        assert [r["score"] for r in rw.candidates()] == [r["score"] for r in rows]
+        assert rw.picks()[0]["payload"] == old_pick and rw.picks()[0]["settings"]["verified"] == 1
+        rw.set_pick({"best": None, "top": []})
+        assert len(rw.picks()) == 2 and rw.picks()[0]["payload"] == old_pick
+        assert rw.latest_predictor()[0] == 2
+        checks = rw._conn.execute("SELECT checksum FROM candidates").fetchall()
+        assert all(len(c[0]) == 32 for c in checks)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    con.close()
+
+
+def _journal_mode_in_header(path: Path) -> str:
+    """SQLite's file header bytes 18-19: 1, 1 = rollback journal; 2, 2 = WAL."""
+    b = path.read_bytes()[18:20]
+    return {b"\x01\x01": "rollback", b"\x02\x02": "wal"}[b]
+
+
+def test_closed_store_is_one_file_that_opens_on_read_only_media(tmp_path):
+    from ._readonly import read_only_dir
+
+    path = tmp_path / "run.sqlite"
+    store = new_store(tmp_path)
+    add(store, 0)
+    reader = RunStore(path, readonly=True)
+    store.close()  # a reader is still open: SQLite keeps WAL mode
+    assert _journal_mode_in_header(path) == "wal"
+    reader.close()
+    with RunStore(path) as again:
+        add(again, 1)
+        assert again._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # writers use WAL
+    assert _journal_mode_in_header(path) == "rollback"
+    assert not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "run.sqlite").write_bytes(path.read_bytes())
+    with read_only_dir(media):
+        with RunStore(media / "run.sqlite", readonly=True) as ro:
+            assert [r["iteration"] for r in ro.candidates()] == [0, 1]
+        with pytest.raises(StoreError, match="read-only"):
+            RunStore(media / "run.sqlite")
+        assert sorted(p.name for p in media.iterdir()) == ["run.sqlite"]
+
+
+def test_wal_mode_store_without_its_wal_opens_on_read_only_media(tmp_path):
+    from ._readonly import read_only_dir
+
+    store = new_store(tmp_path)
+    add(store, 0)
+    store.close()
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "run.sqlite").write_bytes((tmp_path / "run.sqlite").read_bytes())
+    con = sqlite3.connect(media / "run.sqlite")  # e.g. a copy made by an older gemgraph: still in WAL mode
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+    assert _journal_mode_in_header(media / "run.sqlite") == "wal"
+    with read_only_dir(media):
+        with RunStore(media / "run.sqlite", readonly=True) as ro:
+            assert len(ro) == 1 and ro.candidate(0)["iteration"] == 0
+
+
+class _Evil:
+    """Unpickling this would run code (create a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_planted_predictor_checkpoint_is_never_unpickled(tmp_path):
+    """Even with its checksum forged to match, a checkpoint holding pickled code is refused, not run."""
+    import io
+
+    import torch
+
+    from gemgraph.store import _blob_checksum
+
+    store = new_store(tmp_path)
+    store.save_predictor(0, {"w": torch.zeros(2)})
+    marker = tmp_path / "ran"
+    buf = io.BytesIO()
+    torch.save({"w": _Evil(marker)}, buf)
+    blob = buf.getvalue()
+    store._conn.execute("UPDATE predictors SET state = ?, checksum = ? WHERE iteration = 0",
+                        (blob, _blob_checksum(blob)))
+    with pytest.raises(StoreError, match="predictor checkpoint of iteration 0 cannot be loaded"):
+        store.latest_predictor()
+    assert not marker.exists()
+    store.close()

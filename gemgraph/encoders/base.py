@@ -57,17 +57,39 @@ def create(name: str, num_nodes: int, dim: int = 128, **kwargs: Any) -> "Encoder
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "Encoder":
-    """Load an encoder saved with :meth:`Encoder.save` (safe ``weights_only`` loading)."""
+    """Load an encoder saved with :meth:`Encoder.save` (safe ``weights_only`` loading).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``path`` is not a gemgraph encoder file, or a damaged / tampered one (an
+            unknown encoder name, a config the encoder rejects, a state dict of other keys,
+            shapes or types); the message names the file and what is wrong.
+    """
+    where = f"path: {os.fspath(path)!r}"
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise
     except Exception as exc:  # corrupt / foreign file
-        raise ValueError(f"path: {os.fspath(path)!r} is not a gemgraph encoder file ({exc})") from None
+        raise ValueError(f"{where} is not a gemgraph encoder file ({exc})") from None
     if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
-        raise ValueError(f"path: {os.fspath(path)!r} is not a gemgraph encoder file")
-    enc = create(blob["name"], **blob["config"])
-    enc.load_state_dict(blob["state_dict"])
+        raise ValueError(f"{where} is not a gemgraph encoder file")
+    config, state = blob.get("config"), blob.get("state_dict")
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ValueError(f"{where}: damaged encoder file: expected a config dict, got {type(config).__name__}")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{where}: damaged encoder file: expected a state dict of tensors")
+    try:
+        enc = create(blob["name"], **config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: damaged encoder file: its config {config!r} for encoder {blob['name']!r} "
+                         f"is rejected ({exc})") from None
+    try:
+        enc.load_state_dict(state)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        raise ValueError(f"{where}: damaged encoder file: its weights do not fit a {blob['name']!r} encoder "
+                         f"with config {config!r} ({msg[:300]})") from None
     return enc
 
 

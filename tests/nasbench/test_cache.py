@@ -100,3 +100,68 @@ def test_interrupted_write_leaves_no_cache(tmp_path, monkeypatch):
     assert list((tmp_path / "c").iterdir()) == []  # neither a torn cache nor a temp file
     monkeypatch.undo()
     assert NASBench101(fx.path, cache=tmp_path / "c").load_info["source"] == "parsed"
+
+
+def _edit_in_place_keeping_mtime(path, offset: int) -> None:
+    """Flip one byte at ``offset`` in place (same size, same inode), then restore atime/mtime."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x01]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@pytest.mark.realdata
+def test_in_place_change_in_the_middle_with_mtime_restored_invalidates_the_cache(tmp_path):
+    """On a copy of the 21 MB NB101 sample: a byte flipped 10 MB from either end, size, inode
+    and mtime unchanged, is not served from the cache."""
+    import shutil
+
+    from nasbench.errors import NASBenchFormatError
+    from tests.conftest import need_data
+
+    path = tmp_path / "nb.tfrecord"
+    shutil.copyfile(need_data("nasbench101/nb101_dev_20k.tfrecord"), path)
+    size = path.stat().st_size
+    assert size > 8 << 20
+    assert NASBench101(path, cache=tmp_path / "c").load_info["source"] == "parsed"
+    assert NASBench101(path, cache=tmp_path / "c").load_info["source"] == "cache"
+    _edit_in_place_keeping_mtime(path, size // 2)  # far from the first and last MiB
+    with pytest.raises(NASBenchFormatError, match="CRC"):  # parsed again (not the stale cache): the CRC catches it
+        NASBench101(path, cache=tmp_path / "c")
+    _edit_in_place_keeping_mtime(path, size // 2)  # undone: the content is the cached one again
+    assert NASBench101(path, cache=tmp_path / "c").load_info["source"] == "cache"  # by the content hash
+
+
+def test_in_place_change_with_mtime_restored_small_file(tmp_path):
+    """The same on the small fixture: a changed byte inside a record's payload."""
+    from nasbench.errors import NASBenchFormatError
+
+    fx = build(tmp_path / "f.tfrecord")
+    NASBench101(fx.path, cache=tmp_path / "c")
+    _edit_in_place_keeping_mtime(fx.path, fx.path.stat().st_size // 2)
+    with pytest.raises(NASBenchFormatError, match="CRC"):
+        NASBench101(fx.path, cache=tmp_path / "c")
+
+
+def test_an_unchanged_file_is_not_hashed_on_reload(tmp_path, monkeypatch):
+    import nasbench._cache as cache_mod
+
+    fx = build(tmp_path / "f.tfrecord")
+    NASBench101(fx.path, cache=tmp_path / "c")
+    monkeypatch.setattr(cache_mod, "content_hash", lambda p: pytest.fail("an untouched file was hashed"))
+    assert NASBench101(fx.path, cache=tmp_path / "c").load_info["source"] == "cache"
+
+
+def test_a_copy_with_the_same_content_and_mtime_reuses_the_cache(tmp_path):
+    import shutil
+
+    fx = build(tmp_path / "f.tfrecord")
+    NASBench101(fx.path, cache=tmp_path / "c")
+    shutil.copy2(fx.path, tmp_path / "g")  # another inode, same bytes and mtime
+    os.replace(tmp_path / "g", fx.path)
+    assert NASBench101(fx.path, cache=tmp_path / "c").load_info["source"] == "cache"

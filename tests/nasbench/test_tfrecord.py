@@ -131,3 +131,12 @@ def test_first_error_wins_across_chunks(tmp_path):
     for chunk in (64, 300, 1 << 20):
         with pytest.raises(NASBenchFormatError, match=r"record 30,"):
             list(iter_batches(path, chunk_bytes=chunk))
+
+
+@pytest.mark.parametrize("content", [b'{"models": [1, 2, 3]}\n' * 50, b"PK\x03\x04" + bytes(500), b"hello"])
+def test_a_file_of_another_format_says_not_a_tfrecord_file(tmp_path, content):
+    path = tmp_path / "other.json"
+    path.write_bytes(content)
+    for verify in (True, False):
+        with pytest.raises(NASBenchFormatError, match=r"record 0, byte offset 0: .*not a TFRecord file"):
+            list(iter_batches(path, verify_crc=verify))

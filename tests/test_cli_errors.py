@@ -1,0 +1,289 @@
+"""The CLI at its edge: bad input is one line naming the argument (exit 2), never a traceback;
+input is never silently ignored; a run's status, picks and encoder stay truthful.
+
+Runs are made with tiny settings (6-node cells, a 300-graph encoder); nothing here needs the
+real data: the proxy data is a small synthetic set (or a deliberately damaged file).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gemgraph.cli import main
+from gemgraph.runs import build_config, make_predictor, make_space, prepare_encoder, store_path
+from gemgraph.store import RunLock, RunStore
+
+from ._readonly import read_only_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tiny_config() -> dict:
+    return build_config("quick", nodes=6, iterations=4, **{"encoder.n_train": 300, "encoder.max_epochs": 1,
+                                                            "encoder.dim": 8, "bootstrap.num_samples": 200})
+
+
+@pytest.fixture(scope="module")
+def _made_run(tmp_path_factory) -> Path:
+    """A finished 6-candidate run: store, encoder.pt (identity recorded), a predictor checkpoint
+    and a first pick whose top entry was verified."""
+    cfg = _tiny_config()
+    run = tmp_path_factory.mktemp("made") / "run"
+    run.mkdir()
+    with RunStore(store_path(run), create=True, config=cfg) as st:
+        enc = prepare_encoder(run, cfg, st, device="cpu", progress=False)
+        cells = make_space(cfg).sample(6, seed=1)
+        scores = np.linspace(-0.2, 0.4, 6)
+        for t, (c, y) in enumerate(zip(cells, scores)):
+            st.add_candidate(t, c, macs=1e6 * (t + 1), params=100 + t, accuracy=0.5 + 0.01 * t, score=float(y),
+                             seconds=1.0, status="ok")
+        st.save_predictor(5, make_predictor(cfg).fit(enc.embed(cells), scores).state_dict())
+        from gemgraph.store import cell_to_json
+
+        st.set_pick({"best": cell_to_json(cells[5]), "num_samples": 200, "seed": 0, "iterations_done": 6,
+                     "top": [{"cell": cell_to_json(cells[5]), "predicted": 0.41, "verified": 0.3876}]})
+        st.set_meta("status", "finished")
+    return run
+
+
+@pytest.fixture
+def run(_made_run, tmp_path) -> Path:
+    """A private copy of the made run."""
+    dst = tmp_path / "run"
+    shutil.copytree(_made_run, dst)
+    return dst
+
+
+def _one_line_error(capsys, *needles: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+# ---------------------------------------------------------------------- paths, checked before any work
+def test_embed_out_must_be_a_writable_file_path(tmp_path, capsys):
+    args = ["embed", "--nodes", "6", "--train-graphs", "200", "--epochs", "1", "--dim", "8", "--quiet"]
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    _one_line_error(capsys, "--out: expected a file path", str(tmp_path))
+    assert main(args + ["--out", str(tmp_path / "missing" / "enc.pt")]) == 2
+    _one_line_error(capsys, "--out:", "is not a folder")
+    (tmp_path / "afile").write_text("x")
+    assert main(args + ["--out", str(tmp_path / "afile" / "enc.pt")]) == 2
+    _one_line_error(capsys, "--out:")
+
+
+def test_search_out_that_is_a_file_or_under_one(tmp_path, capsys, monkeypatch):
+    from . import _search_helpers
+
+    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None: _search_helpers.tiny_data())
+    (tmp_path / "afile").write_text("x")
+    base = ["search", "--preset", "quick", "--nodes", "6", "--quiet", "--device", "cpu"]
+    assert main(base + ["--out", str(tmp_path / "afile")]) == 2
+    _one_line_error(capsys, "--out: expected a run directory, got the file")
+    assert main(base + ["--out", str(tmp_path / "afile" / "run")]) == 2
+    _one_line_error(capsys, "--out: cannot create the run directory")
+
+
+def _damaged_data_root(tmp_path: Path, how: str) -> Path:
+    rng = np.random.default_rng(0)
+    arrs = {f"x_{s}": rng.integers(0, 255, (40, 3, 32, 32), dtype=np.uint8) for s in ("train", "val", "test")}
+    arrs.update({f"y_{s}": np.arange(40) % 10 for s in ("train", "val", "test")})
+    root = tmp_path / f"data-{how}"
+    (root / "cifar10-proxy").mkdir(parents=True)
+    path = root / "cifar10-proxy" / "cifar10_proxy.npz"
+    np.savez(path, **arrs)
+    b = bytearray(path.read_bytes())
+    if how == "truncated":
+        b = b[: len(b) // 2]
+    else:  # bytes zeroed inside a member: the zip directory is intact, a CRC is not
+        b[len(b) // 3: len(b) // 3 + 64] = bytes(64)
+    path.write_bytes(bytes(b))
+    return root
+
+
+@pytest.mark.parametrize("how", ["truncated", "zeroed"])
+def test_corrupt_npz_is_reported_before_the_encoder_trains(tmp_path, capsys, monkeypatch, how):
+    root = _damaged_data_root(tmp_path, how)
+    trained = []
+    monkeypatch.setattr("gemgraph.runs.prepare_encoder", lambda *a, **k: trained.append(1))
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--nodes", "6", "--out", str(out), "--data", str(root),
+                 "--quiet", "--device", "cpu"]) == 2
+    _one_line_error(capsys, "data:", "corrupt", "BadZipFile")
+    assert not trained and not out.exists()  # nothing created, nothing trained
+
+
+def test_resume_read_only_run_is_refused_clearly(run, capsys):
+    with read_only_dir(run):
+        assert main(["search", "--resume", str(run), "--quiet", "--device", "cpu"]) == 2
+        _one_line_error(capsys, "--resume: the run", "is read-only here")
+        assert main(["bootstrap", str(run)]) == 2
+        _one_line_error(capsys, "RUN: the run", "is read-only here")
+        assert main(["report", str(run), "--json"]) == 0  # reading it is fine
+        capsys.readouterr()
+
+
+# ---------------------------------------------------------------------- status of a run that stops
+def _fake_search_env(monkeypatch, exc: BaseException):
+    from gemgraph import encoders
+    from gemgraph.search import NASGEM
+
+    from . import _search_helpers
+
+    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None: _search_helpers.tiny_data())
+    monkeypatch.setattr("gemgraph.runs.prepare_encoder",
+                        lambda *a, **k: encoders.create("mlp", num_nodes=6, dim=8, hidden=(16,)))
+
+    def boom(self, iterations):
+        raise exc
+
+    monkeypatch.setattr(NASGEM, "run", boom)
+
+
+def test_sigint_leaves_the_run_interrupted(tmp_path, capsys, monkeypatch):
+    _fake_search_env(monkeypatch, KeyboardInterrupt())
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--nodes", "6", "--out", str(out), "--quiet", "--device", "cpu"]) == 130
+    with RunStore(store_path(out), readonly=True) as st:
+        assert st.get_meta("status") == "interrupted"
+
+
+def test_crash_leaves_the_run_failed(tmp_path, monkeypatch):
+    _fake_search_env(monkeypatch, RuntimeError("a bug"))
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="a bug"):  # a bug keeps its traceback
+        main(["search", "--preset", "quick", "--nodes", "6", "--out", str(out), "--quiet", "--device", "cpu"])
+    with RunStore(store_path(out), readonly=True) as st:
+        assert st.get_meta("status") == "failed"
+
+
+def test_report_says_killed_when_a_running_run_has_no_process(run, capsys):
+    with RunStore(store_path(run)) as st:
+        st.set_meta("status", "running")  # as a SIGKILLed search leaves it
+    assert main(["report", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["status"] == "killed"
+    with RunLock(run):  # a live search holds the lock: it is running
+        assert main(["report", str(run), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["meta"]["status"] == "running"
+
+
+# ---------------------------------------------------------------------- input never silently ignored
+def test_resume_with_a_conflicting_flag_is_refused(run, capsys):
+    assert main(["search", "--resume", str(run), "--nodes", "7", "--seed", "3", "--quiet"]) == 2
+    _one_line_error(capsys, "--nodes 7 (the run has 6)", "--seed 3 (the run has 0)", "keeps its config")
+    assert main(["search", "--resume", str(run), "--preset", "paper", "--quiet"]) == 2
+    _one_line_error(capsys, "--preset paper (the run has quick)")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["report", "{run}", "--top", "-1"], "--top: expected an int >= 0, got -1"),
+    (["bootstrap", "{run}", "--num-samples", "0"], "--num-samples: expected an int >= 1, got 0"),
+    (["bootstrap", "{run}", "--top-k", "0"], "--top-k: expected an int >= 1, got 0"),
+    (["bootstrap", "{run}", "--num-samples", str(10**12)], "--num-samples: expected at most"),
+])
+def test_bad_numbers_are_refused(run, capsys, argv, needle):
+    assert main([a.format(run=run) for a in argv]) == 2
+    _one_line_error(capsys, needle)
+
+
+def test_report_top_zero_and_the_pick_line(run, capsys):
+    assert main(["report", str(run), "--top", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "pick: 6-node cell" in out and "verified score 0.3876" in out
+
+
+def test_report_into_a_closed_pipe_exits_quietly(run):
+    with RunStore(store_path(run)) as st:  # enough output to overflow the pipe buffer
+        cells = make_space(_tiny_config()).sample(400, seed=5)
+        for t, c in enumerate(cells, start=6):
+            st.add_candidate(t, c, macs=1e6, params=1, accuracy=0.5, score=0.0, seconds=1.0, status="ok")
+    for extra in ([], ["--json"]):
+        cmd = (f"set -o pipefail; {sys.executable} -m gemgraph report {run} --top 1000 {' '.join(extra)} | head -1")
+        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert r.returncode == 0 and r.stdout.strip() and r.stderr.strip() == "", r.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------- picks and the encoder
+def test_bootstrap_keeps_the_verified_pick_in_the_history_and_takes_the_lock(run, capsys):
+    assert main(["bootstrap", str(run), "--num-samples", "150", "--top-k", "2"]) == 0
+    cap = capsys.readouterr()
+    assert "previous pick (verified score 0.3876) is kept" in cap.out
+    assert "ranking 150 sampled cells" in cap.err  # a progress line before the (long) work
+    assert main(["bootstrap", str(run), "--num-samples", "120", "--seed", "4", "--quiet"]) == 0
+    capsys.readouterr()
+    with RunStore(store_path(run), readonly=True) as st:
+        hist = st.picks()
+        assert len(hist) == 3 and hist[0]["payload"]["top"][0]["verified"] == 0.3876
+        assert [h["settings"]["num_samples"] for h in hist] == [200, 150, 120]
+        assert [h["settings"]["seed"] for h in hist] == [0, 0, 4] and st.pick() == hist[-1]["payload"]
+    assert main(["report", str(run), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert len(rep["picks"]) == 3 and rep["pick"] == rep["picks"][-1]["payload"]
+    assert main(["report", str(run), "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "pick history" in out and "0.3876" in out and len(out.strip().splitlines()) >= 6
+    with RunLock(run):  # a search is writing the run: the bootstrap waits its turn
+        assert main(["bootstrap", str(run), "--num-samples", "100"]) == 2
+        _one_line_error(capsys, "is in use by")
+
+
+def test_swapped_encoder_is_refused_unless_reembed(run, capsys):
+    from gemgraph import encoders
+    from gemgraph.runs import encoder_identity
+
+    with RunStore(store_path(run), readonly=True) as st:
+        recorded = st.get_meta("encoder")
+    other = encoders.create("mlp", num_nodes=6, dim=8)  # same config, other weights
+    assert encoder_identity(other) != recorded and encoder_identity(encoders.load(run / "encoder.pt")) == recorded
+    other.save(run / "encoder.pt")
+    assert main(["bootstrap", str(run), "--num-samples", "100"]) == 2
+    _one_line_error(capsys, "encoder:", "not the encoder this run was made with", "--reembed")
+    assert main(["search", "--resume", str(run), "--quiet", "--device", "cpu"]) == 2  # before training anything
+    capsys.readouterr()
+    assert main(["bootstrap", str(run), "--num-samples", "100", "--reembed", "--quiet"]) == 0
+    capsys.readouterr()
+    with RunStore(store_path(run), readonly=True) as st:
+        assert st.get_meta("encoder") == encoder_identity(other) and len(st.picks()) == 2
+    assert main(["bootstrap", str(run), "--num-samples", "100", "--quiet"]) == 0  # now it is the run's encoder
+    capsys.readouterr()
+
+
+def test_tampered_encoder_blob_is_one_line(run, capsys):
+    import torch
+
+    blob = torch.load(run / "encoder.pt", weights_only=True)
+    key = next(iter(blob["state_dict"]))
+    blob["state_dict"][key] = torch.zeros(2, 2)
+    torch.save(blob, run / "encoder.pt")
+    assert main(["bootstrap", str(run), "--num-samples", "100"]) == 2
+    _one_line_error(capsys, "encoder:", "cannot be loaded", "damaged encoder file")
+
+
+def test_old_run_without_an_encoder_identity_records_it(run, capsys):
+    import sqlite3
+
+    con = sqlite3.connect(store_path(run))
+    con.execute("DELETE FROM meta WHERE key = 'encoder'")
+    con.commit()
+    con.close()
+    assert main(["bootstrap", str(run), "--num-samples", "100", "--quiet"]) == 0
+    capsys.readouterr()
+    with RunStore(store_path(run), readonly=True) as st:
+        assert st.get_meta("encoder")["name"] == "mlp"
+
+
+def test_ablation_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
+    other = tmp_path / "models.json"
+    other.write_text('{"models": []}\n' * 20)
+    assert main(["ablation", "nb101", "--data", str(other), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    _one_line_error(capsys, "--data:", "not a TFRecord file")
+    assert main(["ablation", "nb101", "--data", str(tmp_path / "missing.tfrecord"), "--quiet"]) == 2
+    _one_line_error(capsys, "--data: no such")
