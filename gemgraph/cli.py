@@ -332,9 +332,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"sampler: {rep['pick'].get('sampler', sampler) if rep['pick'] else sampler}")
     if rep["pick"]:
         top = rep["pick"]["top"][0]
-        measured = top.get("measured")
-        how = (f"measured score {measured:.4f}" if measured is not None
-               else f"predicted score {top['predicted']:.4f} (not evaluated)")
+        measured, verified = top.get("measured"), top.get("verified")
+        if verified is not None:
+            how = f"predicted score {top['predicted']:.4f}, verified score {verified:.4f}"
+        elif measured is not None:
+            how = f"measured score {measured:.4f} (evaluated in the search)"
+        else:
+            how = f"predicted score {top['predicted']:.4f} (not evaluated)"
         print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, {how}"
               + (f" (newest of {len(rep['picks'])} picks; --history lists them)"
                  if len(rep["picks"]) > 1 and not args.history else ""))
