@@ -356,7 +356,9 @@ def run_ablation(
                 p_seed = _derive(seed, s, 2, K)
                 evaluated = np.zeros(n, dtype=bool)
                 evaluated[train] = True
-                incumbents = list(zip(pool.cells(train), y.tolist())) if incumbent else None
+                # for a top-1 pick only the best measured model can stand against a prediction
+                best_i = int(np.argmax(y))
+                incumbents = [(pool.cells([train[best_i]])[0], float(y[best_i]))] if incumbent else None
                 for arm, enc in encoders.items():
                     pred = EfficiencyPredictor(**params, seed=p_seed).fit(vecs[arm][train], y)
                     res = bootstrap_optimize(pred, enc, pool.batch, vectors=vecs[arm], num_samples=num_samples,

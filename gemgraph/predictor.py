@@ -167,7 +167,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         n_features_in_: input dimension.
         Z_, y_: the training data (``update`` appends to them).
         members_: the fitted batched ensemble (a ``torch.nn.Module``; output (n_members, m)).
-        epochs_: the epoch each member's kept weights come from.
+        epochs_: per member, the number of optimiser steps behind its kept weights.
 
     Shapes:
         ``fit(Z (n, d), y (n,))``; ``predict(Z (m, d)) -> (m,)`` (and ``(m,)`` std).
@@ -301,7 +301,25 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         ep = 0
         for ep in range(1, int(self.max_epochs) + 1):
             net.train()
-            out = net(Zt)  # (M, n)
+            out = net(Zt)  # (M, n), with the weights after ep - 1 steps
+            if n_val:
+                # validate these weights on the same forward pass (the MLP has no dropout or
+                # normalisation, so train and eval outputs are equal): one forward per epoch
+                with torch.no_grad():
+                    o = out.detach()
+                    v = self._val_pair_loss(o, va_pairs) if pairwise else ((o - yt) ** 2 * va).sum(1) / n_va
+                improved = (v < best - 1e-7).cpu().numpy() & active
+                if improved.any():
+                    imp = torch.as_tensor(improved, device=dev)
+                    best = torch.where(imp, v, best)
+                    for k, val in net.state_dict().items():
+                        best_state[k][imp] = val[imp]
+                    best_ep[improved] = ep - 1
+                bad[improved] = 0
+                bad[~improved & active] += 1
+                active &= bad < self.patience
+                if not active.any():
+                    break
             if pairwise:
                 loss = self._pair_loss(out, yt, tr_idx, pair_rng).sum()
             else:
@@ -309,26 +327,6 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if not n_val:
-                continue
-            with torch.no_grad():
-                out = net(Zt)
-                if pairwise:
-                    v = self._val_pair_loss(out, va_pairs)
-                else:
-                    v = ((out - yt) ** 2 * va).sum(1) / n_va
-            improved = (v < best - 1e-7).cpu().numpy() & active
-            if improved.any():
-                imp = torch.as_tensor(improved, device=dev)
-                best = torch.where(imp, v, best)
-                for k, val in net.state_dict().items():
-                    best_state[k][imp] = val[imp]
-                best_ep[improved] = ep
-            bad[improved] = 0
-            bad[~improved & active] += 1
-            active &= bad < self.patience
-            if not active.any():
-                break
         if n_val:
             net.load_state_dict(best_state)
         else:
