@@ -14,7 +14,7 @@ Example:
     True
 """
 from . import space
-from .api import METRICS, NASBench101
+from .bench import METRICS, NASBench101
 from .errors import NASBenchFormatError
 from .hashing import hash_module, hash_modules
 from .spec import (AVAILABLE_OPS, CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3, OP_LABELS,

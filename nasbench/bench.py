@@ -1,8 +1,11 @@
-r"""``NASBench101``: the official NAS-Bench-101 query API over the columnar table, no TensorFlow.
+r"""``NASBench101``: gemgraph's columnar NAS-Bench-101 API over the official files, no TensorFlow.
 
-Method names follow the official ``nasbench.api.NASBench`` (``query``, ``is_valid``,
-``hash_iterator``, ``get_metrics_from_hash``, ``get_metrics_from_spec``), with these
-differences:
+For code written against the official ``nasbench.api.NASBench`` use :mod:`nasbench.api`, a
+drop-in with the official behaviour (one sampled repeat per query, budget counters,
+``OutOfDomainError``, statistics as mappings), built on this class.
+
+Method names follow the official API (``query``, ``is_valid``, ``hash_iterator``,
+``get_metrics_from_hash``, ``get_metrics_from_spec``), with these differences:
 
 * repeats are reduced explicitly: ``reduce="mean"`` (default; NaN-aware) or ``"sample"``
   (one repeat drawn with ``np.random.default_rng(seed)``), never with a hidden global RNG;
