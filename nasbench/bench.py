@@ -494,8 +494,8 @@ class NASBench101:
                indices: Sequence[int] | np.ndarray | None = None, transform: Any = None) -> Any:
         r"""The models as a PyTorch Geometric ``InMemoryDataset``.
 
-        Each graph is ``gemgraph.Cell.to_data()`` (``x`` one-hot ops, ``edge_index``,
-        ``num_nodes``, ``op``) plus ``y`` (1,) float = ``metric`` (see :meth:`metric_array`;
+        Each graph is ``gemgraph.Cell.to_data(num_nodes=7)`` (``x`` one-hot degree and op,
+        ``edge_index``, ``num_nodes``, ``op``) plus ``y`` (1,) float = ``metric`` (see :meth:`metric_array`;
         NaN where unknown) and ``model_index`` (1,) long = the row in this object.
 
         Args:
