@@ -122,3 +122,26 @@ def test_nb101_dataset_dev_file_processes_once_and_reloads_fast(tmp_path):
     bundled = NB101Dataset(tmp_path / "b", file_name=None)
     assert bundled.processed_file_names[0].startswith("nb101_bundled_sample")
     assert len(bundled) == 20_001 and torch.allclose(bundled._data.y, ds._data.y, equal_nan=True)
+
+
+def test_gnn_predictor_example_runs(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "nb101_gnn_predictor.py"
+    spec = importlib.util.spec_from_file_location("nb101_gnn_predictor", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(sys, "argv", ["x", "--train", "150", "--test", "300", "--epochs", "3",
+                                      "--root", str(tmp_path)])
+    n = torch.get_num_threads()
+    try:
+        mod.main()
+    finally:
+        torch.set_num_threads(n)
+    out = capsys.readouterr().out
+    rhos = [float(line.split()[-3]) for line in out.splitlines() if "Spearman" not in line and "(" in line
+            and line.strip().startswith(("GIN", "MLP"))]
+    assert len(rhos) == 2 and all(-1 <= r <= 1 for r in rhos)
+    assert "reload" in out and list(tmp_path.glob("processed/nb101_bundled_sample_*.pt"))
