@@ -306,7 +306,8 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
     r"""Run the ONNX graph at ``path`` with onnxruntime (CPU) and compare with ``model(images)``.
 
     Returns:
-        ``{"onnxruntime": True, "max_abs_diff", "ok": max_abs_diff <= atol, "batch"}``.
+        ``{"onnxruntime": True, "max_abs_diff", "max_abs_output" (the scale the difference is
+        measured against), "ok": max_abs_diff <= atol, "batch"}``.
 
     Raises:
         ImportError: if onnxruntime is not installed.
@@ -323,8 +324,8 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
     if got.shape != ref.shape:
         raise ValueError(f"path: the ONNX graph gives shape {tuple(got.shape)}, torch {tuple(ref.shape)}")
     diff = _max_diff(got, ref)
-    return {"onnxruntime": True, "max_abs_diff": diff, "ok": bool(math.isfinite(diff) and diff <= atol),
-            "batch": len(images)}
+    return {"onnxruntime": True, "max_abs_diff": diff, "max_abs_output": float(ref.abs().max()),
+            "ok": bool(math.isfinite(diff) and diff <= atol), "batch": len(images)}
 
 
 # ---------------------------------------------------------------------- from a run folder
