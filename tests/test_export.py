@@ -121,12 +121,19 @@ def test_train_saves_gemnet_and_export_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GEMGRAPH_DATA", str(root))
     run = tmp_path / "run"
     assert main(["export", str(run), "--format", "json"]) == 2  # no run yet
-    assert main(["search", "--preset", "quick", "--nodes", "6", "--iterations", "2", "--num-samples", "200",
-                 "--width", "4", "--out", str(run), "--quiet", "--device", "cpu"]) == 0
+    # a run folder with a pick, as `gemgraph search` leaves it (the search itself: test_cli_search)
+    from gemgraph.runs import build_config, store_path
+    from gemgraph.store import RunStore, cell_to_json
+
+    run.mkdir()
+    pick = SearchSpace(6, max_concat=3).sample(1, seed=2)[0]
+    with RunStore(store_path(run), create=True, config=build_config("quick", nodes=6)) as store:
+        store.set_pick({"best": cell_to_json(pick)})
     assert main(["export", str(run), "--format", "onnx"]) == 2  # not trained yet
     assert "gemgraph train" in capsys.readouterr().err
     assert main(["export", str(run), "--format", "json", "--out", str(tmp_path / "pick.json")]) == 0
     assert "6-node cell" in capsys.readouterr().out
+    assert cell_from_json(json.loads((tmp_path / "pick.json").read_text())["cell"]) == pick
     assert main(["train", str(run), "--epochs", "1", "--width", "4", "--cells-per-stage", "1", "--quiet",
                  "--device", "cpu", "--json"]) == 0
     gem = json.loads(capsys.readouterr().out)
