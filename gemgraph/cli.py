@@ -244,9 +244,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_run
     from .runs import dumps
+    from .store import StoreError
 
-    rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
-                     seed=args.seed)
+    try:
+        rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
+                         seed=args.seed)
+    except RuntimeError as exc:  # the exporter failed on this network: a failed job, not bad input
+        if isinstance(exc, StoreError):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"gemgraph export: failed: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
     if args.json:
         print(dumps(rep))
     else:
@@ -418,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                         epilog="examples: gemgraph export runs/quick --format onnx; "
                                "gemgraph export runs/quick --format json --out cell.json. "
-                               "Exit status: 0 ok, 1 the export differs from torch by more than --atol, 2 bad input.")
+                               "Exit status: 0 ok, 1 the export failed or differs from torch by more than --atol, 2 bad input.")
     ex.add_argument("run", metavar="RUN", help="run folder (pt / onnx need RUN/gemnet.pt from `gemgraph train`)")
     ex.add_argument("--format", default="onnx", choices=["json", "pt", "onnx"],
                     help="json: cell spec; pt: torch.export program (.pt2); onnx: ONNX graph")

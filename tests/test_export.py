@@ -160,4 +160,13 @@ def test_train_saves_gemnet_and_export_cli(tmp_path, monkeypatch, capsys):
     assert doc["cell"] == gem["cell"]
     assert (run / "gemnet.onnx").stat().st_size > 1000 and (run / "gemnet.pt2").is_file()
     assert main(["export", str(run), "--format", "onnx", "--num-images", "1"]) == 2
+    capsys.readouterr()
+
+    def broken(*a, **k):
+        raise RuntimeError("exporter says no\nlong trace")
+
+    monkeypatch.setattr(torch.onnx, "export", broken)
+    assert main(["export", str(run), "--format", "onnx"]) == 1  # a failed export is a failed job: one line
+    err = capsys.readouterr().err
+    assert "exporter says no" in err and "long trace" not in err
     np.testing.assert_array_equal(np.array(doc["cell"]["edges"]), np.array(gem["cell"]["edges"]))
