@@ -105,6 +105,32 @@ def main() -> None:
     for verify in (True, False):
         t, _ = best_of(lambda verify=verify: sum(len(b) for b in iter_batches(path, verify_crc=verify)), args.repeat)
         print(f"framing only, CRC {'on ' if verify else 'off'}: {t:.3f} s -> {size / t / 1e6:.0f} MB/s")
+    # The previous default install had no google-crc32c (numpy CRC); now it is a default
+    # dependency. Same file, same process, the three variants interleaved (the machine's load
+    # drifts), 3 x --repeat runs each; min and median.
+    import statistics
+
+    from nasbench import _crc32c
+
+    if _crc32c._gcrc is not None:
+        times: dict[str, list[float]] = {"numpy": [], "google_crc32c": [], "no CRC": []}
+        try:
+            for _ in range(3 * args.repeat):
+                for be in times:
+                    _crc32c.BACKEND = "numpy" if be == "no CRC" else be
+                    t0 = time.perf_counter()
+                    parse_file(path, verify_crc=be != "no CRC")
+                    times[be].append(time.perf_counter() - t0)
+        finally:
+            _crc32c.BACKEND = BACKEND
+        for be, ts in times.items():
+            print(f"parse, {be:>13}: min {min(ts):.3f} s, median {statistics.median(ts):.3f} s")
+        ref = times["numpy"]
+        for be in ("google_crc32c", "no CRC"):
+            print(f"  {be} vs numpy CRC (previous default install): {min(ref) / min(times[be]):.2f}x (min), "
+                  f"{statistics.median(ref) / statistics.median(times[be]):.2f}x (median)")
+    else:
+        print("google-crc32c (C extension) not installed: backend comparison skipped")
     rate_crc = rows[0][1] / rows[0][2]
     rate_nocrc = rows[1][1] / rows[1][2]
     for name, n in OFFICIAL.items():

@@ -1,8 +1,9 @@
 """gemgraph: neural architecture search via graph embedding (NASGEM)."""
 from .cell import OPS, Cell
+from .export import load_gemnet, save_gemnet
 from .space import SearchSpace
 from .wl import WLKernel
 
 __version__ = "0.1.0"
 
-__all__ = ["Cell", "OPS", "SearchSpace", "WLKernel", "__version__"]
+__all__ = ["Cell", "OPS", "SearchSpace", "WLKernel", "load_gemnet", "save_gemnet", "__version__"]

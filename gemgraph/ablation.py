@@ -405,13 +405,13 @@ def _arm_order(pred_arms: list[str], top_k: int, random_arm: bool, incumbent: bo
 
 # ---------------------------------------------------------------------------- statistics
 def _ci(x: np.ndarray, method: str, confidence: float, n_boot: int, seed: int) -> tuple[float, float]:
-    from .stats import mean_ci  # noqa: PLC0415
+    from .stats import ci_bounds  # noqa: PLC0415
 
-    return mean_ci(x, method=method, confidence=confidence, n_resamples=n_boot, seed=seed)
+    return ci_bounds(x, method=method, confidence=confidence, n_resamples=n_boot, seed=seed)
 
 
 def _check_ci(ci: str, confidence: float, n_boot: int) -> str:
-    from .stats import CI_METHODS  # noqa: PLC0415
+    from .stats import METHODS as CI_METHODS  # noqa: PLC0415
 
     ci = "percentile" if ci == "bootstrap" else ci  # gemgraph 0.1's name of the percentile interval
     if ci not in CI_METHODS:

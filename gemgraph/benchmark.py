@@ -235,11 +235,11 @@ def summarize_regret(rows: Sequence[Mapping[str, Any]], *, baseline: str = "rand
     Args:
         rows: :data:`REGRET_COLUMNS` rows.
         baseline: the method compared against (absent: those columns are NaN).
-        ci: interval method of :func:`gemgraph.stats.mean_ci`.
+        ci: interval method of :func:`gemgraph.stats.mean_ci` (BCa by default).
         confidence: coverage.
         seed: resampling seed.
     """
-    from .stats import mean_ci  # noqa: PLC0415
+    from .stats import ci_bounds  # noqa: PLC0415
 
     table: dict[tuple[str, int], dict[int, float]] = {}
     for r in rows:
@@ -250,7 +250,7 @@ def summarize_regret(rows: Sequence[Mapping[str, Any]], *, baseline: str = "rand
         for q in sorted({q for (mm, q) in table if mm == m}):
             d = table[(m, q)]
             x = np.array([d[t] for t in sorted(d)])
-            lo, hi = mean_ci(x, method=ci, confidence=confidence, seed=seed)
+            lo, hi = ci_bounds(x, method=ci, confidence=confidence, seed=seed)
             base = table.get((baseline, q))
             ratio = pdiff = plo = phi = float("nan")
             if base and m != baseline:
@@ -260,7 +260,7 @@ def summarize_regret(rows: Sequence[Mapping[str, Any]], *, baseline: str = "rand
                     a = np.array([d[t] for t in common])
                     ratio = float(a.mean() / b.mean()) if b.mean() > 0 else float("nan")
                     pdiff = float((b - a).mean())
-                    plo, phi = mean_ci(b - a, method=ci, confidence=confidence, seed=seed)
+                    plo, phi = ci_bounds(b - a, method=ci, confidence=confidence, seed=seed)
             out.append({"method": m, "queries": q, "n": len(x), "mean": float(x.mean()), "median": float(np.median(x)),
                         "ci_low": lo, "ci_high": hi, "ratio_to_random": ratio, "paired_diff": pdiff,
                         "paired_low": plo, "paired_high": phi})

@@ -369,25 +369,34 @@ class Cell:
         g.add_edges_from(zip(*np.nonzero(self._adj)))
         return g
 
-    def to_data(self) -> Any:
+    def to_data(self, num_nodes: int | None = None) -> Any:
         r"""The cell as a PyTorch Geometric ``Data``.
 
+        Args:
+            num_nodes: size the degree features are built for (default: this cell's N); give
+                the largest cell size when cells of several sizes go into one dataset.
+
         Returns:
-            ``Data`` with ``edge_index`` (2, E) long (source -> target), ``num_nodes`` = N and
-            ``x``: one-hot ops over :data:`OPS`, shape (N, len(OPS)), when the cell has ops
-            (``op`` (N,) long holds the indices), else degree features (N, 2) float =
-            [in-degree, out-degree].
+            ``Data`` with ``edge_index`` (2, E) long (source -> target), ``num_nodes`` = N,
+            ``x`` = :func:`gemgraph.features.node_features`: one-hot total degree over
+            ``2 * num_nodes - 1`` classes, then one-hot ops over :data:`OPS` when the cell has
+            ops, shape (N, 2 num_nodes - 1 [+ len(OPS)]) float (the features of the ``"gin"`` /
+            ``"gcn"`` encoders); and ``op`` (N,) long op indices when the cell has ops.
         """
         from torch_geometric.data import Data
 
+        from .features import node_features
+
         src, dst = np.nonzero(self._adj)
         edge_index = torch.from_numpy(np.stack([src, dst]).astype(np.int64))
+        n = self.num_nodes if num_nodes is None else int(num_nodes)
+        if n < self.num_nodes:
+            raise ValueError(f"num_nodes: expected >= the cell's {self.num_nodes} nodes, got {num_nodes!r}")
+        adj = torch.from_numpy(self._adj.copy())
         if self._ops is not None:
             op = torch.from_numpy(self.op_indices)
-            x = torch.nn.functional.one_hot(op, len(OPS)).float()
-            return Data(x=x, edge_index=edge_index, num_nodes=self.num_nodes, op=op)
-        x = torch.from_numpy(np.stack([self.in_degree, self.out_degree], axis=1)).float()
-        return Data(x=x, edge_index=edge_index, num_nodes=self.num_nodes)
+            return Data(x=node_features(adj, op, num_nodes=n), edge_index=edge_index, num_nodes=self.num_nodes, op=op)
+        return Data(x=node_features(adj, num_nodes=n), edge_index=edge_index, num_nodes=self.num_nodes)
 
     # ------------------------------------------------------------------ dunder
     def __eq__(self, other: object) -> bool:

@@ -441,10 +441,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         trainer = ProxyTrainer(epochs=args.epochs, width=args.width, cells_per_stage=args.cells_per_stage,
                                batch_size=args.batch_size, lr=args.lr, max_train_images=None, split=args.split,
                                root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet)
-        res = trainer.evaluate(cell)
+        res, model = trainer.fit(cell)
         macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
         out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
                "split": args.split, **res.to_dict(), "imagenet_mobilenet_macs": macs224, "imagenet_mobilenet_params": params224}
+        if model is not None:
+            from pathlib import Path
+
+            from .export import GEMNET_FILE, save_gemnet
+
+            out["saved"] = str(save_gemnet(Path(args.run) / GEMNET_FILE, model, cell, meta=out))
         store.set_meta("gemnet", out)
     if args.json:
         print(dumps(out))
@@ -454,7 +460,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {res.macs / 1e6:.1f} M   params {res.params / 1e6:.3f} M"
               f"   score {res.score:.4f}   train {res.train_seconds:.1f} s")
         print(f"  as a 224x224 ImageNet MobileNet (GEMNet setting): {macs224 / 1e6:.0f} M MACs, {params224 / 1e6:.2f} M params")
+        if "saved" in out:
+            print(f"  saved to {out['saved']} (gemgraph.load_gemnet; `gemgraph export` for json / pt / onnx)")
     return 0 if res.ok else 1
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+    from .runs import dumps
+    from .store import StoreError
+
+    try:
+        rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
+                         seed=args.seed)
+    except RuntimeError as exc:  # the exporter failed on this network: a failed job, not bad input
+        if isinstance(exc, StoreError):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"gemgraph export: failed: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(dumps(rep))
+    else:
+        line = f"{rep['format']} written to {rep['path']}"
+        if rep["format"] == "json":
+            line += f" ({rep['nodes']}-node cell, {rep['edges']} edges)"
+        else:
+            checks = ["onnx.checker ok"] if rep["format"] == "onnx" else []
+            if rep.get("max_abs_diff") is not None:
+                checks.append(f"max |diff| vs torch {rep['max_abs_diff']:.2e} on {rep['images']} (atol {rep['atol']:g})")
+            elif rep["format"] == "onnx":
+                checks.append("onnxruntime not installed: not run")
+            line += ": " + ", ".join(checks)
+        print(line)
+    return 0 if rep["ok"] else 1
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -677,6 +716,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_cmd_train)
+
+    ex = sub.add_parser("export", help="export the trained GEMNet of a run: cell spec, torch.export program or ONNX",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                        epilog="examples: gemgraph export runs/quick --format onnx; "
+                               "gemgraph export runs/quick --format json --out cell.json. "
+                               "Exit status: 0 ok, 1 the export failed or differs from torch by more than --atol, 2 bad input.")
+    ex.add_argument("run", metavar="RUN", help="run folder (pt / onnx need RUN/gemnet.pt from `gemgraph train`)")
+    ex.add_argument("--format", default="onnx", choices=["json", "pt", "onnx"],
+                    help="json: cell spec; pt: torch.export program (.pt2); onnx: ONNX graph")
+    ex.add_argument("--out", default=None, help="output file (None: RUN/gemnet.json, .pt2 or .onnx)")
+    ex.add_argument("--data", default=None, help="data root of the check images (None: $GEMGRAPH_DATA)")
+    ex.add_argument("--num-images", type=int, default=16, help="check batch: CIFAR-10 proxy test images")
+    ex.add_argument("--atol", type=float, default=1e-4, help="largest accepted |export - torch| on the check batch")
+    ex.add_argument("--seed", type=int, default=0, help="seed of the check-image draw")
+    ex.add_argument("--json", action="store_true", help="print the export report as JSON")
+    ex.set_defaults(func=_cmd_export)
 
     pl = sub.add_parser("plot", help="plots of a run")
     pl.add_argument("what", choices=["surface"], help="surface: PCA score surface (paper Fig. 3)")

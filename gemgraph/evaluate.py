@@ -289,6 +289,11 @@ class ProxyTrainer:
             FileNotFoundError: if the proxy data cannot be found (a setup error, not a
                 property of the candidate).
         """
+        return self.fit(cell)[0]
+
+    def fit(self, cell: Cell) -> tuple[Result, nn.Module | None]:
+        r"""As :meth:`evaluate`, and also return the trained network (on the CPU, eval mode;
+        None when the evaluation failed), e.g. to save it with :func:`gemgraph.save_gemnet`."""
         if not isinstance(cell, Cell):
             raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if self.num_threads is None:
@@ -300,7 +305,7 @@ class ProxyTrainer:
         finally:
             torch.set_num_threads(previous)
 
-    def _evaluate(self, cell: Cell) -> Result:
+    def _evaluate(self, cell: Cell) -> tuple[Result, nn.Module | None]:
         train, idx, train_x, ev, eval_x = self._data()
         num_classes = max(len(getattr(train, "classes", ())), int(train.targets.max()) + 1)
         macs = params = 0
@@ -314,8 +319,9 @@ class ProxyTrainer:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             msg = str(exc) if isinstance(exc, _Diverged) else f"{type(exc).__name__}: {exc}"
-            return Result(math.nan, macs, params, math.nan, status="failed", error=msg, **res)
-        return Result(acc, macs, params, efficiency(acc, macs, self.lam), **res)
+            return Result(math.nan, macs, params, math.nan, status="failed", error=msg, **res), None
+        model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+        return Result(acc, macs, params, efficiency(acc, macs, self.lam), **res), model
 
     def _train(self, model: nn.Module, train: Any, idx: torch.Tensor, data: torch.Tensor, res: dict) -> None:
         from tqdm.auto import tqdm

@@ -12,16 +12,20 @@ Example:
     >>> h, acc = nb.best("validation_accuracy", epochs=108)
     >>> nb.query(nb.spec(h))["validation_accuracy"] == acc
     True
+
+For code written against the official google-research API, ``from nasbench import api`` gives
+a drop-in ``api.NASBench`` (see :mod:`nasbench.api`).
 """
-from . import space
-from .api import METRICS, NASBench101
+from . import api, space
+from .bench import METRICS, NASBench101
 from .errors import NASBenchFormatError
 from .hashing import hash_module, hash_modules
+from .naslib import export_naslib, read_naslib
 from .spec import (AVAILABLE_OPS, CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3, OP_LABELS,
                    OUTPUT, ModelSpec)
 
 __all__ = [
-    "NASBench101", "ModelSpec", "hash_module", "hash_modules", "NASBenchFormatError", "space",
+    "NASBench101", "ModelSpec", "api", "export_naslib", "read_naslib", "hash_module", "hash_modules", "NASBenchFormatError", "space",
     "METRICS", "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "AVAILABLE_OPS",
     "OP_LABELS", "MAX_VERTICES", "MAX_EDGES",
 ]

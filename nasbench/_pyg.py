@@ -20,8 +20,10 @@ class NB101InMemoryDataset(InMemoryDataset):
         model_index: (n,) rows of the source :class:`nasbench.NASBench101`.
         transform: optional PyG transform applied on access.
 
-    Graph i: ``x`` (V, num_ops) one-hot, ``op`` (V,), ``edge_index`` (2, E), ``num_nodes``,
-    ``y`` (1,) float32, ``model_index`` (1,) long.
+    Graph i: ``x`` (V, 13 + num_ops) (:func:`gemgraph.features.node_features` with
+    ``num_nodes=7``: one-hot degree, one-hot op), ``op`` (V,), ``edge_index`` (2, E),
+    ``num_nodes``, ``y`` (1,) float32, ``model_index`` (1,) long. For a dataset with a root
+    folder, processed once and reloaded, see ``gemgraph.datasets.NB101Dataset``.
     """
 
     def __init__(self, cells: Sequence[Any], y: np.ndarray, model_index: np.ndarray,
@@ -30,7 +32,7 @@ class NB101InMemoryDataset(InMemoryDataset):
         data_list = []
         for cell, target, idx in zip(cells, np.asarray(y, dtype=np.float64).tolist(),
                                      np.asarray(model_index).tolist()):
-            d = cell.to_data()
+            d = cell.to_data(num_nodes=7)  # one feature width for cells of 2..7 vertices
             d.y = torch.tensor([target], dtype=torch.float32)
             d.model_index = torch.tensor([idx], dtype=torch.long)
             data_list.append(d)

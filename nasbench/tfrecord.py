@@ -80,11 +80,12 @@ def _u32_at(arr: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)
 
 
-def _first_bad_header(arr: np.ndarray, hdr: np.ndarray) -> int | None:
-    """Index into ``hdr`` (header offsets in ``arr``) of the first length-CRC mismatch, or None."""
+def _first_bad_header(buf: bytes, hdr: np.ndarray) -> int | None:
+    """Index into ``hdr`` (header offsets in ``buf``) of the first length-CRC mismatch, or None."""
     if not hdr.size:
         return None
-    got = mask(crc32c_many(arr, hdr, np.full(hdr.size, 8, dtype=np.int64)))
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    got = mask(crc32c_many(buf, hdr, np.full(hdr.size, 8, dtype=np.int64)))
     bad = np.flatnonzero(got != _u32_at(arr, hdr + 8))
     return int(bad[0]) if bad.size else None
 
@@ -150,10 +151,10 @@ def iter_batches(path: str | os.PathLike, *, verify_crc: bool = True,
             hdr = np.array(hdrs, dtype=np.int64)
             ln = np.array(lens, dtype=np.int64)
             if verify_crc and hdr.size:
-                bad = _first_bad_header(arr, hdr)
+                bad = _first_bad_header(buf, hdr)
                 if bad is not None:
                     raise _header_error(arr, int(hdr[bad]), record + bad, buf_off + int(hdr[bad]), path)
-                got = mask(crc32c_many(arr, hdr + _HEADER, ln))
+                got = mask(crc32c_many(buf, hdr + _HEADER, ln))  # bytes: sliced without a copy
                 stored = _u32_at(arr, hdr + _HEADER + ln)
                 badd = np.flatnonzero(got != stored)
                 if badd.size:

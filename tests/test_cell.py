@@ -143,12 +143,19 @@ def test_pyg_round_trip():
     c = Cell(a, ["input", "conv1x1", "sepconv3x3", "conv1x1"])
     d = c.to_data()
     assert d.edge_index.dtype == torch.long and d.edge_index.shape == (2, 4)
-    assert d.num_nodes == 4 and d.x.shape == (4, len(OPS))
+    assert d.num_nodes == 4 and d.x.shape == (4, 2 * 4 - 1 + len(OPS))
     assert d.edge_index[:, 0].tolist() == [0, 1]  # source -> target
     assert Cell.from_data(d) == c
+    # x: one-hot total degree (degrees 2, 2, 2, 2 here) then one-hot op
+    assert d.x[:, :7].argmax(1).tolist() == [2, 2, 2, 2] and d.x[:, :7].sum().item() == 4
+    assert d.x[:, 7:].argmax(1).tolist() == [OPS.index(o) for o in c.ops]
     d2 = Cell(a).to_data()
-    assert d2.x.tolist() == [[0, 2], [1, 1], [1, 1], [2, 0]]
+    assert d2.x.shape == (4, 7)
     assert Cell.from_data(d2) == Cell(a)
+    # wider degree one-hot, for datasets of cells of several sizes
+    assert Cell(a).to_data(num_nodes=7).x.shape == (4, 13)
+    with pytest.raises(ValueError, match="num_nodes"):
+        Cell(a).to_data(num_nodes=3)
 
 
 def test_from_data_bad():

@@ -1,5 +1,6 @@
-r"""Datasets: the CIFAR-10 proxy set (in memory, torch) and sampled cells (PyG)."""
+r"""Datasets: the CIFAR-10 proxy set (in memory, torch), sampled cells and NAS-Bench-101 (PyG)."""
 from .cells import CellDataset
+from .nb101 import NB101Dataset
 from .cifar import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,
@@ -13,6 +14,7 @@ from .cifar import (
 
 __all__ = [
     "CellDataset",
+    "NB101Dataset",
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",

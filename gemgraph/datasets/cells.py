@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,28 +18,34 @@ __all__ = ["CellDataset"]
 class CellDataset(InMemoryDataset):
     r"""An ``InMemoryDataset`` of cells: given ones, or ``num_cells`` sampled from ``space``.
 
-    Each item is :meth:`Cell.to_data` (``edge_index``, ``x`` one-hot ops or degree features,
+    Each item is :meth:`Cell.to_data` (``edge_index``, ``x`` =
+    :func:`gemgraph.features.node_features`: one-hot degree and op, the GNN encoders' input;
     ``num_nodes``, ``op``) plus ``adjacency``: the dense (1, N, N) float matrix, so a
     ``DataLoader`` batch of equal-size cells carries ``adjacency`` (B, N, N) for the MLP
     encoder; and ``y`` (1,) float when ``y`` is given (scores, accuracies ...).
 
+    PyG conventions: with a ``root``, :meth:`process` runs once and writes
+    ``<root>/processed/<processed_file_names[0]>`` (the name encodes ``space``,
+    ``num_cells``, ``seed``, or a hash of the given cells and targets); later constructions
+    load it. As in PyG, a different ``pre_transform`` / ``pre_filter`` than the one the file
+    was processed with raises a warning, and ``force_reload=True`` processes again. Without a
+    root the dataset is built in memory.
+
     Args:
-        root: where to cache the processed dataset (``<root>/processed``), or None to keep
-            it in memory only. The cache file name encodes ``space``, ``num_cells``,
-            ``seed`` (or a hash of the given cells and targets).
+        root: dataset folder, or None to keep it in memory only.
         space: the search space to sample from (default ``SearchSpace()``, 30 nodes).
         num_cells: how many cells to sample.
         seed: sampling seed.
         cells: cells to wrap instead of sampling (``space`` / ``num_cells`` / ``seed`` are
             then ignored).
         y: one target per cell.
-        transform, pre_transform: as in PyG.
-        force_reload: rebuild the cache.
+        transform, pre_transform, pre_filter: as in PyG.
+        force_reload: process again even when the processed file exists.
 
     Example:
-        >>> ds = CellDataset(space=SearchSpace(num_nodes=30), num_cells=1000, seed=0)
+        >>> ds = CellDataset("data/cells", space=SearchSpace(num_nodes=30), num_cells=1000, seed=0)
         >>> ds[0]
-        Data(x=[30, 6], edge_index=[2, ...], num_nodes=30, op=[30], adjacency=[1, 30, 30])
+        Data(x=[30, 65], edge_index=[2, ...], num_nodes=30, op=[30], adjacency=[1, 30, 30])
         >>> ds.cell(0)  # back to a gemgraph.Cell
     """
 
@@ -54,6 +59,7 @@ class CellDataset(InMemoryDataset):
         y: Sequence[float] | np.ndarray | torch.Tensor | None = None,
         transform: Callable | None = None,
         pre_transform: Callable | None = None,
+        pre_filter: Callable | None = None,
         force_reload: bool = False,
     ) -> None:
         if cells is None:
@@ -73,23 +79,21 @@ class CellDataset(InMemoryDataset):
                 raise ValueError(f"y: expected {num_cells} targets (one per cell), got {len(y)}")
         self.space, self.num_cells, self.seed = space, int(num_cells), seed
         self._cells_in, self._y = cells, y
-        super().__init__(str(root) if root is not None else None, transform, pre_transform,
+        self._memory_only = root is None
+        super().__init__(None if root is None else str(root), transform, pre_transform, pre_filter,
                          force_reload=force_reload, log=False)
-        path = self._cache_path()
-        if path is not None and path.exists() and not force_reload:
-            self.load(str(path))
+        if self._memory_only:  # no root: built in memory, nothing on disk
+            self.data, self.slices = self.collate(self._build_data())
         else:
-            data_list = self._build()
-            if self.pre_transform is not None:
-                data_list = [self.pre_transform(d) for d in data_list]
-            self.data, self.slices = self.collate(data_list)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.save(data_list, str(path))
+            self.load(self.processed_paths[0])
 
-    def _cache_path(self) -> Path | None:
-        if self.root is None or self.root == "???" or not isinstance(self.root, str):
-            return None
+    # ------------------------------------------------------------------ PyG conventions
+    @property
+    def raw_file_names(self) -> list[str]:
+        return []  # nothing to download: cells are sampled or given
+
+    @property
+    def processed_file_names(self) -> list[str]:
         h = hashlib.sha1()
         if self._cells_in is not None:
             for c in self._cells_in:
@@ -98,10 +102,9 @@ class CellDataset(InMemoryDataset):
             h.update(repr(self.space).encode() + f"{self.num_cells}-{self.seed}".encode())
         if self._y is not None:
             h.update(self._y.numpy().tobytes())
-        h.update(repr(self.pre_transform).encode())
-        return Path(self.root) / "processed" / f"cells_{h.hexdigest()[:16]}.pt"
+        return [f"cells_{h.hexdigest()[:16]}.pt"]
 
-    def _build(self) -> list[Data]:
+    def _build_data(self) -> list[Data]:
         cells = self._cells_in if self._cells_in is not None else self.space.sample(self.num_cells, seed=self.seed)
         out = []
         for k, c in enumerate(cells):
@@ -110,7 +113,19 @@ class CellDataset(InMemoryDataset):
             if self._y is not None:
                 d.y = self._y[k : k + 1]
             out.append(d)
+        if self.pre_filter is not None:
+            out = [d for d in out if self.pre_filter(d)]
+        if self.pre_transform is not None:
+            out = [self.pre_transform(d) for d in out]
         return out
+
+    def process(self) -> None:
+        """Build the cells' ``Data`` (``pre_filter``, ``pre_transform``) and save them."""
+        self.save(self._build_data(), self.processed_paths[0])
+
+    def _process(self) -> None:
+        if not self._memory_only:  # without a root, __init__ builds the data in memory
+            super()._process()
 
     def cell(self, idx: int) -> Cell:
         """The ``idx``-th item as a :class:`~gemgraph.Cell`."""

@@ -2,8 +2,9 @@ r"""Graph neural network encoders ("gin", "gcn") built from PyG layers.
 
 The whole batch is one disjoint graph (built vectorised from the padded adjacency, no Python
 loop over cells). Messages flow from each node's *successors* to the node, mirroring the WL
-kernel's out-neighbour aggregation; initial node features are the one-hot total degree (the
-WL kernel's initial label) plus one-hot ops when the encoder uses ops. Read-out concatenates
+kernel's out-neighbour aggregation; initial node features are
+:func:`gemgraph.features.node_features` (one-hot total degree, the WL kernel's initial label,
+plus one-hot ops when the encoder uses ops), the function ``Cell.to_data`` uses too. Read-out concatenates
 the sum-pooled node states of every layer (the analogue of WL's per-iteration histograms),
 then a linear map to ``dim``.
 """
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import GCNConv, GINConv
 
+from ..features import feature_dim, node_features
 from .base import CellBatch, Encoder, register
 
 
@@ -27,7 +29,7 @@ class _GNNEncoder(Encoder):
         if int(layers) < 1 or int(hidden) < 1:
             raise ValueError(f"hidden, layers: expected positive ints, got {hidden}, {layers}")
         self.hidden, self.layers = int(hidden), int(layers)
-        in_dim = 2 * num_nodes - 1 + (0 if self.ops is None else len(self.ops))
+        in_dim = feature_dim(num_nodes, self.ops)
         self.inp = nn.Linear(in_dim, self.hidden)
         self.convs = nn.ModuleList([self.make_conv(self.hidden) for _ in range(self.layers)])
         self.out = nn.Sequential(
@@ -45,11 +47,9 @@ class _GNNEncoder(Encoder):
         """Node features (n*N, F), edge_index (2, E) successor -> node, real-node mask (n, N)."""
         n, N, _ = batch.adj.shape
         adj = batch.adj
-        deg = adj.sum(1) + adj.sum(2)  # (n, N) in + out
-        x = nn.functional.one_hot(deg.clamp(max=2 * N - 2), 2 * N - 1).float()
-        oh = self.op_onehot(batch)
-        if oh is not None:
-            x = torch.cat([x, oh], dim=-1)
+        if self.ops is not None and batch.ops is None:
+            self.op_onehot(batch)  # raises: this encoder needs ops
+        x = node_features(adj, batch.ops if self.ops is not None else None, num_nodes=N, op_vocab=self.ops)
         b, i, j = adj.nonzero(as_tuple=True)
         # edge i -> j in the cell; message from j (successor) to i, as WL's out-neighbours
         edge_index = torch.stack([b * N + j, b * N + i])

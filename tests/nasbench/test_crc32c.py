@@ -6,7 +6,12 @@ from nasbench._crc32c import _crc_py, crc32c, crc32c_many, mask, masked_crc32c
 
 from ._fixtures import crc32c_ref, masked
 
-BACKENDS = ["numpy"] + (["google_crc32c"] if _crc32c._gcrc is not None else [])
+# google-crc32c is a default dependency: both backends must be there (no silent skip)
+BACKENDS = ["numpy", "google_crc32c"]
+
+
+def test_default_install_uses_google_crc32c():
+    assert _crc32c._gcrc is not None and _crc32c.BACKEND == "google_crc32c"
 
 
 def test_known_vectors():
@@ -64,3 +69,42 @@ def test_bad_slices_rejected():
         crc32c_many(b"abc", np.array([0, 1]), np.array([1]))
     with pytest.raises(ValueError, match="backend"):
         crc32c_many(b"abc", np.array([0]), np.array([1]), backend="zlib")
+
+
+def test_google_backend_mixed_rows_match_the_numpy_fallback():
+    """Short rows (length fields) take the vectorised numpy path, long ones the C calls: same CRCs."""
+    rng = np.random.default_rng(3)
+    buf = rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+    starts = rng.integers(0, 48_000, 400)
+    lengths = np.where(rng.random(400) < 0.5, 8, rng.integers(0, 1500, 400))
+    lengths[:5] = [0, 1, 16, 17, 8]
+    fallback = crc32c_many(buf, starts, lengths, backend="numpy")
+    for b in (buf, np.frombuffer(buf, dtype=np.uint8), bytearray(buf)):
+        assert crc32c_many(b, starts, lengths, backend="google_crc32c").tolist() == fallback.tolist()
+    few = crc32c_many(buf, starts[:5], lengths[:5], backend="google_crc32c")  # too few short rows to vectorise
+    assert few.tolist() == [crc32c_ref(buf[s:s + n]) for s, n in zip(starts[:5].tolist(), lengths[:5].tolist())]
+
+
+def test_numpy_fallback_without_google_crc32c(monkeypatch, tmp_path):
+    """With google_crc32c absent (or without its C extension) everything runs on the numpy code."""
+    from nasbench._reader import parse_file
+
+    from ._fixtures import build
+
+    path = build(tmp_path / "f.tfrecord").path
+    with_c = parse_file(path, verify_crc=True)
+    monkeypatch.setattr(_crc32c, "_gcrc", None)
+    monkeypatch.setattr(_crc32c, "BACKEND", "numpy")
+    assert crc32c(b"123456789") == 0xE3069283
+    with pytest.raises(ValueError, match="not installed"):
+        crc32c_many(b"abc", np.array([0]), np.array([1]), backend="google_crc32c")
+    without = parse_file(path, verify_crc=True)
+    assert without.meta["crc_verified"] and without.hashes.tolist() == with_c.hashes.tolist()
+    data = bytearray(path.read_bytes())
+    data[30] ^= 1  # corrupt a payload byte: the fallback still catches it
+    bad = tmp_path / "bad.tfrecord"
+    bad.write_bytes(bytes(data))
+    from nasbench import NASBenchFormatError
+
+    with pytest.raises(NASBenchFormatError, match="CRC"):
+        parse_file(bad, verify_crc=True)
