@@ -28,6 +28,36 @@ def _read_rows(summary: str | os.PathLike | Sequence[Mapping[str, Any]]) -> list
     return list(summary)
 
 
+def _summary_lines(summary: Any, x: str, line: str, selected: Sequence[str] | None, ci: bool,
+                   source: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of a summary and the lines (arms / methods) to draw, checked: the ``x``,
+    ``line`` and ``mean`` columns (and the CI columns with ``ci``) must be there, and every
+    selected line present."""
+    rows = _read_rows(summary)
+    if not rows:
+        raise ValueError("summary: no rows to plot")
+    need = {x, line, "mean"} | ({"ci_low", "ci_high"} if ci else set())
+    missing = sorted(need - set(rows[0].keys()))
+    if missing:
+        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of {source}")
+    present = list(dict.fromkeys(str(r[line]) for r in rows))
+    chosen = present if selected is None else list(selected)
+    unknown = [a for a in chosen if a not in present]
+    if unknown:
+        raise ValueError(f"{line}s: {unknown} not in the summary (it holds {present})")
+    return rows, chosen
+
+
+def _figure(ax: Any) -> tuple[Any, Any]:
+    """``(figure, axes)``: a new 6.4 x 4.4 in figure, or ``ax`` and its figure."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    return fig, fig.add_subplot()
+
+
 def plot_bias(
     summary: str | os.PathLike | Sequence[Mapping[str, Any]],
     path: str | os.PathLike | None = None,
@@ -62,26 +92,9 @@ def plot_bias(
     Raises:
         ValueError: if the summary lacks a column, holds no rows, or an arm is unknown.
     """
-    rows = _read_rows(summary)
-    if not rows:
-        raise ValueError("summary: no rows to plot")
-    need = {"budget", "arm", "mean"} | ({"ci_low", "ci_high"} if ci else set())
-    missing = sorted(need - set(rows[0].keys()))
-    if missing:
-        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of gemgraph ablation")
-    present = list(dict.fromkeys(str(r["arm"]) for r in rows))
-    arms = present if arms is None else list(arms)
-    unknown = [a for a in arms if a not in present]
-    if unknown:
-        raise ValueError(f"arms: {unknown} not in the summary (it holds {present})")
+    rows, arms = _summary_lines(summary, "budget", "arm", arms, ci, "gemgraph ablation")
     f = 100.0 if percent else 1.0
-    if ax is None:
-        from matplotlib.figure import Figure  # noqa: PLC0415
-
-        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax)
     default = iter(["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"])
     colours: dict[str, str] = {}
     for arm in arms:
@@ -239,26 +252,9 @@ def plot_regret(
     """
     import numpy as np  # noqa: PLC0415
 
-    rows = _read_rows(summary)
-    if not rows:
-        raise ValueError("summary: no rows to plot")
-    need = {"method", "queries", "mean"} | ({"ci_low", "ci_high"} if ci else set())
-    missing = sorted(need - set(rows[0].keys()))
-    if missing:
-        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of gemgraph benchmark")
-    present = list(dict.fromkeys(str(r["method"]) for r in rows))
-    methods = present if methods is None else list(methods)
-    unknown = [m for m in methods if m not in present]
-    if unknown:
-        raise ValueError(f"methods: {unknown} not in the summary (it holds {present})")
+    rows, methods = _summary_lines(summary, "queries", "method", methods, ci, "gemgraph benchmark")
     f = 100.0 if percent else 1.0
-    if ax is None:
-        from matplotlib.figure import Figure  # noqa: PLC0415
-
-        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax)
     for m in methods:
         sel = sorted((r for r in rows if str(r["method"]) == m), key=lambda r: float(r["queries"]))
         q = np.array([float(r["queries"]) for r in sel])

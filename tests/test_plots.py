@@ -65,3 +65,19 @@ def test_bad_input(tmp_path):
         plot_bias(_summary(), arms=["nope"])
     with pytest.raises(FileNotFoundError):
         plot_bias(tmp_path / "missing.csv")
+
+
+def test_plot_regret(tmp_path):
+    import pytest
+
+    from gemgraph.plots import plot_regret
+
+    rows = [{"method": m, "queries": q, "mean": v / q, "ci_low": 0.5 * v / q, "ci_high": 1.5 * v / q}
+            for m, v in (("random", 1.0), ("nasgem-seq:embedding", 0.3)) for q in (10, 20, 30)]
+    fig = plot_regret(rows, tmp_path / "r.png", title="t")
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["random", "nasgem-seq:embedding"]
+    with pytest.raises(ValueError, match="methods"):
+        plot_regret(rows, methods=["bananas"])
+    with pytest.raises(ValueError, match="missing column"):
+        plot_regret([{"method": "x", "mean": 1.0}])
