@@ -219,3 +219,149 @@ def test_negative_and_out_of_range_index():
     with pytest.raises(IndexError):
         ds[3]
     assert len(list(iter(ds))) == 3  # the old-style iteration protocol stops at IndexError
+
+
+# ------------------------------------------------------------------ safety: no code from data files
+class _Evil:
+    """Unpickling this object would create ``marker`` (it must never happen)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_planted_batch_file_does_not_run(tmp_path, protocol):
+    _fake_torchvision(tmp_path)
+    marker = tmp_path / "pwned"
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_3", "wb") as f:
+        pickle.dump({"data": _Evil(marker), "labels": [0]}, f, protocol=protocol)
+    with pytest.raises(ValueError, match=r"data_batch_3.*refused to load the global (posix|os|nt)\.system"):
+        cifar10_proxy(tmp_path)
+    assert not marker.exists()
+
+
+def test_planted_builtin_eval_is_refused(tmp_path):
+    _fake_torchvision(tmp_path)
+    marker = tmp_path / "pwned"
+
+    class EvalEvil:
+        def __reduce__(self):
+            return (eval, (f"open({str(marker)!r}, 'w')",))
+
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump(EvalEvil(), f)
+    with pytest.raises(ValueError, match=r"test_batch.*builtins\.eval"):
+        cifar10_proxy(tmp_path, split="test")
+    assert not marker.exists()
+
+
+def test_batch_formats_numpy_writes_are_admitted(tmp_path):
+    """Protocols 2 (as the official Python 2 files), 4 and 5 all load with the restricted unpickler."""
+    data, labels, _ = _fake_torchvision(tmp_path)
+    folder = tmp_path / "cifar-10-batches-py"
+    parts = np.array_split(np.arange(len(labels)), 5)
+    for k, proto in ((1, 2), (2, 5)):
+        with open(folder / f"data_batch_{k}", "wb") as f:
+            pickle.dump({"batch_label": "training batch", "data": data[parts[k - 1]],
+                         "labels": labels[parts[k - 1]].tolist(), "filenames": [b"a.png"] * len(parts[k - 1])},
+                        f, protocol=proto)
+    train = cifar10_proxy(tmp_path)
+    assert len(train) == 50
+
+
+def test_official_md5_list_matches_torchvision():
+    from torchvision.datasets import CIFAR10
+
+    from gemgraph.datasets.cifar import OFFICIAL_MD5
+
+    assert dict(CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]) == OFFICIAL_MD5
+
+
+def test_not_official_md5_is_logged(tmp_path, caplog):
+    _fake_torchvision(tmp_path)
+    with caplog.at_level("WARNING", logger="gemgraph.datasets.cifar"):
+        cifar10_proxy(tmp_path, split="val")
+    assert "not the official CIFAR-10 file" in caplog.text
+
+
+# ------------------------------------------------------------------ contents checked on load
+def _rewrite_batch(tmp_path, name, **entries):
+    path = tmp_path / "cifar-10-batches-py" / name
+    with open(path, "rb") as f:
+        d = pickle.load(f)
+    d.update(entries)
+    with open(path, "wb") as f:
+        pickle.dump(d, f)
+
+
+@pytest.mark.parametrize("entries, match", [
+    ({"labels": [58] * 100}, r"data_batch_2\['labels'\].*labels in \[0, 10\).*58"),
+    ({"labels": [-1] * 100}, r"data_batch_2\['labels'\].*labels in \[0, 10\)"),
+    ({"labels": [0] * 99}, r"data_batch_2\['labels'\].*expected 100 labels"),
+    ({"labels": [0.5] * 100}, r"data_batch_2\['labels'\].*integer labels"),
+    ({"data": np.zeros((100, 3 * 16 * 16), np.uint8)}, r"data_batch_2\['data'\].*32x32.*\(100, 768\)"),
+    ({"data": np.zeros((100, 3072), np.float32)}, r"data_batch_2\['data'\].*uint8.*float32"),
+    ({"data": [1, 2, 3]}, r"data_batch_2\['data'\].*list"),
+])
+def test_batch_contents_are_checked(tmp_path, entries, match):
+    _fake_torchvision(tmp_path)
+    _rewrite_batch(tmp_path, "data_batch_2", **entries)
+    with pytest.raises(ValueError, match=match):
+        cifar10_proxy(tmp_path)
+
+
+def test_batch_that_is_not_a_dict(tmp_path):
+    _fake_torchvision(tmp_path)
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "wb") as f:
+        pickle.dump([1, 2, 3], f)
+    with pytest.raises(ValueError, match="data_batch_1.*expected a dict"):
+        cifar10_proxy(tmp_path)
+    (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ValueError, match="data_batch_1.*not a readable CIFAR-10 batch"):
+        cifar10_proxy(tmp_path)
+
+
+def _npz(tmp_path, **change):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar10-proxy"
+    folder.mkdir(exist_ok=True)
+    arrays = {}
+    for s, n in (("train", 20), ("val", 10), ("test", 10)):
+        arrays[f"x_{s}"] = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        arrays[f"y_{s}"] = np.arange(n) % 10
+    arrays.update(change)
+    np.savez(folder / "cifar10_proxy.npz", **arrays)
+    return folder / "cifar10_proxy.npz"
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"y_train": np.arange(20) % 58}, r"\['y_train'\].*labels in \[0, 10\)"),
+    ({"x_val": np.zeros((10, 16, 16, 3), np.uint8)}, r"\['x_val'\].*32x32.*\(10, 16, 16, 3\)"),
+    ({"x_train": np.zeros((20, 3, 32, 32), np.uint8)}, r"\['x_train'\].*\(N, 32, 32, 3\)"),
+    ({"x_test": np.zeros((10, 32, 32, 3), np.int16)}, r"\['x_test'\].*uint8.*int16"),
+    ({"y_test": np.zeros(9, np.int64)}, r"\['y_test'\].*expected 10 labels"),
+    ({"y_val": np.zeros(10, np.float64)}, r"\['y_val'\].*integer labels"),
+    ({"classes": np.array([str(i) for i in range(58)])}, r"\['classes'\].*10 CIFAR-10 classes, got 58"),
+])
+def test_npz_contents_are_checked(tmp_path, change, match):
+    _npz(tmp_path, **change)
+    with pytest.raises(ValueError, match=match):
+        cifar10_proxy(tmp_path)
+
+
+def test_corrupt_npz_is_a_clear_error(tmp_path):
+    path = _npz(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="cifar10_proxy.npz"):
+        cifar10_proxy(tmp_path)
+
+
+def test_tensor_dataset_refuses_labels_beyond_the_classes():
+    x = torch.zeros(3, 3, 4, 4, dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r"targets: expected labels in \[0, 10\)"):
+        CifarTensorDataset(x, torch.tensor([0, 1, 57]), classes=[str(i) for i in range(10)])

@@ -25,6 +25,13 @@ so ``fraction=0.1`` gives 5,000 train (500 per class), 1,000 val (100 per class,
 *training* images) and 1,000 test images (the official test batch is in random order, so
 this is a random tenth; not exactly balanced).
 
+Safety and checks. Batch files are never read with a bare ``pickle.load``: they are read with
+a restricted unpickler that admits only what a CIFAR-10 batch holds (dicts, lists, strings,
+ints, uint8 numpy arrays) and refuses any other global before it is looked up, so a planted
+file cannot run code (a file whose md5 is not the official one is also logged). The npz is
+read with ``allow_pickle=False``. On load, images must be uint8 32x32 RGB and labels integers
+in [0, 10) (one per image); anything else is a ValueError naming the file and array.
+
 Images are kept as one uint8 tensor (N, 3, 32, 32); :class:`CifarTensorDataset` normalises
 them (CIFAR-10 channel mean / std) and, for the train split, augments them (random crop
 with 4 pixels of zero padding, horizontal flip), either per sample (``__getitem__``, for a
@@ -33,10 +40,14 @@ with 4 pixels of zero padding, horizontal flip), either per sample (``__getitem_
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import pickle
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +55,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 __all__ = [
+    "OFFICIAL_MD5",
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
@@ -53,6 +65,8 @@ __all__ = [
     "cifar10_proxy",
     "find_cifar10",
 ]
+
+logger = logging.getLogger(__name__)
 
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -171,6 +185,9 @@ class CifarTensorDataset(Dataset):
         self.train = bool(train)
         num_classes = int(self.targets.max()) + 1 if len(self.targets) else 0
         self.classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(num_classes))
+        if len(self.targets) and (int(self.targets.min()) < 0 or int(self.targets.max()) >= len(self.classes)):
+            raise ValueError(f"targets: expected labels in [0, {len(self.classes)}) for {len(self.classes)} classes, "
+                             f"got [{int(self.targets.min())}, {int(self.targets.max())}]")
         self.mean = torch.tensor(mean, dtype=torch.float32)
         self.std = torch.tensor(std, dtype=torch.float32)
         self.padding = int(padding)
@@ -283,21 +300,144 @@ def _not_found(base: Path | None, download: bool) -> FileNotFoundError:
 
 
 # ---------------------------------------------------------------------------- loading
-def _unpickle(path: Path) -> dict:
+#: md5 of the files of the official ``cifar-10-python.tar.gz`` (the list torchvision checks).
+OFFICIAL_MD5: dict[str, str] = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
+NUM_CLASSES = len(CIFAR10_CLASSES)
+IMAGE_SHAPE = (32, 32, 3)  # HWC, as CIFAR-10 stores it
+
+
+def _numpy_globals() -> dict[tuple[str, str], Any]:
+    """The few callables a pickled numpy array needs, under the module names numpy 1.x / 2.x write."""
+    try:
+        from numpy._core import multiarray, numeric
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
+    import _codecs
+
+    out: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                       ("_codecs", "encode"): _codecs.encode}
+    for mod in ("numpy.core", "numpy._core"):
+        out[(f"{mod}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        out[(f"{mod}.multiarray", "scalar")] = multiarray.scalar
+        if hasattr(numeric, "_frombuffer"):
+            out[(f"{mod}.numeric", "_frombuffer")] = numeric._frombuffer
+    return out
+
+
+class _Refused(pickle.UnpicklingError):
+    """A global or persistent id the restricted unpickler does not admit."""
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    r"""An unpickler that admits only what a CIFAR-10 batch holds.
+
+    Dicts, lists, strings, bytes and ints need no globals; numpy arrays need
+    ``ndarray`` / ``dtype`` / ``_reconstruct`` (``_frombuffer`` for protocol 5) and protocol-2
+    bytes need ``_codecs.encode``. Any other global (``os.system``, ``builtins.eval``, ...)
+    is refused before it is looked up, so a planted file cannot run code.
+    """
+
+    def __init__(self, file: Any, path: Path) -> None:
+        super().__init__(file, encoding="latin1")
+        self._path = path
+        self._allowed = _numpy_globals()
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise _Refused(
+                f"{self._path}: refused to load the global {module}.{name}: a CIFAR-10 batch holds only "
+                "dicts, lists, strings, ints and uint8 numpy arrays (this file is not an official batch; "
+                "nothing in it was run)"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _Refused(f"{self._path}: refused a persistent id; not a CIFAR-10 batch")
+
+
+def file_md5(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex md5 of a file, read in chunks."""
+    h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _unpickle(path: Path) -> dict:
+    """A CIFAR-10 batch file, read with :class:`_BatchUnpickler` (never a bare ``pickle.load``)."""
+    expected = OFFICIAL_MD5.get(path.name)
+    if expected is not None and file_md5(path) != expected:
+        logger.warning("%s is not the official CIFAR-10 file (md5 differs); reading it with the restricted "
+                       "unpickler and checking its contents", path)
+    try:
+        with open(path, "rb") as f:
+            d = _BatchUnpickler(f, path).load()
+    except _Refused as exc:
+        raise ValueError(f"root: {exc}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as exc:
+        raise ValueError(f"root: {path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"root: {path} is not a CIFAR-10 batch: expected a dict, got {type(d).__name__}")
+    return d
+
+
+def _check_labels(y: Any, n: int, what: str) -> np.ndarray:
+    """``y`` as int64 (n,), or a ValueError naming ``what``: integer labels in [0, 10)."""
+    arr = np.asarray(y)
+    if arr.size == 0 and n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == object or arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{what}: expected integer labels, got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{what}: expected {n} labels (one per image), got shape {arr.shape}")
+    if n and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
+        bad = arr[(arr < 0) | (arr >= NUM_CLASSES)]
+        raise ValueError(f"{what}: expected labels in [0, {NUM_CLASSES}) (CIFAR-10 has {NUM_CLASSES} classes), "
+                         f"got {bad.size} outside it (e.g. {int(bad[0])})")
+    return arr.astype(np.int64)
+
+
+def _check_images(x: Any, what: str, shape: tuple[int, ...] = IMAGE_SHAPE) -> np.ndarray:
+    """``x`` as a uint8 (N, *shape) array, or a ValueError naming ``what``."""
+    arr = np.asarray(x)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"{what}: expected uint8 images, got dtype {arr.dtype}")
+    if arr.ndim != 1 + len(shape) or tuple(arr.shape[1:]) != tuple(shape):
+        hw = "x".join(str(s) for s in shape)
+        raise ValueError(f"{what}: expected images of shape (N, {', '.join(map(str, shape))}) ({hw}), "
+                         f"got {arr.shape}")
+    return arr
+
+
+def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file -> (images uint8 (n, 3, 32, 32), labels int64 (n,)), contents checked."""
+    d = _unpickle(path)
+    key = "labels" if "labels" in d else "fine_labels" if "fine_labels" in d else None
+    if "data" not in d or key is None:
+        raise ValueError(f"root: {path} is not a CIFAR-10 batch: expected keys 'data' and 'labels', "
+                         f"got {sorted(map(str, d))}")
+    data = d["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise ValueError(f"root: {path}['data']: expected a uint8 (N, 3072) array of 32x32 RGB images, got {got}")
+    labels = _check_labels(d[key], len(data), f"root: {path}[{key!r}]")
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def _read_torchvision(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for k in range(1, 6):
-        d = _unpickle(folder / f"data_batch_{k}")
-        xs.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(d.get("labels", d.get("fine_labels")), dtype=np.int64))
-    d = _unpickle(folder / "test_batch")
-    x_test = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    y_test = np.asarray(d["labels"], dtype=np.int64)
-    return np.concatenate(xs), np.concatenate(ys), x_test, y_test
+    parts = [_read_batch(folder / f"data_batch_{k}") for k in range(1, 6)]
+    x_test, y_test = _read_batch(folder / "test_batch")
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test
 
 
 def _draw(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -324,6 +464,32 @@ def _draw(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
     return train_index, np.sort(np.concatenate(val))
 
 
+def _read_npz(path: Path, shape: tuple[int, ...] = IMAGE_SHAPE) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The splits of a ``cifar10_proxy.npz``-layout file (images HWC ``shape``), contents checked."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"root: {path} is not a readable npz file ({type(exc).__name__}: {exc})") from None
+    with z:
+        missing = [k for s in SPLITS for k in (f"x_{s}", f"y_{s}") if k not in z.files]
+        if missing:
+            raise ValueError(f"root: {path} lacks the keys {missing} of the cifar10_proxy.npz layout")
+        try:
+            if "classes" in z.files:
+                classes = [str(c) for c in z["classes"].tolist()]
+                if len(classes) != NUM_CLASSES:
+                    raise ValueError(f"root: {path}['classes']: expected the {NUM_CLASSES} CIFAR-10 classes, "
+                                     f"got {len(classes)}")
+            out = {}
+            for s in SPLITS:
+                x = _check_images(z[f"x_{s}"], f"root: {path}['x_{s}']", shape)
+                y = _check_labels(z[f"y_{s}"], len(x), f"root: {path}['y_{s}']")
+                out[s] = (np.ascontiguousarray(x.transpose(0, 3, 1, 2)), y)
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"root: {path} is corrupt ({type(exc).__name__}: {exc})") from None
+    return out
+
+
 def _load_arrays(kind: str, path: Path, fraction: float, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """split -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
     if kind == "npz":
@@ -333,14 +499,7 @@ def _load_arrays(kind: str, path: Path, fraction: float, seed: int) -> dict[str,
                 f"seed={seed}. Other draws need the full CIFAR-10 files (<root>/{TORCHVISION_DIR}, "
                 "download=True on a machine with internet)."
             )
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for s in SPLITS for k in (f"x_{s}", f"y_{s}") if k not in z.files]
-            if missing:
-                raise ValueError(f"root: {path} lacks the keys {missing} of the cifar10_proxy.npz layout")
-            return {
-                s: (np.ascontiguousarray(z[f"x_{s}"].transpose(0, 3, 1, 2)), z[f"y_{s}"].astype(np.int64))
-                for s in SPLITS
-            }
+        return _read_npz(path)
     x, y, x_test, y_test = _read_torchvision(path)
     train_index, val_index = _draw(y, fraction, seed)
     n_test = int(round(fraction * len(y_test)))
@@ -349,6 +508,42 @@ def _load_arrays(kind: str, path: Path, fraction: float, seed: int) -> dict[str,
         "val": (x[val_index], y[val_index]),
         "test": (x_test[:n_test], y_test[:n_test]),
     }
+
+
+def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
+    r"""Fetch the official CIFAR-10 python archive into ``<root>/cifar-10-batches-py``.
+
+    Uses torchvision's downloader (:func:`torchvision.datasets.utils.download_and_extract_archive`)
+    with the URL and archive md5 of :class:`torchvision.datasets.CIFAR10`, then checks every
+    extracted file against that class's md5 list; nothing is unpickled here (the loader reads
+    the batches with a restricted unpickler). Files already present and intact are kept.
+
+    Returns:
+        ``("torchvision", <folder>)``, as :func:`find_cifar10`.
+
+    Raises:
+        ValueError: a file fails its md5 check after the download.
+        OSError / URLError: the download failed (no network, say).
+    """
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
+
+    base = Path(root).expanduser()
+    folder = base / CIFAR10.base_folder
+    files = list(CIFAR10.train_list) + list(CIFAR10.test_list)
+
+    def intact() -> list[str]:
+        return [name for name, md5 in files if not check_integrity(str(folder / name), md5)]
+
+    if intact():
+        base.mkdir(parents=True, exist_ok=True)
+        logger.info("downloading CIFAR-10 from %s into %s", CIFAR10.url, base)
+        download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        bad = intact()
+        if bad:
+            raise ValueError(f"root: after downloading {CIFAR10.url}, {[str(folder / b) for b in bad]} fail their "
+                             "md5 check")
+    return "torchvision", folder
 
 
 def cifar10_proxy(
@@ -393,12 +588,7 @@ def cifar10_proxy(
     if found is None and download:
         if base is None:
             raise ValueError("root: download=True needs a root directory (or $GEMGRAPH_DATA)")
-        import torchvision
-
-        base.mkdir(parents=True, exist_ok=True)
-        for train in (True, False):
-            torchvision.datasets.CIFAR10(str(base), train=train, download=True)
-        found = find_cifar10(base)
+        found = download_cifar10(base)
     if found is None:
         raise _not_found(base, download)
     arrays = _load_arrays(found[0], found[1], float(fraction), int(seed))
