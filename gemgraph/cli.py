@@ -105,6 +105,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         done = len(store)
         print(f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
               + (f" ({done} already done, resuming)" if done else ""))
+        trainer = make_trainer(cfg, device=args.device, data_root=args.data, download=args.download)
+        trainer.check_data()  # a missing data set fails now, not after the encoder has trained
         encoder = prepare_encoder(run_dir, cfg, store, device=args.device, progress=not args.quiet)
         fid = store.get_meta("encoder_fidelity")
         if fid:
@@ -116,7 +118,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             executor = RayExecutor(address=args.ray_address)
         b = cfg["bootstrap"]
         search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
-                        make_trainer(cfg, device=args.device, data_root=args.data), store,
+                        trainer, store,
                         seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
                         executor=executor, progress=not args.quiet)
         try:
@@ -216,7 +218,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cell = cell_from_json(pick["best"])
         trainer = ProxyTrainer(epochs=args.epochs, width=args.width, cells_per_stage=args.cells_per_stage,
                                batch_size=args.batch_size, lr=args.lr, max_train_images=None, split=args.split,
-                               root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet)
+                               root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet,
+                               download=args.download)
         res = trainer.evaluate(cell)
         macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
         out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
@@ -350,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")
     s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
     s.add_argument("--ray-address", default=None, help="existing Ray cluster (default: start a local one)")
-    s.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    s.add_argument("--data", default=None,
+                   help="data root (default $GEMGRAPH_DATA; with neither, the 16x16 CIFAR-10 subset embedded in the "
+                        "package, which serves the quick preset)")
+    s.add_argument("--download", action="store_true",
+                   help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
     s.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_cmd_search)
@@ -378,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1)
     t.add_argument("--split", default="test", choices=["val", "test"])
     t.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    t.add_argument("--download", action="store_true",
+                   help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
     t.add_argument("--device", default="auto")
     t.add_argument("--json", action="store_true")
     t.add_argument("--quiet", action="store_true")

@@ -8,6 +8,8 @@ from .cifar import (
     augment_batch,
     balanced_indices,
     cifar10_proxy,
+    download_cifar10,
+    downsample,
     find_cifar10,
 )
 
@@ -20,5 +22,7 @@ __all__ = [
     "augment_batch",
     "balanced_indices",
     "cifar10_proxy",
+    "download_cifar10",
+    "downsample",
     "find_cifar10",
 ]

@@ -6,6 +6,12 @@ Two on-disk sources are read, looked for under a data root (``root``, default
 * torchvision's CIFAR-10 files, ``<root>/cifar-10-batches-py`` (the official python
   pickles; ``download=True`` fetches them with :class:`torchvision.datasets.CIFAR10` on a
   machine with internet). Any ``fraction`` and ``seed`` can be drawn from them.
+* with no data root at all (``root=None`` and ``$GEMGRAPH_DATA`` unset): the subset embedded
+  in the package, ``gemgraph/datasets/data/cifar10_proxy16.npz`` (4.4 MB, attributed in
+  ``SOURCE.md`` beside it): the train and val splits of the ``fraction=0.1, seed=0`` draw
+  below, average-pooled to 16x16 (:func:`downsample`), enough for the ``quick`` preset with
+  no download. It serves ``resolution=16`` (or a divisor); it is byte-identical to pooling
+  the 32x32 files, so a run gives the same result with or without a data root.
 * ``<root>/cifar10-proxy/cifar10_proxy.npz`` (keys ``x_train, y_train, x_val, y_val,
   x_test, y_test``, images uint8 (N, 32, 32, 3) HWC): the draw for ``fraction=0.1, seed=0``,
   stored.
@@ -57,12 +63,15 @@ from torch.utils.data import Dataset
 __all__ = [
     "OFFICIAL_MD5",
     "CIFAR10_CLASSES",
+    "EMBEDDED_PATH",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
     "CifarTensorDataset",
     "augment_batch",
     "balanced_indices",
     "cifar10_proxy",
+    "download_cifar10",
+    "downsample",
     "find_cifar10",
 ]
 
@@ -76,6 +85,11 @@ CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 
 SPLITS = ("train", "val", "test")
+#: The CIFAR-10 subset shipped inside the package (see ``data/SOURCE.md``): the train and val
+#: splits of the ``fraction=0.1, seed=0`` draw, average-pooled to 16x16.
+EMBEDDED_PATH = Path(__file__).resolve().parent / "data" / "cifar10_proxy16.npz"
+EMBEDDED_RESOLUTION = 16
+EMBEDDED_SPLITS = ("train", "val")
 PROXY_RELPATH = Path("cifar10-proxy") / "cifar10_proxy.npz"
 TORCHVISION_DIR = "cifar-10-batches-py"
 
@@ -140,6 +154,34 @@ def balanced_indices(targets: Tensor | np.ndarray, n: int, seed: int = 0) -> np.
         idx = np.flatnonzero(y == c)
         out.append(rng.choice(idx, min(int(k), len(idx)), replace=False))
     return np.sort(np.concatenate(out))
+
+
+def downsample(images: np.ndarray | Tensor, size: int) -> np.ndarray | Tensor:
+    r"""Average-pool square uint8 images by an integer factor, in exact integer arithmetic.
+
+    Each output pixel is the mean of a ``f x f`` block (``f = H // size``), rounded half up:
+    the same bytes on every machine. ``size == H`` returns the input unchanged.
+
+    Args:
+        images: uint8 (N, C, H, W), numpy array or tensor, ``H == W`` a multiple of ``size``.
+        size: output side.
+
+    Shapes: (N, C, H, H) -> (N, C, size, size), uint8, same type as the input.
+    """
+    is_tensor = isinstance(images, Tensor)
+    x = images.cpu().numpy() if is_tensor else np.asarray(images)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"images: expected uint8 (N, C, H, H) images, got {x.dtype} {x.shape}")
+    h = x.shape[2]
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 or h % size:
+        raise ValueError(f"size: expected a divisor of the image side {h}, got {size!r}")
+    if size == h:
+        return images
+    f = h // size
+    n, c = x.shape[:2]
+    blocks = x.reshape(n, c, size, f, size, f).sum(axis=(3, 5), dtype=np.int32)
+    out = ((blocks + (f * f) // 2) // (f * f)).astype(np.uint8)
+    return torch.from_numpy(out) if is_tensor else out
 
 
 # ---------------------------------------------------------------------------- dataset
@@ -287,7 +329,9 @@ def _candidates(base: Path) -> list[Path]:
 
 def _not_found(base: Path | None, download: bool) -> FileNotFoundError:
     where = (
-        "no data root: root=None and $GEMGRAPH_DATA is not set"
+        "no data root: root=None and $GEMGRAPH_DATA is not set; the subset embedded in the package holds only "
+        f"the {' and '.join(EMBEDDED_SPLITS)} splits of fraction=0.1, seed=0 at resolution {EMBEDDED_RESOLUTION} "
+        "(or a divisor of it)"
         if base is None
         else "looked for " + ", ".join(str(c) for c in _candidates(base))
     )
@@ -464,14 +508,16 @@ def _draw(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
     return train_index, np.sort(np.concatenate(val))
 
 
-def _read_npz(path: Path, shape: tuple[int, ...] = IMAGE_SHAPE) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _read_npz(
+    path: Path, shape: tuple[int, ...] = IMAGE_SHAPE, splits: Sequence[str] = SPLITS,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The splits of a ``cifar10_proxy.npz``-layout file (images HWC ``shape``), contents checked."""
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"root: {path} is not a readable npz file ({type(exc).__name__}: {exc})") from None
     with z:
-        missing = [k for s in SPLITS for k in (f"x_{s}", f"y_{s}") if k not in z.files]
+        missing = [k for s in splits for k in (f"x_{s}", f"y_{s}") if k not in z.files]
         if missing:
             raise ValueError(f"root: {path} lacks the keys {missing} of the cifar10_proxy.npz layout")
         try:
@@ -481,7 +527,7 @@ def _read_npz(path: Path, shape: tuple[int, ...] = IMAGE_SHAPE) -> dict[str, tup
                     raise ValueError(f"root: {path}['classes']: expected the {NUM_CLASSES} CIFAR-10 classes, "
                                      f"got {len(classes)}")
             out = {}
-            for s in SPLITS:
+            for s in splits:
                 x = _check_images(z[f"x_{s}"], f"root: {path}['x_{s}']", shape)
                 y = _check_labels(z[f"y_{s}"], len(x), f"root: {path}['y_{s}']")
                 out[s] = (np.ascontiguousarray(x.transpose(0, 3, 1, 2)), y)
@@ -522,8 +568,8 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
         ``("torchvision", <folder>)``, as :func:`find_cifar10`.
 
     Raises:
-        ValueError: a file fails its md5 check after the download.
-        OSError / URLError: the download failed (no network, say).
+        ValueError: the download failed (no network, an archive with the wrong md5), or an
+            extracted file fails its md5 check.
     """
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import check_integrity, download_and_extract_archive
@@ -538,7 +584,10 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
     if intact():
         base.mkdir(parents=True, exist_ok=True)
         logger.info("downloading CIFAR-10 from %s into %s", CIFAR10.url, base)
-        download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        try:
+            download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision: RuntimeError on a bad md5
+            raise ValueError(f"download: fetching {CIFAR10.url} into {base} failed ({type(exc).__name__}: {exc})") from None
         bad = intact()
         if bad:
             raise ValueError(f"root: after downloading {CIFAR10.url}, {[str(folder / b) for b in bad]} fail their "
@@ -552,6 +601,7 @@ def cifar10_proxy(
     seed: int = 0,
     split: str | Sequence[str] = "train",
     download: bool = False,
+    resolution: int = 32,
 ) -> CifarTensorDataset | tuple[CifarTensorDataset, ...]:
     r"""The CIFAR-10 proxy set (the paper's 1/10 of CIFAR-10) as in-memory torch datasets.
 
@@ -564,6 +614,9 @@ def cifar10_proxy(
         split: ``"train"`` (augmented), ``"val"``, ``"test"``, or a sequence of them (a tuple
             of datasets comes back, the files read once).
         download: fetch CIFAR-10 with torchvision into ``root`` when it is not found.
+        resolution: image side: 32 (CIFAR-10's), or a divisor of it (16, 8, ...): the images
+            are average-pooled to it (:func:`downsample`) and the random crop's padding scales
+            with it (4 pixels at 32, 2 at 16).
 
     Returns:
         :class:`CifarTensorDataset` (or a tuple of them): ``dataset[i] -> (image float
@@ -571,7 +624,8 @@ def cifar10_proxy(
 
     Raises:
         FileNotFoundError: the data is absent (the message says where it looked and how to
-            get it).
+            get it); with no data root, the embedded subset is used when it holds what is
+            asked (train / val, ``fraction=0.1, seed=0``, ``resolution`` 16 or a divisor).
         ValueError: for a bad ``fraction``, ``seed`` or ``split``, or a draw the stored
             npz file does not hold.
     """
@@ -580,6 +634,8 @@ def cifar10_proxy(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
     splits = (split,) if isinstance(split, str) else tuple(split)
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1 or 32 % resolution:
+        raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
     bad = [s for s in splits if s not in SPLITS]
     if bad or not splits:
         raise ValueError(f"split: expected one of {SPLITS} or a sequence of them, got {split!r}")
@@ -589,13 +645,19 @@ def cifar10_proxy(
         if base is None:
             raise ValueError("root: download=True needs a root directory (or $GEMGRAPH_DATA)")
         found = download_cifar10(base)
-    if found is None:
+    embedded = (found is None and base is None and abs(fraction - 0.1) < 1e-12 and seed == 0
+                and all(s in EMBEDDED_SPLITS for s in splits) and EMBEDDED_RESOLUTION % int(resolution) == 0)
+    if found is None and not embedded:
         raise _not_found(base, download)
-    arrays = _load_arrays(found[0], found[1], float(fraction), int(seed))
+    if embedded:
+        logger.info("no data root: using the CIFAR-10 subset embedded in the package (%s)", EMBEDDED_PATH.name)
+        arrays = _read_npz(EMBEDDED_PATH, (EMBEDDED_RESOLUTION, EMBEDDED_RESOLUTION, 3), EMBEDDED_SPLITS)
+    else:
+        arrays = _load_arrays(found[0], found[1], float(fraction), int(seed))
     out = tuple(
         CifarTensorDataset(
-            torch.from_numpy(arrays[s][0]), torch.from_numpy(arrays[s][1]),
-            train=(s == "train"), classes=CIFAR10_CLASSES, split=s,
+            torch.from_numpy(downsample(arrays[s][0], int(resolution))), torch.from_numpy(arrays[s][1]),
+            train=(s == "train"), classes=CIFAR10_CLASSES, split=s, padding=max(1, 4 * int(resolution) // 32),
         )
         for s in splits
     )
