@@ -139,6 +139,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
         print(_pick_table(res.top, verified=True))
         print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
+    from .runs import predictor_cv
+
+    cv = predictor_cv(run_dir)
+    if cv is not None and cv["spearman"] is not None:
+        print(f"predictor check: Spearman {cv['spearman']:.3f} between measured scores and out-of-fold predictions "
+              f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
     return 0
 
 
@@ -158,11 +164,13 @@ def _load_run(run_dir: str):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .runs import dumps, format_table, report, store_path
+    from .runs import dumps, format_table, pick_rows, report, store_path
 
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
-    rep = report(args.run)
+    if args.cv_folds == 1 or args.cv_folds < 0:
+        raise ValueError(f"--cv-folds: expected 0 (off) or an int >= 2, got {args.cv_folds}")
+    rep = report(args.run, cv_folds=args.cv_folds)
     if args.json:
         print(dumps(rep))
         return 0
@@ -176,7 +184,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if rep["pick"]:
         top = rep["pick"]["top"][0]
         print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, "
-              f"predicted score {top['predicted']:.4f}")
+              f"predicted score {top['predicted']:.4f}"
+              + (f", measured {top['verified']:.4f}" if top.get("verified") is not None else ""))
+        print(format_table(pick_rows(rep["pick"]),
+                           [("rank", "rank", "d"), ("op_nodes", "op nodes", "d"), ("edges", "edges", "d"),
+                            ("mmacs", "MMACs", ".1f"), ("predicted", "predicted", ".4f"),
+                            ("verified", "measured", ".4f"), ("accuracy", "acc", ".3f")]))
+        if rows:
+            print(f"evaluated candidates' scores: {rows[-1]['score']:.4f} .. {rows[0]['score']:.4f}")
+    cv = rep.get("predictor_cv")
+    if cv is not None:
+        rho = "undefined (constant predictions)" if cv["spearman"] is None else f"{cv['spearman']:.3f}"
+        print(f"predictor check: Spearman {rho} between measured scores and out-of-fold predictions "
+              f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
     return 0
 
 
@@ -366,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN")
     r.add_argument("--json", action="store_true")
     r.add_argument("--top", type=int, default=10, help="candidates shown in the table")
+    r.add_argument("--cv-folds", type=int, default=5,
+                   help="folds of the predictor's cross-validated rank check (default 5; 0: skip it)")
     r.set_defaults(func=_cmd_report)
 
     b = sub.add_parser("bootstrap", help="re-run the bootstrap optimisation of a run")

@@ -148,12 +148,72 @@ def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def report(run_dir: str | os.PathLike) -> dict[str, Any]:
+def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = None) -> dict[str, Any] | None:
+    r"""How well the run's predictor ranks candidates it has not seen: k-fold cross-validation.
+
+    The successful candidates of the run are embedded with the run's encoder
+    (``RUN/encoder.pt``); an unfitted copy of the run's predictor (``sklearn.base.clone`` of
+    the latest checkpoint, else of :func:`make_predictor`: same class, same settings) is fit
+    on k-1 folds and predicts the held-out fold (``sklearn.model_selection.cross_val_predict``,
+    shuffled :class:`~sklearn.model_selection.KFold`); the Spearman rank correlation of the
+    out-of-fold predictions with the measured scores is the figure. Nothing is written.
+
+    Args:
+        run_dir: the run directory.
+        folds: k (at most the number of candidates: leave-one-out then).
+        seed: seed of the fold split (default: the run's seed).
+
+    Returns:
+        ``{"spearman", "pvalue", "n", "folds", "measured", "predicted"}`` (``spearman`` None
+        when the out-of-fold predictions are constant), or None when the run has fewer than
+        4 successful candidates or no encoder file.
+    """
+    import numpy as np
+    from scipy import stats
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from . import encoders
+    from .store import RunStore
+    from .utils import check_int
+
+    folds = check_int(folds, "folds", minimum=2)
+    path = Path(run_dir) / "encoder.pt"
+    with RunStore(store_path(run_dir), readonly=True) as st:
+        cfg = st.config
+        rows = sorted((r for r in st.candidates(status="ok") if r["score"] is not None), key=lambda r: r["iteration"])
+        ck = st.latest_predictor()
+    if len(rows) < 4 or not path.exists():
+        return None
+    if ck is not None:
+        from .predictor import EfficiencyPredictor
+
+        template = EfficiencyPredictor.from_state_dict(ck[1])
+    else:
+        template = make_predictor(cfg)
+    Z = encoders.load(path).embed([r["cell"] for r in rows]).numpy().astype(np.float64)
+    y = np.array([r["score"] for r in rows], dtype=np.float64)
+    k = min(folds, len(rows))
+    cv = KFold(n_splits=k, shuffle=True, random_state=int(cfg["seed"] if seed is None else seed) % (2**32))
+    pred = cross_val_predict(clone(template), Z, y, cv=cv)
+    if np.ptp(pred) == 0 or np.ptp(y) == 0:
+        rho, pval = None, None
+    else:
+        res = stats.spearmanr(y, pred)
+        rho, pval = float(res.statistic), float(res.pvalue)
+    return {"spearman": rho, "pvalue": pval, "n": len(rows), "folds": k,
+            "measured": y.tolist(), "predicted": pred.tolist()}
+
+
+def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
     """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
     with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
-    (the bootstrap's choice), ``config`` and ``meta``."""
+    (the bootstrap's choice), ``config``, ``meta`` and ``predictor_cv`` (the predictor's
+    cross-validated rank correlation, :func:`predictor_cv` with ``cv_folds`` folds; None with
+    ``cv_folds=0`` or too few candidates)."""
     from .store import RunStore
 
+    cv = predictor_cv(run_dir, folds=cv_folds) if cv_folds else None
     with RunStore(store_path(run_dir), readonly=True) as st:
         rows = st.candidates()
         summ = st.summary()
@@ -167,8 +227,24 @@ def report(run_dir: str | os.PathLike) -> dict[str, Any]:
             "run": str(run_dir), "config": st.config, "iterations_done": summ["iterations_done"],
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
             "candidates": [candidate_dict(r) for r in rows], "best": best, "pick": st.pick(),
-            "meta": {k: v for k, v in meta.items() if v is not None},
+            "meta": {k: v for k, v in meta.items() if v is not None}, "predictor_cv": cv,
         }
+
+
+def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The stored pick's top-k as table rows: rank, op nodes and edges (after pruning), predicted
+    and (when verified) measured score, accuracy and MMACs."""
+    from .store import cell_from_json
+
+    if not pick:
+        return []
+    out = []
+    for i, e in enumerate(pick.get("top", [])):
+        cell = cell_from_json(e["cell"]).prune()
+        out.append({"rank": i + 1, "op_nodes": cell.num_nodes - 1, "edges": cell.num_edges,
+                    "predicted": e.get("predicted"), "verified": e.get("verified"), "accuracy": e.get("accuracy"),
+                    "mmacs": None if e.get("macs") is None else e["macs"] / 1e6})
+    return out
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
