@@ -20,6 +20,7 @@ Usage::
     python benchmarks/proxy_rank.py --cells 8 --no-ref                     # the quick proxy alone
     python benchmarks/proxy_rank.py --cells 8 --no-ref --cheap epochs=3     # a variant
     python benchmarks/proxy_rank.py --cells 16 --json proxy_rank.json       # rank agreement
+    python benchmarks/proxy_rank.py --summarise proxy_rank.json             # summary of a partial run
 """
 from __future__ import annotations
 
@@ -83,7 +84,16 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA, else the embedded subset)")
     p.add_argument("--json", default=None, help="write the per-cell results here (after every cell)")
+    p.add_argument("--summarise", default=None, metavar="JSON",
+                   help="only print the summary of a (possibly partial) --json file of an earlier run")
     args = p.parse_args()
+    if args.summarise:
+        saved = json.loads(Path(args.summarise).read_text())
+        print(f"{args.summarise}: {len(saved['rows'])} cells; load average at its start {saved['load']}")
+        for name, rep in saved["trainers"].items():
+            print(f"{name}: {rep}")
+        _summary(saved["rows"], list(saved["trainers"]))
+        return
 
     cfg = build_config("quick", seed=args.seed)
     cheap_t = _parse(args.cheap, {"resolution": None, "max_eval_images": None, **cfg["trainer"], "num_threads": args.threads})
@@ -115,15 +125,18 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps({"args": vars(args), "load": load, "trainers":
                                                    {k: repr(v) for k, v in trainers.items()}, "rows": rows}, indent=1))
+    _summary(rows, list(trainers))
+
+
+def _summary(rows: list[dict], names: list[str]) -> None:
     print()
-    load_end = os.getloadavg()
-    for name in trainers:
+    for name in names:
         acc = np.array([r[name]["accuracy"] for r in rows])
         secs = np.array([r[name]["wall_seconds"] for r in rows])
         print(f"{name}: accuracy mean {np.nanmean(acc):.3f} min {np.nanmin(acc):.3f} max {np.nanmax(acc):.3f} "
               f"std {np.nanstd(acc):.3f} over {len(acc)} cells; seconds per candidate mean {secs.mean():.1f} "
               f"max {secs.max():.1f} (training + eval + MAC count)")
-    if "ref" in trainers and len(rows) >= 4:
+    if "ref" in names and len(rows) >= 4:
         for key in ("accuracy", "score"):
             a = np.array([r["cheap"][key] for r in rows])
             b = np.array([r["ref"][key] for r in rows])
@@ -132,8 +145,8 @@ def main() -> None:
             print(f"Spearman(cheap, ref) of {key} over {ok.sum()} cells: {rho:.3f} [95% CI {lo:.3f}, {hi:.3f}]")
         ratio = np.mean([r["ref"]["wall_seconds"] for r in rows]) / np.mean([r["cheap"]["wall_seconds"] for r in rows])
         print(f"ref / cheap time ratio: {ratio:.2f}")
+    load_end = os.getloadavg()
     print(f"load average at the end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
-
 
 if __name__ == "__main__":
     main()

@@ -20,10 +20,13 @@ Measured for the default candidate ``SearchSpace(num_nodes=30).sample(1, seed=0)
   0.40 (0.42 with the running averages, ``recalibrate_bn=0``); two idle cores train at
   about 30 images/s, 46 with ``channels_last=True``.
 
-For a search on CPU, shrink the proxy: ``width=8, epochs=1, max_train_images=1000,
-max_eval_images=500, recalibrate_bn=500, batch_size=64`` takes 10-35 s of training per
-30-node candidate on one thread (13.8M-66M MACs) and still ranks above chance. The
-NAS-Bench-101-sized network is ``width=128, cells_per_stage=3`` (GPU only).
+For a search on CPU, shrink the proxy by resolution, not by images or steps: the ``quick``
+preset trains ``resolution=16`` (inputs average-pooled to 16x16, a quarter of the MACs per
+step), ``width=8``, all 5,000 images, 2 epochs of batch 64 (156 SGD steps), lr 0.1, on one
+thread; its candidates reach about 0.31 mean val accuracy (3x chance), where 1 epoch of 500
+images (7 steps) left every candidate at chance. Figures and their cost:
+``benchmarks/proxy_rank.py``. The NAS-Bench-101-sized network is ``width=128,
+cells_per_stage=3`` (GPU only).
 
 Data path. The uint8 images stay in one tensor on the training device; each batch is
 gathered, augmented (random crop with 4-pixel padding, horizontal flip) and normalised
@@ -65,7 +68,8 @@ class Result:
 
     Attributes:
         accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
-        macs: multiply-accumulates per 32x32 image (0 when the network could not be built).
+        macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
+            also when ``resolution`` pools the inputs; 0 when the network could not be built).
         params: parameters.
         score: ``efficiency(accuracy, macs, lam)`` (NaN when failed).
         train_seconds: wall time of the training loop.

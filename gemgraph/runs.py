@@ -23,9 +23,9 @@ threads were measured 10-20x slower than one) on the proxy images average-pooled
 (``trainer.resolution``; with no data root, the 16x16 subset embedded in the package, so it
 needs no download): all 5,000 train images, 2 epochs of batch 64 (156 SGD steps), lr 0.1,
 accuracy on the 1,000 val images; it verifies (trains) the bootstrap's top 2. MACs are those
-of the network at 32x32. Its candidates learn (mean val accuracy about 0.31, 3x chance); the
-figures, the cost and the rank agreement with a 4x costlier proxy are in
-``benchmarks/README.md`` (``benchmarks/proxy_rank.py``). All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
+of the network at 32x32. Its candidates learn (mean val accuracy about 0.31, 3x chance);
+``benchmarks/proxy_rank.py`` measures that, the cost, and the rank agreement with a 4x
+costlier proxy. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
 concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
 cells (quick: 5,000).
 """
