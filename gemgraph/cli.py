@@ -66,7 +66,8 @@ def _open_search(args: argparse.Namespace):
                                                           "bootstrap.top_k": args.top_k,
                                                           "bootstrap.verify_top": args.verify_top,
                                                           "trainer.epochs": args.epochs,
-                                                          "trainer.width": args.width})
+                                                          "trainer.width": args.width,
+                                                          "trainer.max_train_images": args.train_images})
         run_dir.mkdir(parents=True, exist_ok=True)
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
@@ -368,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
     s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
     s.add_argument("--width", type=int, default=None, help="proxy network width")
+    s.add_argument("--train-images", type=int, default=None,
+                   help="proxy training images per candidate, a class-balanced subset (preset: all 5,000)")
     s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")
     s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept")
     s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")

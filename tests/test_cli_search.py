@@ -13,7 +13,7 @@ def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GEMGRAPH_DATA", raising=False)
     run = tmp_path / "run"
     args = ["search", "--preset", "quick", "--nodes", "6", "--iterations", "4", "--num-samples", "300",
-            "--width", "4", "--epochs", "1", "--out", str(run), "--quiet", "--device", "cpu"]
+            "--width", "4", "--epochs", "1", "--train-images", "640", "--out", str(run), "--quiet", "--device", "cpu"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "evaluated 4 candidates (0 failed)" in out and "bootstrap pick over 300" in out
@@ -23,7 +23,7 @@ def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):
     assert rep["iterations_done"] == 4 and len({c["id"] for c in rep["candidates"]}) == 4
     assert rep["pick"]["best"]["n"] == 6
     assert rep["meta"]["encoder_fidelity"]["n_pairs"] > 0
-    assert rep["config"]["trainer"]["resolution"] == 16
+    assert rep["config"]["trainer"]["resolution"] == 16 and rep["config"]["trainer"]["max_train_images"] == 640
     top = rep["pick"]["top"]
     assert top[0]["verified"] is not None and top[1]["verified"] is not None  # verify_top 2
     assert rep["predictor_cv"]["n"] == 4 and len(rep["predictor_cv"]["predicted"]) == 4
