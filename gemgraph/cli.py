@@ -132,6 +132,7 @@ _SEARCH_CONFIG_FLAGS = {
     "--width": ("width", "trainer.width"), "--num-samples": ("num_samples", "bootstrap.num_samples"),
     "--top-k": ("top_k", "bootstrap.top_k"), "--verify-top": ("verify_top", "bootstrap.verify_top"),
     "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
+    "--train-images": ("train_images", "trainer.max_train_images"),
 }
 
 
@@ -166,7 +167,7 @@ def _open_search(args: argparse.Namespace):
         with RunStore(store_path(run_dir), readonly=True) as existing:
             cfg = existing.config
         _resume_conflicts(args, cfg)
-        data = load_data(cfg, args.data)
+        data = load_data(cfg, args.data, download=getattr(args, "download", False))
         store = RunStore(store_path(run_dir))
     else:
         if not args.out:
@@ -181,8 +182,9 @@ def _open_search(args: argparse.Namespace):
                                                           "trainer.epochs": args.epochs,
                                                           "trainer.width": args.width,
                                                           "sampler.name": args.sampler,
-                                                          "sampler.batch_size": args.sampler_batch})
-        data = load_data(cfg, args.data)
+                                                          "sampler.batch_size": args.sampler_batch,
+                                                          "trainer.max_train_images": args.train_images})
+        data = load_data(cfg, args.data, download=args.download)
         _check_run_dir(run_dir, "--out")
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
@@ -224,6 +226,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         except BaseException:
             _mark(store, "failed")
             raise
+    from .runs import predictor_cv
+
+    cv = predictor_cv(run_dir)
+    if cv is not None and cv["spearman"] is not None:
+        print(f"predictor check: Spearman {cv['spearman']:.3f} between measured scores and out-of-fold predictions "
+              f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
     return 0
 
 
@@ -250,7 +258,8 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     b = cfg["bootstrap"]
     sampler, sampler_opts = sampler_args(cfg)
     search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
-                    make_trainer(cfg, device=args.device, data_root=args.data, data=data), store,
+                    make_trainer(cfg, device=args.device, data_root=args.data, data=data, download=args.download),
+                    store,
                     seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
                     sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
     print(f"sampler: {search.sampler!r}")
@@ -311,13 +320,15 @@ def _load_run(run_dir: str, reembed: bool = False):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .runs import dumps, format_table, report, store_path
+    from .runs import dumps, format_table, pick_rows, report, store_path
 
     if args.top < 0:
         raise ValueError(f"--top: expected an int >= 0, got {args.top}")
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
-    rep = report(args.run)
+    if args.cv_folds == 1 or args.cv_folds < 0:
+        raise ValueError(f"--cv-folds: expected 0 (off) or an int >= 2, got {args.cv_folds}")
+    rep = report(args.run, cv_folds=args.cv_folds)
     if args.json:
         print(dumps(rep))
         return 0
@@ -342,9 +353,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, {how}"
               + (f" (newest of {len(rep['picks'])} picks; --history lists them)"
                  if len(rep["picks"]) > 1 and not args.history else ""))
+        print(format_table(pick_rows(rep["pick"]),
+                           [("rank", "rank", "d"), ("op_nodes", "op nodes", "d"), ("edges", "edges", "d"),
+                            ("mmacs", "MMACs", ".1f"), ("predicted", "predicted", ".4f"),
+                            ("measured", "measured", ".4f"), ("how", "", "s"), ("accuracy", "acc", ".3f")]))
+        if rows:
+            print(f"evaluated candidates' scores: {rows[-1]['score']:.4f} .. {rows[0]['score']:.4f}")
     if args.history:
         print("pick history (oldest first):")
         print(_history_table(rep["picks"]))
+    cv = rep.get("predictor_cv")
+    if cv is not None:
+        rho = "undefined (constant predictions)" if cv["spearman"] is None else f"{cv['spearman']:.3f}"
+        print(f"predictor check: Spearman {rho} between measured scores and out-of-fold predictions "
+              f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
     return 0
 
 
@@ -440,7 +462,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cell = cell_from_json(pick["best"])
         trainer = ProxyTrainer(epochs=args.epochs, width=args.width, cells_per_stage=args.cells_per_stage,
                                batch_size=args.batch_size, lr=args.lr, max_train_images=None, split=args.split,
-                               root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet)
+                               root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet,
+                               download=args.download)
         res, model = trainer.fit(cell)
         macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
         out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
@@ -664,6 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
     s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
     s.add_argument("--width", type=int, default=None, help="proxy network width")
+    s.add_argument("--train-images", type=int, default=None,
+                   help="proxy training images per candidate, a class-balanced subset (preset: all 5,000)")
     s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")
     s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept")
     s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")
@@ -680,7 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show the Ray workers' output (and tracebacks) here (default: in Ray's log folder)")
     s.add_argument("--reembed", action="store_true",
                    help="with --resume: accept RUN/encoder.pt as it now is (or retrain it) and re-embed")
-    s.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    s.add_argument("--data", default=None,
+                   help="data root (default $GEMGRAPH_DATA; with neither, the 16x16 CIFAR-10 subset embedded in the "
+                        "package, which serves the quick preset)")
+    s.add_argument("--download", action="store_true",
+                   help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
     s.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_cmd_search)
@@ -690,6 +719,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     r.add_argument("--top", type=int, default=10, help="candidates shown in the table")
     r.add_argument("--history", action="store_true", help="also list every pick (oldest first)")
+    r.add_argument("--cv-folds", type=int, default=5,
+                   help="folds of the predictor's cross-validated rank check (default 5; 0: skip it)")
     r.set_defaults(func=_cmd_report)
 
     b = sub.add_parser("bootstrap", help="re-run the bootstrap optimisation of a run")
@@ -712,6 +743,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1)
     t.add_argument("--split", default="test", choices=["val", "test"])
     t.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    t.add_argument("--download", action="store_true",
+                   help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
     t.add_argument("--device", default="auto")
     t.add_argument("--json", action="store_true")
     t.add_argument("--quiet", action="store_true")

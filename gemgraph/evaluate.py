@@ -20,10 +20,13 @@ Measured for the default candidate ``SearchSpace(num_nodes=30).sample(1, seed=0)
   0.40 (0.42 with the running averages, ``recalibrate_bn=0``); two idle cores train at
   about 30 images/s, 46 with ``channels_last=True``.
 
-For a search on CPU, shrink the proxy: ``width=8, epochs=1, max_train_images=1000,
-max_eval_images=500, recalibrate_bn=500, batch_size=64`` takes 10-35 s of training per
-30-node candidate on one thread (13.8M-66M MACs) and still ranks above chance. The
-NAS-Bench-101-sized network is ``width=128, cells_per_stage=3`` (GPU only).
+For a search on CPU, shrink the proxy by resolution, not by images or steps: the ``quick``
+preset trains ``resolution=16`` (inputs average-pooled to 16x16, a quarter of the MACs per
+step), ``width=8``, all 5,000 images, 2 epochs of batch 64 (156 SGD steps), lr 0.1, on one
+thread; its candidates reach about 0.31 mean val accuracy (3x chance), where 1 epoch of 500
+images (7 steps) left every candidate at chance. Figures and their cost:
+``benchmarks/proxy_rank.py``. The NAS-Bench-101-sized network is ``width=128,
+cells_per_stage=3`` (GPU only).
 
 Data path. The uint8 images stay in one tensor on the training device; each batch is
 gathered, augmented (random crop with 4-pixel padding, horizontal flip) and normalised
@@ -65,7 +68,8 @@ class Result:
 
     Attributes:
         accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
-        macs: multiply-accumulates per 32x32 image (0 when the network could not be built).
+        macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
+            also when ``resolution`` pools the inputs; 0 when the network could not be built).
         params: parameters.
         score: ``efficiency(accuracy, macs, lam)`` (NaN when failed).
         train_seconds: wall time of the training loop.
@@ -165,6 +169,13 @@ class ProxyTrainer:
             the running averages still carry their initial values and the network predicts
             one class; recalibrated, it is measured as it is. Its time counts in
             ``eval_seconds``.
+        resolution: train and measure on images average-pooled to this side
+            (:func:`gemgraph.datasets.downsample`; 16 = a quarter of the pixels of CIFAR-10's
+            32, and of the MACs per step); None = as the data come. The MACs of the
+            :class:`Result` stay those of the network at the data's own resolution (32x32 for
+            CIFAR-10), whatever ``resolution`` the proxy trains at.
+        download: fetch full CIFAR-10 through torchvision into ``root`` when it is absent
+            (:func:`gemgraph.datasets.cifar10_proxy`).
         progress: show a tqdm bar.
 
     Example:
@@ -196,6 +207,8 @@ class ProxyTrainer:
         compile: bool = False,
         num_threads: int | None = None,
         recalibrate_bn: int = 1000,
+        resolution: int | None = None,
+        download: bool = False,
         progress: bool = False,
     ) -> None:
         self.epochs = _check_int(epochs, "epochs")
@@ -225,6 +238,8 @@ class ProxyTrainer:
         self.compile = bool(compile)
         self.num_threads = None if num_threads is None else _check_int(num_threads, "num_threads")
         self.recalibrate_bn = _check_int(recalibrate_bn, "recalibrate_bn", low=0)
+        self.resolution = None if resolution is None else _check_int(resolution, "resolution")
+        self.download = bool(download)
         self.progress = bool(progress)
         self._cache: dict[str, Any] = {}
 
@@ -233,20 +248,47 @@ class ProxyTrainer:
             f"ProxyTrainer(epochs={self.epochs}, batch_size={self.batch_size}, lr={self.lr}, "
             f"width={self.width}, cells_per_stage={self.cells_per_stage}, "
             f"max_train_images={self.max_train_images}, max_eval_images={self.max_eval_images}, "
-            f"split={self.split!r}, "
+            f"split={self.split!r}, " + (f"resolution={self.resolution}, " if self.resolution else "") +
             f"device={str(self.device)!r}, seed={self.seed})"
         )
 
     # ------------------------------------------------------------------ data
+    def check_data(self) -> None:
+        r"""Load (and, with ``download``, fetch) the proxy data once and drop it: a missing or
+        malformed data set fails here, before anything costly runs, not at the first candidate.
+
+        Raises:
+            FileNotFoundError, ValueError: as :func:`gemgraph.datasets.cifar10_proxy`.
+        """
+        if self.train_data is None and "train" not in self._cache:
+            from .datasets import cifar10_proxy
+
+            cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
+                          download=self.download)
+
     def _data(self) -> tuple[Any, torch.Tensor, torch.Tensor, Any, torch.Tensor]:
         """(train dataset, train indices, train images on device, eval dataset, eval images on device)."""
         if "train" not in self._cache:
             if self.train_data is None:
                 from .datasets import cifar10_proxy
 
-                train, ev = cifar10_proxy(self.root, split=("train", self.split))
+                train, ev = cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
+                                          download=self.download)
+                native = 32
             else:
                 train, ev = self.train_data, self.eval_data
+                native = int(train.data.shape[-1])
+                if self.resolution is not None and self.resolution != native:
+                    from .datasets import CifarTensorDataset, downsample
+
+                    if not all(isinstance(d, CifarTensorDataset) for d in (train, ev)):
+                        raise ValueError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
+                                         f"to pool, got {type(train).__name__}")
+                    train, ev = (CifarTensorDataset(downsample(d.data, self.resolution), d.targets, train=d.train,
+                                                    classes=d.classes, mean=d.mean.tolist(), std=d.std.tolist(),
+                                                    padding=max(1, d.padding * self.resolution // native),
+                                                    split=d.split) for d in (train, ev))
+            self._cache["macs_input"] = (int(train.data.shape[1]), native, native)
             if self.max_train_images is None or self.max_train_images >= len(train):
                 idx = torch.arange(len(train))
             else:
@@ -312,7 +354,7 @@ class ProxyTrainer:
         res = dict(train_seconds=0.0, loss=math.nan, eval_seconds=0.0, num_train=len(idx), epochs=0)
         try:
             model = self.build_model(cell, num_classes, in_channels=train_x.shape[1])
-            macs, params = count(model, tuple(train_x.shape[1:]))
+            macs, params = count(model, self._cache["macs_input"])
             self._train(model, train, idx, train_x, res)
             acc = self._accuracy(model, ev, eval_x, res, train, idx, train_x)
         except (_Diverged, RuntimeError, ValueError, MemoryError) as exc:

@@ -15,13 +15,19 @@ Presets (``config["preset"]``):
 =========  =====  ==========  =====================================  ==========================
 preset     nodes  iterations  proxy training                         encoder training
 =========  =====  ==========  =====================================  ==========================
-quick      30     8           width 8, 1 epoch, 500 images, 1 cell   20,000 graphs x 16 epochs
+quick      30     8           16x16, width 8, 2 epochs, 5,000 images 20,000 graphs x 16 epochs
 default    30     50          width 16, 5 epochs, 5,000 images       160,000 graphs x 16 epochs
 paper      30     200         width 16, 10 epochs, 5,000 images      160,000 graphs x 16 epochs
 =========  =====  ==========  =====================================  ==========================
 
-The quick preset trains candidates on one CPU thread: on a busy 2-core machine two contended
-threads were measured 10-20x slower than one. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
+The quick preset trains candidates on one CPU thread (on a busy 2-core machine two contended
+threads were measured 10-20x slower than one) on the proxy images average-pooled to 16x16
+(``trainer.resolution``; with no data root, the 16x16 subset embedded in the package, so it
+needs no download): all 5,000 train images, 2 epochs of batch 64 (156 SGD steps), lr 0.1,
+accuracy on the 1,000 val images; it verifies (trains) the bootstrap's top 2. MACs are those
+of the network at 32x32. Its candidates learn (mean val accuracy about 0.31, 3x chance);
+``benchmarks/proxy_rank.py`` measures that, the cost, and the rank agreement with a 4x
+costlier proxy. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
 concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
 cells (quick: 5,000).
 """
@@ -68,9 +74,9 @@ _DEFAULT: dict[str, Any] = {
 #: Settings bundles: ``quick`` and ``paper`` are the ``default`` with the keys below changed.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": _apply(copy.deepcopy(_DEFAULT), {
-        "iterations": 8, "encoder.n_train": 20000, "trainer.epochs": 1, "trainer.width": 8,
-        "trainer.max_train_images": 500, "trainer.batch_size": 64, "trainer.lr": 0.05, "trainer.num_threads": 1,
-        "bootstrap.num_samples": 5000}),
+        "iterations": 8, "encoder.n_train": 20000, "trainer.epochs": 2, "trainer.width": 8,
+        "trainer.max_train_images": None, "trainer.batch_size": 64, "trainer.lr": 0.1, "trainer.num_threads": 1,
+        "trainer.resolution": 16, "bootstrap.num_samples": 5000, "bootstrap.verify_top": 2}),
     "default": _DEFAULT,
     "paper": _apply(copy.deepcopy(_DEFAULT), {"iterations": 200, "trainer.epochs": 10, "bootstrap.verify_top": 3}),
 }
@@ -97,9 +103,10 @@ def make_space(cfg: dict[str, Any]):
 
 
 def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False,
-                 data: tuple[Any, Any] | None = None):
+                 data: tuple[Any, Any] | None = None, download: bool = False):
     """The run's :class:`~gemgraph.evaluate.ProxyTrainer`; ``data`` = already loaded ``(train,
-    eval)`` datasets (see :func:`load_data`), else they are read from ``data_root`` when first used."""
+    eval)`` datasets at 32x32 (the trainer pools them to its resolution), else they are read from
+    ``data_root`` (or the embedded subset; ``download``: fetched) when first used."""
     from .evaluate import ProxyTrainer
 
     t = cfg["trainer"]
@@ -107,12 +114,16 @@ def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | Non
     return ProxyTrainer(epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], width=t["width"],
                         cells_per_stage=t["cells_per_stage"], max_train_images=t["max_train_images"],
                         split=t["split"], root=data_root, train_data=train, eval_data=ev, device=device,
-                        seed=cfg["seed"], lam=cfg["lam"], num_threads=t.get("num_threads"), progress=progress)
+                        seed=cfg["seed"], lam=cfg["lam"], num_threads=t.get("num_threads"),
+                        resolution=t.get("resolution"), max_eval_images=t.get("max_eval_images"), download=download,
+                        progress=progress)
 
 
-def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None) -> tuple[Any, Any]:
-    r"""Read the run's proxy data now (train split and ``cfg["trainer"]["split"]``), so that a
-    missing or damaged data file is reported before anything is trained.
+def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None, download: bool = False) -> None:
+    r"""Read the run's proxy data now (train split and ``cfg["trainer"]["split"]``, at the
+    trainer's resolution; the embedded subset without a data root; ``download``: fetched), so
+    that a missing or damaged data file is reported before anything is trained. The data is
+    read again by the trainer when it first trains (a fraction of a second).
 
     Raises:
         FileNotFoundError: no data under ``data_root`` / ``$GEMGRAPH_DATA``.
@@ -121,11 +132,10 @@ def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None) -
     """
     import zipfile
 
-    from .datasets import cifar10_proxy
-
     where = os.fspath(data_root) if data_root is not None else f"$GEMGRAPH_DATA={os.environ.get('GEMGRAPH_DATA')!r}"
     try:
-        return cifar10_proxy(data_root, split=("train", cfg["trainer"]["split"]))
+        make_trainer(cfg, data_root=None if data_root is None else os.fspath(data_root), device="cpu",
+                     download=download).check_data()
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
@@ -250,16 +260,76 @@ def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def report(run_dir: str | os.PathLike) -> dict[str, Any]:
+def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = None) -> dict[str, Any] | None:
+    r"""How well the run's predictor ranks candidates it has not seen: k-fold cross-validation.
+
+    The successful candidates of the run are embedded with the run's encoder
+    (``RUN/encoder.pt``); an unfitted copy of the run's predictor (``sklearn.base.clone`` of
+    the latest checkpoint, else of :func:`make_predictor`: same class, same settings) is fit
+    on k-1 folds and predicts the held-out fold (``sklearn.model_selection.cross_val_predict``,
+    shuffled :class:`~sklearn.model_selection.KFold`); the Spearman rank correlation of the
+    out-of-fold predictions with the measured scores is the figure. Nothing is written.
+
+    Args:
+        run_dir: the run directory.
+        folds: k (at most the number of candidates: leave-one-out then).
+        seed: seed of the fold split (default: the run's seed).
+
+    Returns:
+        ``{"spearman", "pvalue", "n", "folds", "measured", "predicted"}`` (``spearman`` None
+        when the out-of-fold predictions are constant), or None when the run has fewer than
+        4 successful candidates or no encoder file.
+    """
+    import numpy as np
+    from scipy import stats
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from . import encoders
+    from .store import RunStore
+    from .utils import check_int
+
+    folds = check_int(folds, "folds", minimum=2)
+    path = Path(run_dir) / "encoder.pt"
+    with RunStore(store_path(run_dir), readonly=True) as st:
+        cfg = st.config
+        rows = sorted((r for r in st.candidates(status="ok") if r["score"] is not None), key=lambda r: r["iteration"])
+        ck = st.latest_predictor()
+    if len(rows) < 4 or not path.exists():
+        return None
+    if ck is not None:
+        from .predictor import EfficiencyPredictor
+
+        template = EfficiencyPredictor.from_state_dict(ck[1])
+    else:
+        template = make_predictor(cfg)
+    Z = encoders.load(path).embed([r["cell"] for r in rows]).numpy().astype(np.float64)
+    y = np.array([r["score"] for r in rows], dtype=np.float64)
+    k = min(folds, len(rows))
+    cv = KFold(n_splits=k, shuffle=True, random_state=int(cfg["seed"] if seed is None else seed) % (2**32))
+    pred = cross_val_predict(clone(template), Z, y, cv=cv)
+    if np.ptp(pred) == 0 or np.ptp(y) == 0:
+        rho, pval = None, None
+    else:
+        res = stats.spearmanr(y, pred)
+        rho, pval = float(res.statistic), float(res.pvalue)
+    return {"spearman": rho, "pvalue": pval, "n": len(rows), "folds": k,
+            "measured": y.tolist(), "predicted": pred.tolist()}
+
+
+def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
     """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
     with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
     (the newest bootstrap choice), ``picks`` (the whole pick history, oldest first, each
-    ``{"id", "created_at", "settings", "payload"}``), ``config`` and ``meta``. A run whose status
-    says ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its
-    process died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
+    ``{"id", "created_at", "settings", "payload"}``), ``config``, ``meta`` and ``predictor_cv``
+    (the predictor's cross-validated rank correlation, :func:`predictor_cv` with ``cv_folds``
+    folds; None with ``cv_folds=0`` or too few candidates). A run whose status says
+    ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its process
+    died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
     from .store import RunLock
     from .store import RunStore
 
+    cv = predictor_cv(run_dir, folds=cv_folds) if cv_folds else None
     with RunStore(store_path(run_dir), readonly=True) as st:
         rows = st.candidates()
         summ = st.summary()
@@ -277,8 +347,28 @@ def report(run_dir: str | os.PathLike) -> dict[str, Any]:
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
             "candidates": [candidate_dict(r) for r in rows], "best": best,
             "pick": picks[-1]["payload"] if picks else None, "picks": picks,
-            "meta": {k: v for k, v in meta.items() if v is not None},
+            "meta": {k: v for k, v in meta.items() if v is not None}, "predictor_cv": cv,
         }
+
+
+def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The stored pick's top-k as table rows: rank, op nodes and edges (after pruning), predicted
+    and measured score (verified by the bootstrap, or evaluated in the search; None when only
+    predicted), how it was measured, accuracy and MMACs."""
+    from .store import cell_from_json
+
+    if not pick:
+        return []
+    out = []
+    for i, e in enumerate(pick.get("top", [])):
+        cell = cell_from_json(e["cell"]).prune()
+        out.append({"rank": i + 1, "op_nodes": cell.num_nodes - 1, "edges": cell.num_edges,
+                    "predicted": e.get("predicted"), "verified": e.get("verified"),
+                    "measured": e.get("verified") if e.get("measured") is None else e.get("measured"),
+                    "how": "verified" if e.get("verified") is not None else
+                    ("searched" if e.get("measured") is not None else "predicted"), "accuracy": e.get("accuracy"),
+                    "mmacs": None if e.get("macs") is None else e["macs"] / 1e6})
+    return out
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:

@@ -170,3 +170,25 @@ def test_batchnorm_recalibration_uses_exact_statistics():
     r0 = trainer(epochs=1, recalibrate_bn=0).evaluate(CELL)
     r1 = trainer(epochs=1).evaluate(CELL)
     assert r0.loss == r1.loss  # same training; only the measurement differs
+
+
+def test_resolution_pools_inputs_and_keeps_32x32_macs():
+    full = trainer(epochs=1)
+    half = trainer(epochs=1, resolution=16)
+    a, b = full.evaluate(CELL), half.evaluate(CELL)
+    assert a.ok and b.ok
+    assert half._cache["train_x"].shape[-2:] == (16, 16) and half._cache["eval_x"].shape[-2:] == (16, 16)
+    assert full._cache["train_x"].shape[-2:] == (32, 32)
+    assert half._cache["train"].padding == 2
+    assert b.macs == a.macs and b.params == a.params  # the network's cost at CIFAR-10's 32x32
+    assert b.score == pytest.approx(efficiency(b.accuracy, b.macs))
+    assert b.loss != a.loss
+    assert "resolution=16" in repr(half)
+    with pytest.raises(ValueError, match="resolution"):
+        ProxyTrainer(resolution=0)
+
+
+def test_check_data_fails_before_training(tmp_path):
+    with pytest.raises(FileNotFoundError, match="CIFAR-10 not found"):
+        ProxyTrainer(root=tmp_path / "nowhere", device="cpu").check_data()
+    trainer().check_data()  # given datasets: nothing to load

@@ -9,6 +9,8 @@ from .cifar import (
     augment_batch,
     balanced_indices,
     cifar10_proxy,
+    download_cifar10,
+    downsample,
     find_cifar10,
 )
 
@@ -22,5 +24,7 @@ __all__ = [
     "augment_batch",
     "balanced_indices",
     "cifar10_proxy",
+    "download_cifar10",
+    "downsample",
     "find_cifar10",
 ]
