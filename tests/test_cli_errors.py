@@ -83,7 +83,7 @@ def test_embed_out_must_be_a_writable_file_path(tmp_path, capsys):
 def test_search_out_that_is_a_file_or_under_one(tmp_path, capsys, monkeypatch):
     from . import _search_helpers
 
-    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None: _search_helpers.tiny_data())
+    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     (tmp_path / "afile").write_text("x")
     base = ["search", "--preset", "quick", "--nodes", "6", "--quiet", "--device", "cpu"]
     assert main(base + ["--out", str(tmp_path / "afile")]) == 2
@@ -117,7 +117,8 @@ def test_corrupt_npz_is_reported_before_the_encoder_trains(tmp_path, capsys, mon
     out = tmp_path / "run"
     assert main(["search", "--preset", "quick", "--nodes", "6", "--out", str(out), "--data", str(root),
                  "--quiet", "--device", "cpu"]) == 2
-    _one_line_error(capsys, "data:", "corrupt", "BadZipFile")
+    err = _one_line_error(capsys, "cifar10_proxy.npz")  # the file is named, with the reason
+    assert "BadZipFile" in err or "corrupt" in err or "CRC" in err or "readable" in err, err
     assert not trained and not out.exists()  # nothing created, nothing trained
 
 
@@ -138,7 +139,7 @@ def _fake_search_env(monkeypatch, exc: BaseException):
 
     from . import _search_helpers
 
-    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None: _search_helpers.tiny_data())
+    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     monkeypatch.setattr("gemgraph.runs.prepare_encoder",
                         lambda *a, **k: encoders.create("mlp", num_nodes=6, dim=8, hidden=(16,)))
 

@@ -55,8 +55,13 @@ def test_report_carries_the_cv_and_the_verified_pick(run_dir):
     assert report(run_dir, cv_folds=0)["predictor_cv"] is None
     rows = pick_rows(rep["pick"])
     assert [r["rank"] for r in rows] == [1, 2, 3]
-    assert all(r["verified"] is not None and r["mmacs"] > 0 for r in rows[:2])
-    assert rows[2]["verified"] is None and rows[2]["mmacs"] is None
+    # verify_top 2: two rows verified; measured rows (verified, or evaluated in the search) rank
+    # first and carry MACs; a predicted-only row has neither
+    assert len([r for r in rows if r["verified"] is not None]) == 2
+    for r in rows:
+        assert (r["measured"] is not None) == (r["mmacs"] is not None) == (r["how"] != "predicted")
+    measured = [r["measured"] is not None for r in rows]
+    assert measured == sorted(measured, reverse=True)
     assert all(r["op_nodes"] >= 1 and r["edges"] >= 1 for r in rows)
 
 
