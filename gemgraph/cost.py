@@ -178,7 +178,6 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
         raise ValueError(f"cells[{k}]: adjacency is not strictly upper-triangular")
     node = torch.arange(N)
     I_OUT, I_IN = OP_INDEX["output"], OP_INDEX["input"]
-    I_1, I_S, I_3, I_P = (OP_INDEX[o] for o in ("conv1x1", "sepconv3x3", "conv3x3", "maxpool3x3"))
     for lo in range(0, n, chunk):
         a = adj[lo : lo + chunk]
         alive = alive_mask(a)  # (m, N)
@@ -199,28 +198,40 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
                 k, j = (int(v) for v in bad.nonzero()[0])
                 raise ValueError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
                                  "not an operation")
-        live = a & alive[:, :, None]  # edges from kept nodes (a kept node only feeds kept nodes)
-        is_out = alive & (o == I_OUT)
-        if bool(is_out.any()):  # "output" nodes pass their concatenated inputs on: widths vary
-            w = torch.ones(alive.shape, dtype=torch.int64)
-            lf = live.to(torch.int64)
-            for j in range(1, N):
-                if bool(is_out[:, j].any()):
-                    w[:, j] = torch.where(is_out[:, j], (lf[:, :, j] * w).sum(1), w[:, j])
-            k_in = (lf * w[:, :, None]).sum(1)
-        else:
-            w = None
-            k_in = live.sum(1)  # (m, N) in-degree from kept nodes
-        op_node = alive & (node > 0) & ~is_out
-        proj_pool = op_node & (o == I_P) & (k_in != 1)
-        mult = ((o == I_1) | (o == I_S) | proj_pool).to(torch.int64) + 9 * (o == I_3).to(torch.int64)
-        c2 = (k_in * mult * op_node).sum(1)
-        c9 = (k_in * ((o == I_S) & op_node)).sum(1)
-        bn = (op_node & ((o == I_1) | (o == I_S) | (o == I_3) | proj_pool)).sum(1)
-        leaf = alive & (node > 0) & ~live.any(2)
-        leaves = leaf.sum(1) if w is None else (w * leaf).sum(1)
-        out[lo : lo + chunk] = torch.stack([c2, c9, bn, leaves], 1)
+        out[lo : lo + chunk] = _stats_chunk(a, o, alive)
     return out
+
+
+def _stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """:func:`cell_stats` of valid cells, no checks: adj (m, N, N) bool, ops (m, N) long,
+    ``alive = alive_mask(adj)`` -> (m, 4) int64."""
+    from .cell import OP_INDEX
+
+    N = a.shape[1]
+    node = torch.arange(N)
+    I_OUT = OP_INDEX["output"]
+    I_1, I_S, I_3, I_P = (OP_INDEX[x] for x in ("conv1x1", "sepconv3x3", "conv3x3", "maxpool3x3"))
+    live = a & alive[:, :, None]  # edges from kept nodes (a kept node only feeds kept nodes)
+    is_out = alive & (o == I_OUT)
+    if bool(is_out.any()):  # "output" nodes pass their concatenated inputs on: widths vary
+        w = torch.ones(alive.shape, dtype=torch.int64)
+        lf = live.to(torch.int64)
+        for j in range(1, N):
+            if bool(is_out[:, j].any()):
+                w[:, j] = torch.where(is_out[:, j], (lf[:, :, j] * w).sum(1), w[:, j])
+        k_in = (lf * w[:, :, None]).sum(1)
+    else:
+        w = None
+        k_in = live.to(torch.float32).sum(1).long()  # (m, N) in-degree from kept nodes (exact, faster than bool)
+    op_node = alive & (node > 0) & ~is_out
+    proj_pool = op_node & (o == I_P) & (k_in != 1)
+    mult = ((o == I_1) | (o == I_S) | proj_pool).to(torch.int64) + 9 * (o == I_3).to(torch.int64)
+    c2 = (k_in * mult * op_node).sum(1)
+    c9 = (k_in * ((o == I_S) & op_node)).sum(1)
+    bn = (op_node & ((o == I_1) | (o == I_S) | (o == I_3) | proj_pool)).sum(1)
+    leaf = alive & (node > 0) & ~live.any(2)
+    leaves = leaf.sum(1) if w is None else (w * leaf).sum(1)
+    return torch.stack([c2, c9, bn, leaves], 1)
 
 
 def _conv_out(size: int, stride: int) -> int:
