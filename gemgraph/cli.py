@@ -44,6 +44,33 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regime_overrides(args: argparse.Namespace) -> dict:
+    """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
+    from .space import parse_macs_window
+
+    out: dict = {}
+    if getattr(args, "macs", None) is not None:
+        out["macs"] = list(parse_macs_window(args.macs, "--macs"))
+    if getattr(args, "min_ops", None) is not None:
+        if args.min_ops < 1:
+            raise ValueError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
+        out["min_ops"] = args.min_ops
+    return out
+
+
+def _probe_regime(cfg: dict) -> None:
+    """Fail before any training when no cell of the run's space meets its MAC window / min_ops
+    (a bounded number of draws: ``SearchSpace.max_draws``)."""
+    from .runs import make_space
+
+    space = make_space(cfg)
+    if space.constrained:
+        try:
+            space.sample(1, seed=cfg["seed"])
+        except ValueError as exc:
+            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
+
+
 def _open_search(args: argparse.Namespace):
     """Create or resume a run: (run_dir, config, store)."""
     from pathlib import Path
@@ -61,13 +88,13 @@ def _open_search(args: argparse.Namespace):
         if not args.out:
             raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
         run_dir = Path(args.out)
+        regime = _regime_overrides(args)
         cfg = build_config(args.preset, nodes=args.nodes, iterations=args.iterations, seed=args.seed,
-                           max_concat=args.max_concat, **{"bootstrap.num_samples": args.num_samples,
+                           max_concat=args.max_concat, **regime, **{"bootstrap.num_samples": args.num_samples,
                                                           "bootstrap.top_k": args.top_k,
                                                           "bootstrap.verify_top": args.verify_top,
                                                           "trainer.epochs": args.epochs,
                                                           "trainer.width": args.width})
-        run_dir.mkdir(parents=True, exist_ok=True)
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
             same = existing.config == cfg
@@ -75,6 +102,8 @@ def _open_search(args: argparse.Namespace):
             if not same:
                 raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
                                  "to continue it, or another directory")
+        _probe_regime(cfg)
+        run_dir.mkdir(parents=True, exist_ok=True)
         store = RunStore(store_path(run_dir), create=True, config=cfg)
     return run_dir, cfg, store
 
@@ -335,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_embed)
 
     s = sub.add_parser("search", help="run (or resume) the NASGEM search and bootstrap a GEMNet cell")
-    s.add_argument("--preset", default="default", choices=["quick", "default", "paper"],
+    s.add_argument("--preset", default="default", choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
                    help="settings bundle (see gemgraph.runs.PRESETS); flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
     s.add_argument("--iterations", type=int, default=None, help="T, candidates to train (with --resume: extend to T)")
@@ -343,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", default=None, metavar="RUN", help="continue the run in RUN")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
+    s.add_argument("--macs", default=None, metavar="LOW:HIGH",
+                   help="computation regime: MACs per image, K/M/G suffixes, HIGH may be empty (e.g. 25M:100M; "
+                        "0: lifts the window), measured in closed form on the preset's macs_network (CIFAR "
+                        "presets: CifarNet width 16 at 32x32; imagenet-*: MobileNet width 0.5 at 224x224)")
+    s.add_argument("--min-ops", type=int, default=None, help="minimum operation nodes per cell (presets: 5)")
     s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
     s.add_argument("--width", type=int, default=None, help="proxy network width")
     s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")

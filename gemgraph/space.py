@@ -71,7 +71,7 @@ class SearchSpace:
         cost: the :class:`~gemgraph.cost.CellCost` (or its config dict) that measures
             ``macs``; default ``CellCost("cifarnet")`` (width 16, 32x32, the proxy network).
         max_draws: bound on the cells drawn by one sampling call with a window or ``min_ops``
-            (default ``max(200_000, 100 * n)``); reaching it raises ``ValueError``.
+            (default ``max(100_000, 100 * n)``); reaching it raises ``ValueError``.
 
     Example:
         >>> space = SearchSpace(num_nodes=30, max_concat=8)
@@ -233,7 +233,7 @@ class SearchSpace:
 
     def _sample_constrained(self, n: int, gen: torch.Generator, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
         N = self.num_nodes
-        limit = self.max_draws if self.max_draws is not None else max(200_000, 100 * n)
+        limit = self.max_draws if self.max_draws is not None else max(100_000, 100 * n)
         adjs: list[torch.Tensor] = []
         opss: list[torch.Tensor] = []
         done = drawn = 0
@@ -268,8 +268,8 @@ class SearchSpace:
         if self.macs is not None and hi_seen >= lo_seen:
             seen = f"; the drawn cells span {_fmt_macs(lo_seen)}-{_fmt_macs(hi_seen)} MACs"
         arg = "macs" if self.macs is not None else "min_ops"
-        return (f"{arg}: only {done} of {drawn} drawn cells have {' and '.join(what)}, {n} were asked for "
-                f"(max_draws={drawn}){seen}; widen the window, lower min_ops or change edge_prob / max_concat")
+        return (f"{arg}: only {done} of {drawn} drawn cells (the max_draws bound) have {' and '.join(what)}, "
+                f"{n} were asked for{seen}; widen the window, lower min_ops or change edge_prob / max_concat")
 
     def _draw(self, m: int, gen: torch.Generator) -> torch.Tensor:
         N = self.num_nodes

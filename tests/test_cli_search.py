@@ -11,7 +11,7 @@ def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GEMGRAPH_DATA", str(root))
     run = tmp_path / "run"
     args = ["search", "--preset", "quick", "--nodes", "6", "--iterations", "3", "--num-samples", "300",
-            "--width", "4", "--out", str(run), "--quiet", "--device", "cpu"]
+            "--width", "4", "--macs", "0:", "--min-ops", "1", "--out", str(run), "--quiet", "--device", "cpu"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "evaluated 3 candidates" in out and "bootstrap pick over 300" in out

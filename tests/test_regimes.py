@@ -84,7 +84,7 @@ def _chain(n, k):
 def test_unsatisfiable_window_fails_after_bounded_draws():
     space = SearchSpace(12, macs=(1e12, 2e12), cost=COST, max_draws=20_000)
     t = time.perf_counter()
-    with pytest.raises(ValueError, match=r"macs: only 0 of 20000 drawn cells .* span") as err:
+    with pytest.raises(ValueError, match=r"macs: only 0 of 20000 drawn cells \(the max_draws bound\) have .* span") as err:
         space.sample(1, seed=0)
     assert time.perf_counter() - t < 20
     assert "widen the window" in str(err.value)
@@ -93,13 +93,13 @@ def test_unsatisfiable_window_fails_after_bounded_draws():
     rare = SearchSpace(12, macs=(lo, None), cost=COST, max_draws=5000)
     with pytest.raises(ValueError, match=r"macs: only \d+ of 5000 drawn cells"):
         rare.sample_tensors(1000, seed=1)
-    with pytest.raises(ValueError, match="min_ops: only 0 of 3000 drawn cells have at least 9 operation nodes"):
+    with pytest.raises(ValueError, match=r"min_ops: only 0 of 3000 drawn cells \(the max_draws bound\) have at least 9 operation nodes"):
         SearchSpace(10, min_ops=9, edge_prob=(0.01, 0.02), max_draws=3000).sample(1, seed=0)
 
 
 def test_default_bound_is_finite():
     space = SearchSpace(8, macs=(1e12, None))  # default cost (CifarNet width 16), default max_draws
-    with pytest.raises(ValueError, match="only 0 of 200000 drawn cells"):
+    with pytest.raises(ValueError, match="only 0 of 100000 drawn cells"):
         space.sample(1, seed=0)
 
 
@@ -157,3 +157,56 @@ def test_bootstrap_and_search_candidates_stay_inside(tmp_path):
     for t in range(10):
         (c,) = space.sample(1, seed=derive_seed(0, "candidate", t))
         assert space.contains(c)
+
+
+# ---------------------------------------------------------------------- presets and CLI
+def test_presets_carry_their_regime():
+    from gemgraph.runs import PRESETS, build_config, make_space
+
+    assert {"quick", "default", "paper", "imagenet-a", "imagenet-b"} <= set(PRESETS)
+    quick = make_space(build_config("quick"))
+    assert quick.macs == (25e6, 100e6) and quick.min_ops == 5 and quick.cost.network == "cifarnet"
+    assert quick.cost.input_size == (32, 32) and quick.cost.options["width"] == 16
+    paper = make_space(build_config("paper"))
+    assert paper.macs is None and paper.min_ops is None and not paper.constrained
+    for name, budget in (("imagenet-a", 463e6), ("imagenet-b", 563e6)):
+        space = make_space(build_config(name))
+        lo, hi = space.macs
+        assert lo < budget < hi and hi / lo < 1.11
+        assert space.cost.network == "mobilenet" and space.cost.input_size == (224, 224)
+        cells = space.sample(3, seed=0)
+        macs = space.cost.macs(cells)
+        assert bool(((macs >= lo) & (macs <= hi)).all())
+    # the encoder learns the unrestricted supernet
+    assert not make_space(build_config("imagenet-a"), regime=False).constrained
+    # --macs overrides land in the config; runs stored without the keys get no window
+    assert make_space(build_config("default", macs=[1e6, 2e6])).macs == (1e6, 2e6)
+    old = build_config("default")
+    for k in ("macs", "min_ops", "macs_network"):
+        old.pop(k)
+    assert not make_space(old).constrained
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (["--macs", "lots"], "--macs: expected LOW:HIGH"),
+        (["--macs", "1M:2M:3M"], "--macs: expected LOW:HIGH"),
+        (["--macs", "100M:20M"], "--macs: empty window"),
+        (["--macs", "20M:20M"], "--macs: empty window"),
+        (["--min-ops", "0"], "--min-ops: expected an int >= 1"),
+        (["--macs", "50G:"], "computation regime .* cannot be met: macs: only 0 of 100000 drawn cells"),
+        (["--nodes", "4", "--min-ops", "3", "--macs", "0:1M"], "cannot be met"),
+    ],
+)
+def test_cli_bad_regime(tmp_path, capsys, flags, match):
+    from gemgraph.cli import main
+
+    run = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--out", str(run), "--quiet", *flags]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("gemgraph search: error:")
+    import re
+
+    assert re.search(match, err), err
+    assert not run.exists()  # nothing written, no encoder trained
