@@ -17,19 +17,25 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from .space import SearchSpace
     from .wl import WLKernel
 
+    from .wl import label_names
+
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
-    kernel = WLKernel(n_iter=args.wl_iter, node_labels="degree")
+    labels = label_names(args.labels, "--labels")
+    kernel = WLKernel(n_iter=args.wl_iter, node_labels=labels)
     kw = {} if args.hidden is None else {"hidden": [int(h) for h in args.hidden.split(",")]}
     if args.encoder in ("gin", "gcn") and "hidden" in kw:
         kw["hidden"] = kw["hidden"][0]
-    enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim, **kw)
+    # op labels need an encoder that sees the ops; degree labels (the paper's) use the adjacency only
+    enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim,
+                          ops=("input",) + space.ops if "op" in labels else None, **kw)
     res = train_encoder(
         enc, space, kernel, seed=args.seed, n_train=args.train_graphs, max_epochs=args.epochs,
         time_limit=args.time_limit if args.time_limit > 0 else None, device=args.device, progress=not args.quiet,
     )
     if args.out:
         res.encoder.save(args.out)
-    out = {"encoder": args.encoder, "nodes": args.nodes, "dim": res.encoder.dim, "epochs": len(res.history),
+    out = {"encoder": args.encoder, "nodes": args.nodes, "labels": list(labels), "ops": enc.ops and list(enc.ops),
+           "dim": res.encoder.dim, "epochs": len(res.history),
            "best_epoch": res.best_epoch, "seconds": round(res.seconds, 1), "fidelity": res.report.to_dict(),
            "time_limited": res.time_limited, "saved": args.out}
     if args.json:
@@ -352,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hidden", default=None, help="hidden widths, comma separated (encoder default if omitted)")
     e.add_argument("--max-concat", type=int, default=None, help="cap on concatenations in sampled cells")
     e.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
+    e.add_argument("--labels", default="degree,op",
+                   help="WL node labels: degree,op (default: ops-aware, the encoder also gets the one-hot ops) "
+                        "or degree (the paper's: degree labels, adjacency only; also 'paper')")
     e.add_argument("--train-graphs", type=int, default=160_000, help="distinct training graphs (default 160000)")
     e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule (default 16)")
     e.add_argument("--time-limit", type=float, default=0,

@@ -27,8 +27,9 @@ all sampled inside the window.
 
 The quick preset trains candidates on one CPU thread: on a busy 2-core machine two contended
 threads were measured 10-20x slower than one. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
-concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
-cells (quick: 5,000).
+concatenations, WL h = 3, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000 cells (quick:
+5,000). The embedding is ops-aware (WL on (degree, op) labels, the encoder fed the one-hot ops)
+except in ``paper``, which keeps the paper's degree labels on the adjacency alone.
 """
 from __future__ import annotations
 
@@ -84,6 +85,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: GEMNet-B 563M MACs). ``paper`` has no window (the paper searches its proxy unconstrained).
 CIFAR_MACS_NETWORK: dict[str, Any] = {"network": "cifarnet", "width": 16, "cells_per_stage": 1, "input_size": [32, 32]}
 IMAGENET_MACS_NETWORK: dict[str, Any] = {"network": "mobilenet", "width": 0.5, "expansion": 1.0, "input_size": [224, 224]}
+#: Ops-aware embedding (issue 11): WL on combined (degree, op) labels and the encoder fed the
+#: one-hot ops (``encoder.labels``, ``encoder.use_ops``); ``paper`` keeps the paper's degree
+#: labels on the adjacency only.
+for _name, _labels, _use_ops in (("quick", ["degree", "op"], True), ("default", ["degree", "op"], True),
+                                 ("paper", "degree", False)):
+    PRESETS[_name]["encoder"].update(labels=_labels, use_ops=_use_ops)
 for _name, _macs, _min_ops in (("quick", [25e6, 100e6], 5), ("default", [25e6, 100e6], 5), ("paper", None, None)):
     PRESETS[_name].update(macs=_macs, min_ops=_min_ops, macs_network=copy.deepcopy(CIFAR_MACS_NETWORK))
 for _name, _window in (("imagenet-a", [440e6, 486e6]), ("imagenet-b", [535e6, 591e6])):
@@ -148,8 +155,13 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
         except ValueError:
             pass  # a torn write from a killed run: retrain (deterministic) below
     e = cfg["encoder"]
-    enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"])
-    res = train_encoder(enc, make_space(cfg, regime=False), WLKernel(n_iter=e["wl_iter"], node_labels="degree"), seed=cfg["seed"],
+    # .get: runs stored before the ops-aware embedding used degree labels, adjacency only
+    labels = e.get("labels", "degree")
+    enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"],
+                          ops=("input", *cfg["ops"]) if e.get("use_ops", False) else None)
+    res = train_encoder(enc, make_space(cfg, regime=False),
+                        WLKernel(n_iter=e["wl_iter"], node_labels=tuple(labels) if isinstance(labels, list) else labels),
+                        seed=cfg["seed"],
                         n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
                         device=device, progress=progress)
     enc = res.encoder.cpu()
