@@ -210,6 +210,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         top = rep["pick"]["top"][0]
         print(f"pick: {top['cell']['n']}-node cell with {len(top['cell']['edges'])} edges, "
               f"predicted score {top['predicted']:.4f}")
+    reg = rep.get("regime")
+    if reg and "pick_macs" in reg:
+        lo, hi = reg["macs"] if reg["macs"] else (0, None)
+        net = reg["network"]
+        print(f"regime: {lo / 1e6:g}M-{'inf' if hi is None else f'{hi / 1e6:g}M'} MACs on {net['network']} "
+              f"{net['input_size'][0]}x{net['input_size'][1]}, >= {reg['min_ops'] or 1} op nodes; the pick: "
+              f"{reg['pick_macs'] / 1e6:.1f}M MACs, {reg['pick_op_nodes']} op nodes, "
+              f"{'inside' if reg['pick_inside'] else 'OUTSIDE'}")
     return 0
 
 

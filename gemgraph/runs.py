@@ -201,7 +201,27 @@ def report(run_dir: str | os.PathLike) -> dict[str, Any]:
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
             "candidates": [candidate_dict(r) for r in rows], "best": best, "pick": st.pick(),
             "meta": {k: v for k, v in meta.items() if v is not None},
+            "regime": regime_report(st.config, st.pick()),
         }
+
+
+def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The run's computation regime (window, ``min_ops``, the network it is measured on) and,
+    once there is a pick, the pick's MACs on that network (closed form) and whether it lies
+    inside; None for a run without a regime."""
+    space = make_space(cfg)
+    if not space.constrained:
+        return None
+    out: dict[str, Any] = {"macs": None if space.macs is None else list(space.macs), "min_ops": space.min_ops,
+                           "network": space.cost.config}
+    if pick:
+        from .store import cell_from_json
+
+        cell = cell_from_json(pick["best"])
+        out["pick_macs"] = int(space.cost.macs([cell])[0])
+        out["pick_op_nodes"] = cell.prune().num_nodes - 1
+        out["pick_inside"] = space.contains(cell)
+    return out
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:

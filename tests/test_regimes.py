@@ -210,3 +210,18 @@ def test_cli_bad_regime(tmp_path, capsys, flags, match):
 
     assert re.search(match, err), err
     assert not run.exists()  # nothing written, no encoder trained
+
+
+def test_regime_report_of_a_pick():
+    from gemgraph.runs import build_config, make_space, regime_report
+    from gemgraph.store import cell_to_json
+
+    cfg = build_config("quick", nodes=12, macs=[0.3e6, 0.6e6], macs_network=COST.config)
+    space = make_space(cfg)
+    (cell,) = space.sample(1, seed=0)
+    rep = regime_report(cfg, {"best": cell_to_json(cell)})
+    assert rep["pick_inside"] and 0.3e6 <= rep["pick_macs"] <= 0.6e6 and rep["pick_op_nodes"] >= 5
+    assert rep["network"] == COST.config and rep["macs"] == [0.3e6, 0.6e6]
+    outside = next(c for c in SearchSpace(12).sample(50, seed=0) if not space.contains(c))
+    assert regime_report(cfg, {"best": cell_to_json(outside)})["pick_inside"] is False
+    assert regime_report(build_config("paper"), None) is None
