@@ -109,13 +109,23 @@ def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     elif isinstance(cells, Cell):
         raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
     else:
-        from .encoders.base import CellBatch
-
         cells = list(cells)
         if not cells:
             raise ValueError("cells: expected at least one cell")
-        b = CellBatch.from_cells(cells, max(getattr(c, "num_nodes", 2) for c in cells))
-        adj, ops = b.adj, b.ops
+        for k, c in enumerate(cells):
+            if not isinstance(c, Cell):
+                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+        N = max(c.num_nodes for c in cells)
+        a = np.zeros((len(cells), N, N), dtype=bool)
+        o = np.full((len(cells), N), -1, dtype=np.int64)
+        with_ops = all(c.ops is not None for c in cells)
+        if not with_ops and any(c.ops is not None for c in cells):
+            raise ValueError("cells: expected all cells with ops or all without, got a mix")
+        for k, c in enumerate(cells):  # zero-padded (padding nodes are isolated, never kept)
+            a[k, : c.num_nodes, : c.num_nodes] = c.adjacency
+            if with_ops:
+                o[k, : c.num_nodes] = c.op_indices
+        adj, ops = torch.from_numpy(a), torch.from_numpy(o) if with_ops else None
     adj = torch.as_tensor(adj)
     if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
         raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")

@@ -198,6 +198,8 @@ def test_closed_form_errors():
         cell_stats(torch.ones((1, 3, 3), dtype=torch.bool))
     with pytest.raises(ValueError, match="single Cell"):
         cell_stats(Cell(a))
+    with pytest.raises(ValueError, match="a mix"):
+        cell_stats([Cell(a), Cell(a, ["input", "conv1x1", "conv1x1"])])
 
 
 def test_closed_form_is_fast():
