@@ -6,6 +6,11 @@ similarity and the WL kernel on pairs of test graphs never seen in training or e
 stopping, the training time, and the time to embed 50,000 cells.
 
     python benchmarks/encoder_fidelity.py [--encoders raw,mlp,gin] [--nodes 30] [--time-limit 290]
+                                          [--labels degree | degree,op]
+
+``--labels degree`` (default) is the paper's setting: WL on degree labels, encoders on the
+adjacency only. ``--labels degree,op`` is the presets' ops-aware setting: WL on (degree, op)
+labels and encoders fed the one-hot ops of the space (conv1x1, sepconv3x3).
 
 ``--time-limit`` gives every trained encoder a budget (the one-cycle schedule is shortened to
 fit; the "epochs" column shows what ran). The README's gin figure used ``--time-limit 290``;
@@ -20,6 +25,7 @@ import torch
 
 from gemgraph import SearchSpace, WLKernel, encoders
 from gemgraph.embedding import train_encoder
+from gemgraph.wl import label_names
 
 
 def main() -> None:
@@ -29,14 +35,18 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None, help="override train_encoder's default")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu (the target), cuda or auto")
+    ap.add_argument("--labels", default="degree", help="WL labels: degree (the paper's) or degree,op (ops-aware)")
     args = ap.parse_args()
     space = SearchSpace(num_nodes=args.nodes)
-    kernel = WLKernel(n_iter=3, node_labels="degree")
+    names = label_names(args.labels, "--labels")
+    kernel = WLKernel(n_iter=3, node_labels=names)
+    enc_ops = ("input",) + space.ops if "op" in names else None  # node 0 is the input
     adj, ops = space.sample_tensors(50_000, seed=123)
-    print(f"torch threads: {torch.get_num_threads()}; cells: {args.nodes} nodes; WL h=3 on degree labels")
+    print(f"torch threads: {torch.get_num_threads()}; cells: {args.nodes} nodes; WL h=3 on {'+'.join(names)} labels; "
+          f"encoder ops: {None if enc_ops is None else list(enc_ops)}")
     print(f"{'encoder':8s} {'RMSE':>7s} {'Pearson':>8s} {'Spearman':>9s} {'epochs':>7s} {'train s':>8s} {'embed 50k s':>12s}")
     for name in args.encoders.split(","):
-        enc = encoders.create(name, num_nodes=args.nodes)
+        enc = encoders.create(name, num_nodes=args.nodes, ops=enc_ops)
         kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
         res = train_encoder(enc, space, kernel, seed=args.seed, progress=False, device=args.device, **kw)
         enc = res.encoder.cpu()

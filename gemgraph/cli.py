@@ -98,19 +98,25 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
     if args.out:
         _check_out_file(args.out)
+    from .wl import label_names
+
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
-    kernel = WLKernel(n_iter=args.wl_iter, node_labels="degree")
+    labels = label_names(args.labels, "--labels")
+    kernel = WLKernel(n_iter=args.wl_iter, node_labels=labels)
     kw = {} if args.hidden is None else {"hidden": [int(h) for h in args.hidden.split(",")]}
     if args.encoder in ("gin", "gcn") and "hidden" in kw:
         kw["hidden"] = kw["hidden"][0]
-    enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim, **kw)
+    # op labels need an encoder that sees the ops; degree labels (the paper's) use the adjacency only
+    enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim,
+                          ops=("input",) + space.ops if "op" in labels else None, **kw)
     res = train_encoder(
         enc, space, kernel, seed=args.seed, n_train=args.train_graphs, max_epochs=args.epochs,
         time_limit=args.time_limit if args.time_limit > 0 else None, device=args.device, progress=not args.quiet,
     )
     if args.out:
         res.encoder.save(args.out)
-    out = {"encoder": args.encoder, "nodes": args.nodes, "dim": res.encoder.dim, "epochs": len(res.history),
+    out = {"encoder": args.encoder, "nodes": args.nodes, "labels": list(labels), "ops": enc.ops and list(enc.ops),
+           "dim": res.encoder.dim, "epochs": len(res.history),
            "best_epoch": res.best_epoch, "seconds": round(res.seconds, 1), "fidelity": res.report.to_dict(),
            "time_limited": res.time_limited, "saved": args.out}
     if args.json:
@@ -134,6 +140,33 @@ _SEARCH_CONFIG_FLAGS = {
     "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
     "--train-images": ("train_images", "trainer.max_train_images"),
 }
+
+
+def _regime_overrides(args: argparse.Namespace) -> dict:
+    """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
+    from .space import parse_macs_window
+
+    out: dict = {}
+    if getattr(args, "macs", None) is not None:
+        out["macs"] = list(parse_macs_window(args.macs, "--macs"))
+    if getattr(args, "min_ops", None) is not None:
+        if args.min_ops < 1:
+            raise ValueError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
+        out["min_ops"] = args.min_ops
+    return out
+
+
+def _probe_regime(cfg: dict) -> None:
+    """Fail before any training when no cell of the run's space meets its MAC window / min_ops
+    (a bounded number of draws: ``SearchSpace.max_draws``)."""
+    from .runs import make_space
+
+    space = make_space(cfg)
+    if space.constrained:
+        try:
+            space.sample(1, seed=cfg["seed"])
+        except ValueError as exc:
+            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
 
 
 def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
@@ -175,15 +208,17 @@ def _open_search(args: argparse.Namespace):
         run_dir = Path(args.out)
         if run_dir.exists() and not run_dir.is_dir():
             raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
+        regime = _regime_overrides(args)
         cfg = build_config(args.preset or "default", nodes=args.nodes, iterations=args.iterations, seed=args.seed,
-                           max_concat=args.max_concat, **{"bootstrap.num_samples": args.num_samples,
-                                                          "bootstrap.top_k": args.top_k,
-                                                          "bootstrap.verify_top": args.verify_top,
-                                                          "trainer.epochs": args.epochs,
-                                                          "trainer.width": args.width,
-                                                          "sampler.name": args.sampler,
-                                                          "sampler.batch_size": args.sampler_batch,
-                                                          "trainer.max_train_images": args.train_images})
+                           max_concat=args.max_concat, **regime, **{"bootstrap.num_samples": args.num_samples,
+                                                                    "bootstrap.top_k": args.top_k,
+                                                                    "bootstrap.verify_top": args.verify_top,
+                                                                    "trainer.epochs": args.epochs,
+                                                                    "trainer.width": args.width,
+                                                                    "sampler.name": args.sampler,
+                                                                    "sampler.batch_size": args.sampler_batch,
+                                                                    "trainer.max_train_images": args.train_images})
+        _probe_regime(cfg)
         data = load_data(cfg, args.data, download=args.download)
         _check_run_dir(run_dir, "--out")
         if store_path(run_dir).exists():
@@ -367,6 +402,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         rho = "undefined (constant predictions)" if cv["spearman"] is None else f"{cv['spearman']:.3f}"
         print(f"predictor check: Spearman {rho} between measured scores and out-of-fold predictions "
               f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
+    reg = rep.get("regime")
+    if reg and "pick_macs" in reg:
+        lo, hi = reg["macs"] if reg["macs"] else (0, None)
+        net = reg["network"]
+        print(f"regime: {lo / 1e6:g}M-{'inf' if hi is None else f'{hi / 1e6:g}M'} MACs on {net['network']} "
+              f"{net['input_size'][0]}x{net['input_size'][1]}, >= {reg['min_ops'] or 1} op nodes; the pick: "
+              f"{reg['pick_macs'] / 1e6:.1f}M MACs, {reg['pick_op_nodes']} op nodes, "
+              f"{'inside' if reg['pick_inside'] else 'OUTSIDE'}")
     return 0
 
 
@@ -665,6 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hidden", default=None, help="hidden widths, comma separated (encoder default if omitted)")
     e.add_argument("--max-concat", type=int, default=None, help="cap on concatenations in sampled cells")
     e.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
+    e.add_argument("--labels", default="degree,op",
+                   help="WL node labels: degree,op (default: ops-aware, the encoder also gets the one-hot ops) "
+                        "or degree (the paper's: degree labels, adjacency only; also 'paper')")
     e.add_argument("--train-graphs", type=int, default=160_000, help="distinct training graphs (default 160000)")
     e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule (default 16)")
     e.add_argument("--time-limit", type=float, default=0,
@@ -677,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_embed)
 
     s = sub.add_parser("search", help="run (or resume) the NASGEM search and bootstrap a GEMNet cell")
-    s.add_argument("--preset", default=None, choices=["quick", "default", "paper"],
+    s.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
                    help="settings bundle (default: default; see gemgraph.runs.PRESETS); flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
     s.add_argument("--iterations", type=int, default=None, help="T, candidates to train (with --resume: extend to T)")
@@ -685,6 +731,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", default=None, metavar="RUN", help="continue the run in RUN")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
+    s.add_argument("--macs", default=None, metavar="LOW:HIGH",
+                   help="computation regime: MACs per image, K/M/G suffixes, HIGH may be empty (e.g. 25M:100M; "
+                        "0: lifts the window), measured in closed form on the preset's macs_network (CIFAR "
+                        "presets: CifarNet width 16 at 32x32; imagenet-*: MobileNet width 0.5 at 224x224)")
+    s.add_argument("--min-ops", type=int, default=None, help="minimum operation nodes per cell (presets: 5)")
     s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
     s.add_argument("--width", type=int, default=None, help="proxy network width")
     s.add_argument("--train-images", type=int, default=None,

@@ -5,16 +5,25 @@ which counts the matrix products of convolutions (grouped and depthwise included
 layers, matmuls and attention, at 2 FLOPs per multiply-accumulate; ``MACs = FLOPs / 2``.
 Element-wise work (BatchNorm, ReLU, pooling, additions, concatenation) is not counted: the
 usual convention of MAC tables (torchvision's MobileNetV2: 300M MACs at 224x224).
+
+:class:`CellCost` gives the same two figures for the networks of :mod:`gemgraph.nn`
+(:class:`~gemgraph.nn.CifarNet`, :class:`~gemgraph.nn.MobileNet`) in closed form, from four
+integers per cell (:func:`cell_stats`), vectorised over a batch of cells: exact, and fast
+enough to filter the 50,000 samples of a bootstrap by a MAC window
+(:class:`~gemgraph.SearchSpace`'s ``macs=``).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["count", "count_params"]
+__all__ = ["count", "count_params", "cell_stats", "CellCost", "STAT_NAMES"]
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -74,3 +83,346 @@ def count(
     finally:
         model.train(was_training)
     return int(counter.get_total_flops()) // 2, count_params(model)
+
+
+# ---------------------------------------------------------------------- closed form
+#: Names of the per-cell structure statistics of :func:`cell_stats`, in column order.
+STAT_NAMES: tuple[str, ...] = ("c2", "c9", "bn", "leaves")
+
+_NETWORKS = ("cifarnet", "mobilenet")
+_NETWORK_ALIASES = {"cifar": "cifarnet", "cifarnet": "cifarnet", "mobilenet": "mobilenet", "imagenet": "mobilenet"}
+_CIFAR_KEYS = {"num_classes", "width", "cells_per_stage", "in_channels", "dropout", "residual"}
+_MOBILENET_KEYS = {"num_classes", "width", "expansion", "stages", "stem_channels", "head_channels", "dropout",
+                   "residual"}
+
+
+def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(adj bool (n, N, N), ops long (n, N) or None)`` from cells, a CellBatch or tensors."""
+    from .cell import Cell
+
+    if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
+        adj, ops = cells
+    elif hasattr(cells, "adj") and hasattr(cells, "sizes"):  # a CellBatch
+        adj, ops = cells.adj, cells.ops
+    elif isinstance(cells, torch.Tensor):
+        adj, ops = cells, None
+    elif isinstance(cells, Cell):
+        raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
+    else:
+        cells = list(cells)
+        if not cells:
+            raise ValueError("cells: expected at least one cell")
+        for k, c in enumerate(cells):
+            if not isinstance(c, Cell):
+                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+        N = max(c.num_nodes for c in cells)
+        a = np.zeros((len(cells), N, N), dtype=bool)
+        o = np.full((len(cells), N), -1, dtype=np.int64)
+        with_ops = all(c.ops is not None for c in cells)
+        if not with_ops and any(c.ops is not None for c in cells):
+            raise ValueError("cells: expected all cells with ops or all without, got a mix")
+        for k, c in enumerate(cells):  # zero-padded (padding nodes are isolated, never kept)
+            a[k, : c.num_nodes, : c.num_nodes] = c.adjacency
+            if with_ops:
+                o[k, : c.num_nodes] = c.op_indices
+        adj, ops = torch.from_numpy(a), torch.from_numpy(o) if with_ops else None
+    adj = torch.as_tensor(adj)
+    if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
+        raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
+    if ops is not None:
+        ops = torch.as_tensor(ops)
+        if ops.shape != adj.shape[:2]:
+            raise ValueError(f"ops: expected shape {tuple(adj.shape[:2])}, got {tuple(ops.shape)}")
+    return adj.bool(), None if ops is None else ops.long()
+
+
+def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) -> torch.Tensor:
+    r"""The four integers of a cell that fix the MACs and parameters of every network built
+    from it (:class:`CellCost`), vectorised over a batch.
+
+    With the cell pruned as :class:`~gemgraph.nn.CellModule` prunes it, every kept node ``j``
+    reads ``k_j`` times the block's node width ``c`` (the sum of its inputs' widths, in units
+    of ``c``: 1 for an operation node, the sum of its own inputs for an ``"output"`` node).
+    A node's cost is then linear in ``k_j``: ``conv1x1`` costs ``k c^2`` MACs per pixel,
+    ``sepconv3x3`` ``9 k c + k c^2``, ``conv3x3`` ``9 k c^2``, ``maxpool3x3`` ``k c^2`` (its
+    1x1 projection, only when ``k != 1``), and the output projection ``L c c_out`` with ``L``
+    the width of the concatenated leaves. So per cell:
+
+    ==========  ======================================================================
+    ``c2``      sum of ``k_j`` over conv1x1, sepconv3x3 and projecting maxpool nodes,
+                plus ``9 k_j`` over conv3x3 nodes (the coefficient of ``c^2``)
+    ``c9``      sum of ``k_j`` over sepconv3x3 nodes (the depthwise part: ``9 c`` each)
+    ``bn``      number of nodes with a BatchNorm (every op node but a non-projecting maxpool)
+    ``leaves``  ``L``, width of the cell output in units of ``c``
+    ==========  ======================================================================
+
+    Args:
+        cells: a :class:`~gemgraph.encoders.CellBatch`, an ``(adj (n, N, N), ops (n, N))``
+            tuple as :meth:`SearchSpace.sample_tensors` returns (``ops`` may be None), an
+            adjacency tensor, or a list of :class:`~gemgraph.Cell`. Isolated / unreachable
+            nodes and padding (op ``-1``) are allowed.
+        default_op: operation of every node when the cells carry no ops (as
+            :class:`~gemgraph.nn.CellModule`).
+        chunk: cells per vectorised step (bounds memory).
+
+    Returns:
+        int64 tensor (n, 4), columns :data:`STAT_NAMES`.
+
+    Shapes: adj (n, N, N), ops (n, N) -> (n, 4)
+
+    Raises:
+        ValueError: for a cell with no operation node reachable from the input, an
+            unreachable ``"output"`` node, or a reachable node with op ``"input"`` or padding.
+    """
+    from .cell import OP_INDEX, OPS, alive_mask, canonical_op
+
+    adj, ops = _as_cell_tensors(cells)
+    default = OP_INDEX[canonical_op(default_op, argument="default_op")]
+    if default in (OP_INDEX["input"], OP_INDEX["output"]):
+        raise ValueError(f"default_op: expected an operation, got the structural {default_op!r}")
+    n, N, _ = adj.shape
+    out = torch.zeros((n, 4), dtype=torch.int64)
+    upper = torch.ones(N, N, dtype=torch.bool).triu(1)
+    if bool((adj & ~upper).any()):
+        k = int((adj & ~upper).flatten(1).any(1).nonzero()[0])
+        raise ValueError(f"cells[{k}]: adjacency is not strictly upper-triangular")
+    node = torch.arange(N)
+    I_OUT, I_IN = OP_INDEX["output"], OP_INDEX["input"]
+    for lo in range(0, n, chunk):
+        a = adj[lo : lo + chunk]
+        alive = alive_mask(a)  # (m, N)
+        nonempty = alive[:, 1:].any(1)
+        if not bool(nonempty.all()):
+            k = lo + int((~nonempty).nonzero()[0])
+            raise ValueError(f"cells[{k}]: no node is reachable from the input; the pruned cell would be empty")
+        if ops is None:
+            o = torch.full(alive.shape, default, dtype=torch.long)
+        else:
+            o = ops[lo : lo + chunk]
+            last = o[:, -1] == I_OUT
+            if bool((last & ~alive[:, -1]).any()):
+                k = lo + int((last & ~alive[:, -1]).nonzero()[0])
+                raise ValueError(f"cells[{k}]: the 'output' node is not reachable from the input")
+            bad = alive & (node > 0) & ((o < 0) | (o >= len(OPS)) | (o == I_IN))
+            if bool(bad.any()):
+                k, j = (int(v) for v in bad.nonzero()[0])
+                raise ValueError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
+                                 "not an operation")
+        out[lo : lo + chunk] = _stats_chunk(a, o, alive)
+    return out
+
+
+def _stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """:func:`cell_stats` of valid cells, no checks: adj (m, N, N) bool, ops (m, N) long,
+    ``alive = alive_mask(adj)`` -> (m, 4) int64."""
+    from .cell import OP_INDEX
+
+    N = a.shape[1]
+    node = torch.arange(N)
+    I_OUT = OP_INDEX["output"]
+    I_1, I_S, I_3, I_P = (OP_INDEX[x] for x in ("conv1x1", "sepconv3x3", "conv3x3", "maxpool3x3"))
+    live = a & alive[:, :, None]  # edges from kept nodes (a kept node only feeds kept nodes)
+    is_out = alive & (o == I_OUT)
+    if bool(is_out.any()):  # "output" nodes pass their concatenated inputs on: widths vary
+        w = torch.ones(alive.shape, dtype=torch.int64)
+        lf = live.to(torch.int64)
+        for j in range(1, N):
+            if bool(is_out[:, j].any()):
+                w[:, j] = torch.where(is_out[:, j], (lf[:, :, j] * w).sum(1), w[:, j])
+        k_in = (lf * w[:, :, None]).sum(1)
+    else:
+        w = None
+        k_in = live.to(torch.float32).sum(1).long()  # (m, N) in-degree from kept nodes (exact, faster than bool)
+    op_node = alive & (node > 0) & ~is_out
+    proj_pool = op_node & (o == I_P) & (k_in != 1)
+    mult = ((o == I_1) | (o == I_S) | proj_pool).to(torch.int64) + 9 * (o == I_3).to(torch.int64)
+    c2 = (k_in * mult * op_node).sum(1)
+    c9 = (k_in * ((o == I_S) & op_node)).sum(1)
+    bn = (op_node & ((o == I_1) | (o == I_S) | (o == I_3) | proj_pool)).sum(1)
+    leaf = alive & (node > 0) & ~live.any(2)
+    leaves = leaf.sum(1) if w is None else (w * leaf).sum(1)
+    return torch.stack([c2, c9, bn, leaves], 1)
+
+
+def _conv_out(size: int, stride: int) -> int:
+    """Output size of a ``k``-odd conv with padding ``k // 2`` (3x3 pad 1 or 1x1 pad 0)."""
+    return (size - 1) // stride + 1
+
+
+class CellCost:
+    r"""Exact MACs and parameters of a network stacked from a cell, in closed form.
+
+    The network's layout (stem, every :class:`~gemgraph.nn.CellModule` block with its input,
+    node and output widths, stride and resolution, head, classifier) is walked once, in
+    ``__init__``; the cost of any cell is then a dot product of its four structure statistics
+    (:func:`cell_stats`) with per-network coefficients, plus a constant. The figures equal
+    :func:`count` (torch's FLOP counter) on the module built from the cell, to the last MAC
+    (``tests/test_cost.py``, ``benchmarks/closed_form_macs.py``), at a fraction of a
+    microsecond per cell instead of a forward pass.
+
+    Args:
+        network: ``"cifarnet"`` (alias ``"cifar"``; :class:`~gemgraph.nn.CifarNet`) or
+            ``"mobilenet"`` (alias ``"imagenet"``; :class:`~gemgraph.nn.MobileNet`).
+        input_size: image height and width, an int or ``(H, W)`` (default 32 for cifarnet,
+            224 for mobilenet). MACs are per image.
+        **options: the network's constructor arguments (``width``, ``cells_per_stage``,
+            ``num_classes``, ``in_channels`` for cifarnet; ``width``, ``expansion``,
+            ``stages``, ``stem_channels``, ``head_channels``, ``num_classes`` for mobilenet;
+            ``dropout`` and ``residual`` are accepted and change nothing). Defaults are the
+            constructor's.
+
+    Example:
+        >>> cost = CellCost("cifarnet", width=16)
+        >>> adj, ops = SearchSpace(30, max_concat=8).sample_tensors(50_000, seed=0)
+        >>> macs = cost.macs((adj, ops))          # (50000,) int64
+        >>> macs, params = cost((adj, ops))
+    """
+
+    def __init__(self, network: str = "cifarnet", input_size: int | Sequence[int] | None = None, **options: Any) -> None:
+        from .nn.networks import MOBILENET_STAGES
+        from .nn.ops import make_divisible
+
+        key = _NETWORK_ALIASES.get(str(network).lower()) if isinstance(network, str) else None
+        if key is None:
+            raise ValueError(f"network: expected one of {list(_NETWORKS)} (or 'cifar' / 'imagenet'), got {network!r}")
+        allowed = _CIFAR_KEYS if key == "cifarnet" else _MOBILENET_KEYS
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise ValueError(f"options: unknown {key} option(s) {unknown}; expected some of {sorted(allowed)}")
+        if input_size is None:
+            input_size = 32 if key == "cifarnet" else 224
+        if isinstance(input_size, (int, np.integer)) and not isinstance(input_size, bool):
+            hw = (int(input_size), int(input_size))
+        else:
+            try:
+                hw = tuple(int(s) for s in input_size)  # type: ignore[union-attr]
+            except (TypeError, ValueError):
+                hw = ()
+        if len(hw) != 2 or min(hw) < 1:
+            raise ValueError(f"input_size: expected an int or (H, W) with positive sizes, got {input_size!r}")
+        self.network, self.input_size, self.options = key, hw, dict(options)
+
+        def pos_int(name: str, default: int) -> int:
+            v = options.get(name, default)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+            return int(v)
+
+        def pos_float(name: str, default: float) -> float:
+            v = options.get(name, default)
+            try:
+                ok = float(v) > 0 and math.isfinite(float(v))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or isinstance(v, bool):
+                raise ValueError(f"{name}: expected a positive number, got {v!r}")
+            return float(v)
+
+        H, W = hw
+        # blocks: (in_channels, node channels c, out_channels, stride, H_out, W_out)
+        blocks: list[tuple[int, int, int, int, int, int]] = []
+        const_m = const_p = 0
+        num_classes = pos_int("num_classes", 10 if key == "cifarnet" else 1000)
+        if key == "cifarnet":
+            width = pos_int("width", 16)
+            per_stage = pos_int("cells_per_stage", 1)
+            c_img = pos_int("in_channels", 3)
+            const_m += 9 * c_img * width * H * W  # stem: 3x3 conv, stride 1
+            const_p += 9 * c_img * width + 2 * width
+            c = width
+            for stage in range(3):
+                if stage > 0:
+                    H, W = _conv_out(H, 2), _conv_out(W, 2)
+                    blocks.append((c, 2 * c, 2 * c, 2, H, W))
+                    c *= 2
+                blocks.extend((c, c, c, 1, H, W) for _ in range(per_stage))
+            const_m += c * num_classes
+            const_p += c * num_classes + num_classes
+        else:
+            width = pos_float("width", 1.0)
+            expansion = pos_float("expansion", 1.0)
+            stem = pos_int("stem_channels", 32)
+            head = pos_int("head_channels", 1280)
+            stages = options.get("stages", MOBILENET_STAGES)
+            try:
+                stages = [tuple(int(v) for v in s) for s in stages]
+            except (TypeError, ValueError):
+                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, got {stages!r}") from None
+            for k, st in enumerate(stages):
+                if len(st) != 3 or st[0] < 1 or st[1] < 1 or st[2] not in (1, 2):
+                    raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {st}")
+            c_in = make_divisible(stem * width)
+            H, W = _conv_out(H, 2), _conv_out(W, 2)
+            const_m += 9 * 3 * c_in * H * W  # stem: 3x3 conv, stride 2
+            const_p += 9 * 3 * c_in + 2 * c_in
+            for c_out_base, n_cells, s in stages:
+                c_out = make_divisible(c_out_base * width)
+                hidden = max(1, round(expansion * c_out))
+                for i in range(n_cells):
+                    stride = s if i == 0 else 1
+                    if stride == 2:
+                        H, W = _conv_out(H, 2), _conv_out(W, 2)
+                    blocks.append((c_in, hidden, c_out, stride, H, W))
+                    c_in = c_out
+            c_head = make_divisible(head * max(1.0, width))
+            const_m += c_in * c_head * H * W + c_head * num_classes
+            const_p += c_in * c_head + 2 * c_head + c_head * num_classes + num_classes
+        coef_m = [0, 0, 0, 0]
+        coef_p = [0, 0, 0, 0]
+        for c_in, c, c_out, stride, h, w in blocks:
+            hw_ = h * w
+            if stride == 2:  # reduction form: stride-2 depthwise-separable conv c_in -> c
+                const_m += (9 * c_in + c_in * c) * hw_
+                const_p += 9 * c_in + c_in * c + 2 * c
+            elif c_in != c:  # 1x1 Conv-BN-ReLU to the node width
+                const_m += c_in * c * hw_
+                const_p += c_in * c + 2 * c
+            coef_m[0] += c * c * hw_
+            coef_m[1] += 9 * c * hw_
+            coef_m[3] += c * c_out * hw_
+            coef_p[0] += c * c
+            coef_p[1] += 9 * c
+            coef_p[2] += 2 * c
+            coef_p[3] += c * c_out
+            const_p += 2 * c_out  # BN of the output projection
+        self.blocks = tuple(blocks)
+        self._coef = torch.tensor([coef_m, coef_p], dtype=torch.int64)  # (2, 4)
+        self._const = torch.tensor([const_m, const_p], dtype=torch.int64)
+
+    def __repr__(self) -> str:
+        opts = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        return f"CellCost(network={self.network!r}, input_size={self.input_size}{opts}, blocks={len(self.blocks)})"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Plain-value arguments that recreate this cost model: ``CellCost(**cost.config)``."""
+        return {"network": self.network, "input_size": list(self.input_size), **self.options}
+
+    def build(self, cell: Any) -> nn.Module:
+        """The module whose cost this describes (for checking against :func:`count`)."""
+        from .nn import CifarNet, MobileNet
+
+        return (CifarNet if self.network == "cifarnet" else MobileNet)(cell, **self.options)
+
+    def from_stats(self, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(macs, params)``, each int64 (n,), from :func:`cell_stats` output (n, 4)."""
+        s = torch.as_tensor(stats, dtype=torch.int64)
+        return (s * self._coef[0]).sum(1) + self._const[0], (s * self._coef[1]).sum(1) + self._const[1]
+
+    def __call__(self, cells: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""``(macs, params)`` of the network of every cell, int64 tensors (n,).
+
+        Args:
+            cells: as :func:`cell_stats` takes them.
+
+        Shapes: adj (n, N, N), ops (n, N) -> (n,), (n,)
+        """
+        return self.from_stats(cell_stats(cells))
+
+    def macs(self, cells: Any) -> torch.Tensor:
+        """MACs per image of the network of every cell, int64 (n,)."""
+        return self(cells)[0]
+
+    def params(self, cells: Any) -> torch.Tensor:
+        """Parameters of the network of every cell, int64 (n,)."""
+        return self(cells)[1]

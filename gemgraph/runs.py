@@ -20,16 +20,24 @@ default    30     50          width 16, 5 epochs, 5,000 images       160,000 gra
 paper      30     200         width 16, 10 epochs, 5,000 images      160,000 graphs x 16 epochs
 =========  =====  ==========  =====================================  ==========================
 
+Computation regimes (``macs``, ``min_ops``, ``macs_network``; see :data:`CIFAR_MACS_NETWORK`):
+quick and default keep cells with >= 5 op nodes whose CifarNet (width 16, 32x32) has 25M-100M
+MACs; ``imagenet-a`` / ``imagenet-b`` are the default preset with cells whose MobileNet
+(width 0.5, 224x224) lands at 440M-486M / 535M-591M MACs (GEMNet-A / B: 463M / 563M in the
+paper's Table 1); ``paper`` has no window. The search's candidates and the bootstrap's pool are
+all sampled inside the window.
+
 The quick preset trains candidates on one CPU thread (on a busy 2-core machine two contended
 threads were measured 10-20x slower than one) on the proxy images average-pooled to 16x16
 (``trainer.resolution``; with no data root, the 16x16 subset embedded in the package, so it
 needs no download): all 5,000 train images, 2 epochs of batch 64 (156 SGD steps), lr 0.1,
 accuracy on the 1,000 val images; it verifies (trains) the bootstrap's top 2. MACs are those
-of the network at 32x32. Its candidates learn (mean val accuracy about 0.31, 3x chance);
-``benchmarks/proxy_rank.py`` measures that, the cost, and the rank agreement with a 4x
-costlier proxy. All presets use the paper's 30-node supernet with ops {conv1x1, sepconv3x3}, a cap of 8
-concatenations, WL h = 3 on degree labels, S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000
-cells (quick: 5,000).
+of the network at 32x32. ``benchmarks/proxy_rank.py`` measures the accuracy it reaches, the
+cost, and the rank agreement with a 4x costlier proxy. All presets use the paper's 30-node
+supernet with ops {conv1x1, sepconv3x3}, a cap of 8 concatenations, WL h = 3,
+S = ACC - 0.1 ln(MMACs), and a bootstrap over 50,000 cells (quick: 5,000). The embedding is
+ops-aware (WL on (degree, op) labels, the encoder fed the one-hot ops) except in ``paper``,
+which keeps the paper's degree labels on the adjacency alone.
 """
 from __future__ import annotations
 
@@ -82,6 +90,28 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Computation regimes (issue 11): MAC window per image (``macs``, ``[low, high]``; ``high`` None =
+#: no upper bound), minimum operation nodes after pruning (``min_ops``), and the network the
+#: window is measured on (``macs_network``, a :class:`~gemgraph.cost.CellCost` config, counted in
+#: closed form). The CIFAR presets measure on the reference proxy network, CifarNet width 16 at
+#: 32x32, whatever the trainer's width; ``imagenet-a`` / ``imagenet-b`` on the GEMNet network,
+#: MobileNet width 0.5 (expansion 1) at 224x224, at the paper's budgets +- 5% (GEMNet-A 463M,
+#: GEMNet-B 563M MACs). ``paper`` has no window (the paper searches its proxy unconstrained).
+CIFAR_MACS_NETWORK: dict[str, Any] = {"network": "cifarnet", "width": 16, "cells_per_stage": 1, "input_size": [32, 32]}
+IMAGENET_MACS_NETWORK: dict[str, Any] = {"network": "mobilenet", "width": 0.5, "expansion": 1.0, "input_size": [224, 224]}
+#: Ops-aware embedding (issue 11): WL on combined (degree, op) labels and the encoder fed the
+#: one-hot ops (``encoder.labels``, ``encoder.use_ops``); ``paper`` keeps the paper's degree
+#: labels on the adjacency only.
+for _name, _labels, _use_ops in (("quick", ["degree", "op"], True), ("default", ["degree", "op"], True),
+                                 ("paper", "degree", False)):
+    PRESETS[_name]["encoder"].update(labels=_labels, use_ops=_use_ops)
+for _name, _macs, _min_ops in (("quick", [25e6, 100e6], 5), ("default", [25e6, 100e6], 5), ("paper", None, None)):
+    PRESETS[_name].update(macs=_macs, min_ops=_min_ops, macs_network=copy.deepcopy(CIFAR_MACS_NETWORK))
+for _name, _window in (("imagenet-a", [440e6, 486e6]), ("imagenet-b", [535e6, 591e6])):
+    PRESETS[_name] = {**copy.deepcopy(_DEFAULT), "macs": _window, "min_ops": 5,
+                      "macs_network": copy.deepcopy(IMAGENET_MACS_NETWORK)}
+
+
 def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
     """A run config from a preset, with top-level or ``"section.key"`` overrides (None = keep)."""
     if preset not in PRESETS:
@@ -95,11 +125,17 @@ def store_path(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / "run.sqlite"
 
 
-def make_space(cfg: dict[str, Any]):
+def make_space(cfg: dict[str, Any], regime: bool = True):
+    """The run's :class:`~gemgraph.SearchSpace`; ``regime=False``: without the MAC window and
+    ``min_ops`` (the encoder learns the unrestricted supernet, as in the paper)."""
     from .space import SearchSpace
 
+    if not regime:
+        cfg = {**cfg, "macs": None, "min_ops": None}
+    macs = cfg.get("macs")  # .get: runs stored before computation regimes have no window
     return SearchSpace(num_nodes=cfg["nodes"], ops=tuple(cfg["ops"]), max_concat=cfg["max_concat"],
-                       edge_prob=tuple(cfg["edge_prob"]))
+                       edge_prob=tuple(cfg["edge_prob"]), macs=None if macs is None else tuple(macs),
+                       min_ops=cfg.get("min_ops"), cost=cfg.get("macs_network"))
 
 
 def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False,
@@ -234,8 +270,13 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
                 store.set_meta("encoder", ident)
             return enc
     e = cfg["encoder"]
-    enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"])
-    res = train_encoder(enc, make_space(cfg), WLKernel(n_iter=e["wl_iter"], node_labels="degree"), seed=cfg["seed"],
+    # .get: runs stored before the ops-aware embedding used degree labels, adjacency only
+    labels = e.get("labels", "degree")
+    enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"],
+                          ops=("input", *cfg["ops"]) if e.get("use_ops", False) else None)
+    res = train_encoder(enc, make_space(cfg, regime=False),
+                        WLKernel(n_iter=e["wl_iter"], node_labels=tuple(labels) if isinstance(labels, list) else labels),
+                        seed=cfg["seed"],
                         n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
                         device=device, progress=progress)
     enc = res.encoder.cpu()
@@ -348,6 +389,7 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
             "candidates": [candidate_dict(r) for r in rows], "best": best,
             "pick": picks[-1]["payload"] if picks else None, "picks": picks,
             "meta": {k: v for k, v in meta.items() if v is not None}, "predictor_cv": cv,
+            "regime": regime_report(st.config, picks[-1]["payload"] if picks else None),
         }
 
 
@@ -368,6 +410,24 @@ def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "how": "verified" if e.get("verified") is not None else
                     ("searched" if e.get("measured") is not None else "predicted"), "accuracy": e.get("accuracy"),
                     "mmacs": None if e.get("macs") is None else e["macs"] / 1e6})
+
+
+def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The run's computation regime (window, ``min_ops``, the network it is measured on) and,
+    once there is a pick, the pick's MACs on that network (closed form) and whether it lies
+    inside; None for a run without a regime."""
+    space = make_space(cfg)
+    if not space.constrained:
+        return None
+    out: dict[str, Any] = {"macs": None if space.macs is None else list(space.macs), "min_ops": space.min_ops,
+                           "network": space.cost.config}
+    if pick:
+        from .store import cell_from_json
+
+        cell = cell_from_json(pick["best"])
+        out["pick_macs"] = int(space.cost.macs([cell])[0])
+        out["pick_op_nodes"] = cell.prune().num_nodes - 1
+        out["pick_inside"] = space.contains(cell)
     return out
 
 

@@ -35,7 +35,35 @@ from sklearn.base import BaseEstimator
 
 from .cell import Cell
 
-NodeLabels = Union[str, Callable[[Cell], Sequence[Any]]]
+NodeLabels = Union[str, Sequence[str], Callable[[Cell], Sequence[Any]]]
+
+#: Names of the built-in initial labels; a tuple of them combines them into one label per node.
+LABEL_NAMES: tuple[str, ...] = ("degree", "op")
+
+
+def label_names(node_labels: Any, argument: str = "node_labels") -> tuple[str, ...] | None:
+    r"""The built-in label names that ``node_labels`` combines, or None for a callable.
+
+    ``"degree"`` -> ``("degree",)``; ``("degree", "op")``, ``["degree", "op"]`` and the
+    spelling ``"degree,op"`` / ``"degree+op"`` -> ``("degree", "op")``; ``"paper"`` is the
+    paper's ``("degree",)``.
+
+    Raises:
+        ValueError: naming ``argument``, for unknown names, duplicates or an empty tuple.
+    """
+    if callable(node_labels):
+        return None
+    if isinstance(node_labels, str):
+        text = "degree" if node_labels == "paper" else node_labels
+        names = tuple(p.strip() for p in text.replace("+", ",").split(","))
+    elif isinstance(node_labels, (tuple, list)) and all(isinstance(v, str) for v in node_labels):
+        names = tuple(node_labels)
+    else:
+        names = ()
+    if not names or any(n not in LABEL_NAMES for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"{argument}: expected 'degree', 'op', a tuple of them such as ('degree', 'op'), "
+                         f"'paper' (= 'degree') or a callable, got {node_labels!r}")
+    return names
 GraphsLike = Union[Sequence[Any], tuple]
 
 
@@ -290,8 +318,11 @@ class WLKernel(BaseEstimator):
             sums the histograms of ``h + 1`` label sets, the initial one included. >= 0.
         normalize: divide by ``sqrt(k(x, x) k(y, y))`` so values lie in [0, 1].
         node_labels: initial node labels: ``"degree"`` = in-degree + out-degree (networkx
-            ``DiGraph.degree``, the paper's choice), ``"op"`` = the cell's op names (every cell
-            must have ops), or a callable ``cell -> sequence of N hashable labels``.
+            ``DiGraph.degree``, the paper's choice, also spelled ``"paper"``), ``"op"`` = the
+            cell's op names (every cell must have ops), a tuple of both, ``("degree", "op")``
+            (or ``"degree,op"``): one label per distinct ``(degree, op)`` pair, for op-labelled
+            spaces, or a callable ``cell -> sequence of N hashable labels``. Combined labels
+            equal GraKel's with the tuple ``(degree, op)`` as each node's label.
 
     A scikit-learn estimator: ``get_params`` / ``set_params`` and ``sklearn.base.clone`` work.
 
@@ -313,25 +344,32 @@ class WLKernel(BaseEstimator):
         self.node_labels = node_labels
 
     def __repr__(self) -> str:
-        nl = self.node_labels if isinstance(self.node_labels, str) else getattr(self.node_labels, "__name__", "callable")
+        nl = self.node_labels if not callable(self.node_labels) else getattr(self.node_labels, "__name__", "callable")
         return f"WLKernel(n_iter={self.n_iter}, normalize={self.normalize}, node_labels={nl!r})"
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
             raise ValueError(f"n_iter: expected an int >= 0, got {self.n_iter!r}")
-        if not (callable(self.node_labels) or self.node_labels in ("degree", "op")):
-            raise ValueError(f"node_labels: expected 'degree', 'op' or a callable, got {self.node_labels!r}")
+        label_names(self.node_labels)
 
     # ------------------------------------------------------------------ core
     def _initial_labels(self, cells: list[Cell], src: np.ndarray, dst: np.ndarray, T: int) -> np.ndarray:
-        if self.node_labels == "degree":
-            return np.bincount(src, minlength=T) + np.bincount(dst, minlength=T)
-        if self.node_labels == "op":
-            missing = [k for k, c in enumerate(cells) if c.ops is None]
-            if missing:
-                raise ValueError(f"node_labels='op' needs cells with ops; cell {missing[0]} has none")
-            return np.concatenate([c.op_indices for c in cells])
+        names = label_names(self.node_labels)
+        if names is not None:
+            from .cell import OPS
+
+            lab = np.zeros(T, dtype=np.int64)
+            for name in names:
+                if name == "degree":
+                    part = np.bincount(src, minlength=T) + np.bincount(dst, minlength=T)
+                    lab = lab * (int(part.max(initial=0)) + 1) + part  # a distinct id per combination
+                else:
+                    missing = [k for k, c in enumerate(cells) if c.ops is None]
+                    if missing:
+                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; cell {missing[0]} has none")
+                    lab = lab * len(OPS) + np.concatenate([c.op_indices for c in cells])
+            return lab
         raw: list[Any] = []
         for k, c in enumerate(cells):
             lab = list(self.node_labels(c))

@@ -13,7 +13,8 @@ def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GEMGRAPH_DATA", raising=False)
     run = tmp_path / "run"
     args = ["search", "--preset", "quick", "--nodes", "6", "--iterations", "4", "--num-samples", "300",
-            "--width", "4", "--epochs", "1", "--train-images", "640", "--out", str(run), "--quiet", "--device", "cpu"]
+            "--width", "4", "--epochs", "1", "--train-images", "640", "--macs", "0:", "--min-ops", "1",
+            "--out", str(run), "--quiet", "--device", "cpu"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "evaluated 4 candidates (0 failed)" in out and "bootstrap pick over 300" in out
