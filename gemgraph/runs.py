@@ -410,12 +410,15 @@ def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "how": "verified" if e.get("verified") is not None else
                     ("searched" if e.get("measured") is not None else "predicted"), "accuracy": e.get("accuracy"),
                     "mmacs": None if e.get("macs") is None else e["macs"] / 1e6})
+    return out
 
 
 def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str, Any] | None:
     """The run's computation regime (window, ``min_ops``, the network it is measured on) and,
     once there is a pick, the pick's MACs on that network (closed form) and whether it lies
-    inside; None for a run without a regime."""
+    inside; None for a run without a regime (or a store whose config is not a search run's)."""
+    if not all(k in cfg for k in ("nodes", "ops", "max_concat", "edge_prob")):
+        return None
     space = make_space(cfg)
     if not space.constrained:
         return None

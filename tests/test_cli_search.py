@@ -59,7 +59,8 @@ def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):
 
 def test_missing_data_fails_before_the_encoder_trains(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["search", "--preset", "default", "--nodes", "6", "--iterations", "3", "--data",
+    assert main(["search", "--preset", "default", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--iterations", "3",
+                 "--data",
                  str(tmp_path / "nowhere"), "--out", str(run), "--quiet", "--device", "cpu"]) == 2
     assert "CIFAR-10 not found" in capsys.readouterr().err
     assert not (run / "encoder.pt").exists()

@@ -20,6 +20,9 @@ class _Meta:
     def set_meta(self, key, value):
         self.meta[key] = value
 
+    def get_meta(self, key, default=None):
+        return self.meta.get(key, default)
+
 
 def _tiny(preset, **kw):
     return build_config(preset, nodes=6, **{"encoder.n_train": 300, "encoder.max_epochs": 1, "encoder.dim": 8}, **kw)
