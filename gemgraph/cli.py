@@ -469,7 +469,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             previous = store.pick()
             search = NASGEM(space, encoder, predictor, _NoTrainer(), store,
                             seed=cfg["seed"] if args.seed is None else args.seed, num_samples=num_samples,
-                            top_k=b["top_k"] if args.top_k is None else args.top_k, progress=False)
+                            top_k=b["top_k"] if args.top_k is None else args.top_k, progress=not args.quiet)
             if not args.quiet:
                 print(f"bootstrap: embedding and ranking {num_samples:,} sampled cells ...", file=sys.stderr,
                       flush=True)
@@ -781,7 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=None)
     b.add_argument("--reembed", action="store_true",
                    help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
-    b.add_argument("--quiet", action="store_true", help="no progress line")
+    b.add_argument("--quiet", action="store_true", help="no progress line or bar")
     b.set_defaults(func=_cmd_bootstrap)
 
     t = sub.add_parser("train", help="train the picked GEMNet longer and report accuracy, MACs, params")

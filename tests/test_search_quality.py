@@ -382,3 +382,12 @@ def test_benchmark_cli_end_to_end(tmp_path, capsys):
     assert "feature set" in capsys.readouterr().err
     assert main(["benchmark", "nb101", "--queries", "8", "--methods", "nasgem-seq", "--out", str(out)]) == 2
     assert "n_init" in capsys.readouterr().err
+
+
+def test_bootstrap_progress_bar(edges_setup, capsys):
+    space, enc, pred, cells, y = edges_setup
+    bootstrap_optimize(pred, enc, space, num_samples=3000, batch_size=1000, progress=True)
+    err = capsys.readouterr().err
+    assert "bootstrap" in err and "3/3" in err
+    bootstrap_optimize(pred, enc, space, num_samples=3000, batch_size=1000, progress=False)
+    assert "bootstrap" not in capsys.readouterr().err
