@@ -134,7 +134,8 @@ def run_trial(method: str, features: str | None, pool: NB101Pool, encoder: Encod
     """
     from .memstore import MemoryStore  # noqa: PLC0415
     from .predictor import EfficiencyPredictor  # noqa: PLC0415
-    from .search import NASGEM, derive_seed  # noqa: PLC0415
+    from .search import NASGEM  # noqa: PLC0415
+    from .utils import derive_seed  # noqa: PLC0415
 
     sampler, opts = METHODS[method]
     tseed = derive_seed(seed, "trial", trial)

@@ -21,7 +21,7 @@ from typing import Any
 
 from .bootstrap import ACQUISITIONS, bootstrap_optimize
 from .cell import Cell
-from .utils import check_int
+from .utils import check_int, derive_seed
 
 __all__ = ["RandomSampler", "AcquisitionSampler", "SAMPLERS", "make_sampler", "available"]
 
@@ -97,8 +97,6 @@ class AcquisitionSampler:
         if not search.refit(before=start):
             # fewer than 2 successful candidates so far: keep exploring at random
             return [search.candidate(t) for t in iterations]
-        from .search import derive_seed  # noqa: PLC0415 - the loop module imports this one
-
         evaluated = [r["cell"] for r in search.store.candidates() if r["iteration"] < start]
         res = bootstrap_optimize(
             search.predictor, search.encoder, search.space, num_samples=self.pool_size or search.num_samples,

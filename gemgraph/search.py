@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,15 +43,9 @@ from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
-from .utils import check_int, finite_or_none
+from .utils import check_int, derive_seed, finite_or_none
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
-
-
-def derive_seed(seed: int, *keys: int | str) -> int:
-    """A 62-bit seed derived from ``seed`` and ``keys`` (independent streams per key)."""
-    ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
-    return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
 
 
 from .protocols import Evaluator  # noqa: E402 - re-exported here for backward compatibility

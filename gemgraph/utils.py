@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import zlib
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,12 @@ def resolve_device(device: Any = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device: expected a cpu or cuda device, got {device!r}")
     return dev
+
+
+def derive_seed(seed: int, *keys: int | str) -> int:
+    """A 62-bit seed derived from ``seed`` and ``keys`` (independent streams per key)."""
+    ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
+    return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
 
 
 def cache_root() -> "os.PathLike[str]":
