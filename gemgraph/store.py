@@ -74,7 +74,8 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,21 @@ def _pick_settings(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the store
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: committed at the end unless the body rolled it back
+    itself (an early return), rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 class RunStore:
     r"""The durable SQLite store of one search run.
 
@@ -479,8 +495,7 @@ class RunStore:
         processes creating the same store at once end with one store)."""
         conn = self._conn
         self._set_wal()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             if self._inspect() == "store":  # another process created it meanwhile
                 conn.execute("ROLLBACK")
                 self._check_version()
@@ -500,11 +515,6 @@ class RunStore:
             ])
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _check_version(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -538,8 +548,7 @@ class RunStore:
         and the pick history (the one stored pick becomes its first entry)."""
         conn = self._conn
         self._set_wal()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it
                 conn.execute("ROLLBACK")
                 self._schema = self.SCHEMA_VERSION
@@ -565,11 +574,6 @@ class RunStore:
                          "BEGIN SELECT RAISE(ABORT, 'store_info is immutable'); END")
             conn.execute("INSERT INTO store_info (key, value) VALUES ('migrated_from_schema_1', ?)", (_now(),))
             conn.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         self._schema = self.SCHEMA_VERSION
         log.info("%s: run store migrated from schema 1 to %d (checksums added to %d candidate rows)",
                  self.path, self.SCHEMA_VERSION, len(rows))
