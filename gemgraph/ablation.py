@@ -361,17 +361,18 @@ def run_ablation(
                 incumbents = [(pool.cells([train[best_i]])[0], float(y[best_i]))] if incumbent else None
                 for arm, enc in encoders.items():
                     pred = EfficiencyPredictor(**params, seed=p_seed).fit(vecs[arm][train], y)
+                    # one ranking of the pool: incumbent-aware when asked; the paper's pick (the
+                    # argmax of the predictions, first on ties) is read off the same predictions
                     res = bootstrap_optimize(pred, enc, pool.batch, vectors=vecs[arm], num_samples=num_samples,
-                                             top_k=1, seed=cand_seed)
+                                             top_k=1, seed=cand_seed, kappa=kappa if incumbent else 0.0,
+                                             incumbents=incumbents)
                     cidx, mu = res.pool_index, res.predicted
                     rho = _spearman(mu, acc[cidx])
-                    b = res.best
-                    rows.append(row(K, s, f"{arm}_paper" if incumbent else arm, K + 1, b.index, b.predicted, rho,
-                                    len(cidx)))
+                    top = int(np.argmax(mu))
+                    rows.append(row(K, s, f"{arm}_paper" if incumbent else arm, K + 1, int(cidx[top]), float(mu[top]),
+                                    rho, len(cidx)))
                     if incumbent:
-                        # the same predictions, evaluated models standing with their measured accuracy
-                        inc = bootstrap_optimize(pred, enc, pool.batch, vectors=vecs[arm], num_samples=num_samples,
-                                                 top_k=1, seed=cand_seed, kappa=kappa, incumbents=incumbents).best
+                        inc = res.best
                         if inc.measured is not None:
                             pick = int(train[np.argmax(y)])
                             rows.append(row(K, s, arm, K, pick, float(inc.measured), rho, len(cidx)))

@@ -96,7 +96,7 @@ def _network_key(cell: Cell) -> Cell:
 
 def _is_space(x: Any) -> bool:
     """A space to sample from (a SearchSpace, an NB101Space, ...), as opposed to a fixed pool."""
-    return isinstance(x, SearchSpace) or (hasattr(x, "sample_tensors") and hasattr(x, "num_nodes"))
+    return hasattr(x, "sample_tensors") and hasattr(x, "num_nodes")
 
 
 def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple[CellBatch, np.ndarray, int]:

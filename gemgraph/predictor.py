@@ -291,7 +291,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         pairwise = self.loss == "pairwise" and not self.constant_
         if pairwise:
             tr_idx = [torch.as_tensor(np.flatnonzero(tr_mask[m]), device=dev) for m in range(M)]
-            va_pairs = self._val_pairs(va_mask, y, rng, dev)
+            va_pairs = self._val_pairs(va_mask, y, dev)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         best = torch.full((M,), float("inf"), device=dev)
         best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -337,7 +337,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         self._calibrate()
 
     @staticmethod
-    def _val_pairs(va_mask: np.ndarray, y: np.ndarray, rng: np.random.Generator, dev: torch.device) -> list:
+    def _val_pairs(va_mask: np.ndarray, y: np.ndarray, dev: torch.device) -> list:
         out = []
         for m in range(va_mask.shape[0]):
             idx = np.flatnonzero(va_mask[m])
