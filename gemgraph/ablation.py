@@ -61,11 +61,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .bootstrap import bootstrap_optimize
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder, create, load
+from .encoders.cached import CachedEncoder
+from .memstore import MemoryStore
 from .predictor import EfficiencyPredictor
-from .nb101 import _NB_LABEL_NAMES, NB101_OPS, NB101Pool, check_metric, load_nb101, nb101_pool
+from .nb101 import _NB_LABEL_NAMES, NB101_OPS, NB101Evaluator, NB101Pool, NB101Space, check_metric, load_nb101, nb101_pool
+from .search import NASGEM
 from .utils import check_int, resolve_device
 
 __all__ = [
@@ -318,15 +320,18 @@ def run_ablation(
     params = dict(predictor or {})
     params.pop("seed", None)
     EfficiencyPredictor(**params).check_params()  # fail early, naming the option
-    vecs: dict[str, torch.Tensor] = {}
+    loop_encoders: dict[str, CachedEncoder] = {}
     for arm, enc in encoders.items():
         v = None if vectors is None else vectors.get(arm)
         v = embed_pool(enc, pool.batch) if v is None else torch.as_tensor(v, dtype=torch.float32)
         if v.dim() != 2 or v.shape[0] != n:
             raise ValueError(f"vectors[{arm!r}]: expected shape ({n}, d), got {tuple(v.shape)}")
-        vecs[arm] = v
+        # the loop's encoder answers with these vectors: every model is embedded once per arm
+        loop_encoders[arm] = CachedEncoder.from_vectors(pool.batch, v, ops=enc.ops)
     acc = pool.accuracy
     best = pool.best_accuracy
+    space = NB101Space(pool)
+    evaluator = NB101Evaluator(pool, count=False)
 
     def row(K: int, s: int, arm: str, evals: int, pick: int, predicted: float = float("nan"),
             rho: float = float("nan"), n_cand: int = 0) -> dict[str, Any]:
@@ -335,57 +340,64 @@ def run_ablation(
                 "picked_index": int(pool.rows[pick]), "picked_accuracy": a, "best_accuracy": best,
                 "bias": best - a, "predicted": predicted, "pool_spearman": rho, "num_candidates": n_cand}
 
+    def position(cell: Cell) -> int:
+        i = evaluator.index(cell)
+        if i is None:  # cannot happen: every cell the loop sees is a model of the pool
+            raise RuntimeError("ablation: a picked cell is not a model of the pool")
+        return i
+
+    def best_stored(store: MemoryStore) -> tuple[int, float]:
+        ok = [r for r in store.candidates(status="ok")]
+        r = max(ok, key=lambda r: (r["accuracy"], -r["iteration"]))  # first evaluated on ties
+        return position(r["cell"]), float(r["accuracy"])
+
+    def search(store: MemoryStore, enc: Encoder, run_seed: int, p_seed: int, verify: int) -> NASGEM:
+        # the NASGEM loop with the paper's random sampler: its draws are the evaluated sample
+        return NASGEM(space, enc, EfficiencyPredictor(**params, seed=p_seed), evaluator, store, seed=run_seed,
+                      num_samples=num_samples, top_k=max(1, verify), verify_top=verify, sampler="random",
+                      kappa=kappa if incumbent else 0.0, checkpoint_every=0, progress=False)
+
     rows: list[dict[str, Any]] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm  # noqa: PLC0415
 
         bar = tqdm(total=len(budgets) * len(seeds), desc="ablation", unit="run")
+    any_enc = next(iter(loop_encoders.values()), None) or CachedEncoder.from_vectors(pool.batch, torch.zeros(n, 1))
     try:
         for s in seeds:
-            perm = np.random.default_rng(_derive(seed, s, 0)).permutation(n)
-            cand_seed = _derive(seed, s, 1)
+            run_seed = _derive(seed, s, 0)
+            store = MemoryStore()  # the K evaluated models of this seed, shared by every arm
+            wider = MemoryStore()  # random search's K + top_k models (same draws, one query stream)
             for K in budgets:
-                train = perm[:K]
-                y = acc[train]
-                if random_arm:
-                    rows.append(row(K, s, "random", K, int(train[np.argmax(y)])))
-                    if top_k:
-                        ext = perm[: K + top_k]
-                        rows.append(row(K, s, f"random+{top_k}", K + top_k, int(ext[np.argmax(acc[ext])])))
                 p_seed = _derive(seed, s, 2, K)
-                evaluated = np.zeros(n, dtype=bool)
-                evaluated[train] = True
-                # for a top-1 pick only the best measured model can stand against a prediction
-                best_i = int(np.argmax(y))
-                incumbents = [(pool.cells([train[best_i]])[0], float(y[best_i]))] if incumbent else None
-                for arm, enc in encoders.items():
-                    pred = EfficiencyPredictor(**params, seed=p_seed).fit(vecs[arm][train], y)
-                    # one ranking of the pool: incumbent-aware when asked; the paper's pick (the
-                    # argmax of the predictions, first on ties) is read off the same predictions
-                    res = bootstrap_optimize(pred, enc, pool.batch, vectors=vecs[arm], num_samples=num_samples,
-                                             top_k=1, seed=cand_seed, kappa=kappa if incumbent else 0.0,
-                                             incumbents=incumbents)
-                    cidx, mu = res.pool_index, res.predicted
+                search(store, any_enc, run_seed, p_seed, 0).evaluate_all(K)
+                pick, _ = best_stored(store)
+                if random_arm:
+                    rows.append(row(K, s, "random", K, pick))
+                    if top_k:
+                        search(wider, any_enc, run_seed, p_seed, 0).evaluate_all(K + top_k)
+                        rows.append(row(K, s, f"random+{top_k}", K + top_k, best_stored(wider)[0]))
+                for arm, enc in loop_encoders.items():
+                    nas = search(store, enc, run_seed, p_seed, top_k)
+                    res = nas.bootstrap()  # refits on the K stored models, ranks the pool, verifies top_k
+                    boot = res.bootstrap
+                    cidx, mu = boot.pool_index, boot.predicted
                     rho = _spearman(mu, acc[cidx])
-                    top = int(np.argmax(mu))
+                    top = int(np.argmax(mu))  # the paper's pick: the argmax of the predictions
                     rows.append(row(K, s, f"{arm}_paper" if incumbent else arm, K + 1, int(cidx[top]), float(mu[top]),
                                     rho, len(cidx)))
-                    if incumbent:
-                        inc = res.best
+                    if incumbent:  # the loop's incumbent-aware ranking, before verification
+                        inc = boot.best
                         if inc.measured is not None:
-                            pick = int(train[np.argmax(y)])
                             rows.append(row(K, s, arm, K, pick, float(inc.measured), rho, len(cidx)))
                         else:
                             rows.append(row(K, s, arm, K + 1, inc.index, inc.predicted, rho, len(cidx)))
-                    if top_k:
-                        fresh = ~evaluated[cidx]
-                        order = np.argsort(-mu[fresh], kind="stable")[:top_k]
-                        new = cidx[fresh][order]
-                        allx = np.concatenate([train, new])
-                        pick = int(allx[np.argmax(acc[allx])])
-                        hit = np.flatnonzero(cidx == pick)
-                        rows.append(row(K, s, f"{arm}_top{top_k}", K + len(new), pick,
+                    if top_k:  # verified top-k: the best of the K models and the k verified ones
+                        n_verified = min(top_k, sum(c.measured is None for c in boot.candidates))
+                        p = position(res.top[0]["cell"])
+                        hit = np.flatnonzero(cidx == p)
+                        rows.append(row(K, s, f"{arm}_top{top_k}", K + n_verified, p,
                                         float(mu[hit[0]]) if hit.size else float("nan"), rho, len(cidx)))
                 if bar is not None:
                     bar.update(1)

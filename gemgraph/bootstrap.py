@@ -37,7 +37,8 @@ class Candidate:
         predicted: predicted efficiency score (ensemble mean; for a measured incumbent, its
             measured score).
         std: ensemble spread (0 for a single-member predictor).
-        index: position in the candidate pool (sample index for a space; -1 for an incumbent).
+        index: position in the candidate pool (for a space: the sample index, or the member's
+            position when the space has ``sample_indices``, e.g. NB101Space; -1 for an incumbent).
         measured: the measured score for an already evaluated candidate (an incumbent), None
             for a predicted-only one.
         key: the value it was ranked by (acquisition value, or the measured score).
@@ -59,8 +60,9 @@ class BootstrapResult:
         candidates: the top-k distinct candidates, best first.
         num_evaluated: how many candidates were embedded and scored.
         predicted: predicted score of every candidate in the pool, (num_evaluated,).
-        pool_index: (num_evaluated,) int64, the pool position (sample index for a space) of
-            each entry of ``predicted``; differs from ``arange`` when a pool larger than
+        pool_index: (num_evaluated,) int64, the pool position of each entry of ``predicted``
+            (for a space: the sample index, or the member's position when the space has
+            ``sample_indices``); differs from ``arange`` when a pool larger than
             ``num_samples`` was subsampled.
         std: (num_evaluated,) ensemble spread of every candidate.
     """
@@ -103,7 +105,11 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
     """The candidate pool as a CellBatch, the pool indices it holds, and the full pool size."""
     if _is_space(candidates):
         adj, ops = candidates.sample_tensors(num_samples, seed=seed)
-        return CellBatch.from_tensors(adj, ops, num_nodes), np.arange(adj.shape[0]), int(adj.shape[0])
+        # a finite space (e.g. NB101Space) says which of its members it drew
+        idx = candidates.sample_indices(num_samples, seed=seed) if hasattr(candidates, "sample_indices") else None
+        if idx is None or len(idx) != adj.shape[0]:
+            idx = np.arange(adj.shape[0])
+        return CellBatch.from_tensors(adj, ops, num_nodes), np.asarray(idx, dtype=np.int64), int(adj.shape[0])
     if isinstance(candidates, (CellBatch, tuple, torch.Tensor)):
         batch = as_batch(candidates, num_nodes)
     else:
@@ -142,6 +148,7 @@ def bootstrap_optimize(
     incumbents: Sequence[tuple[Cell, float]] | None = None,
     exclude: Iterable[Cell] | None = None,
     vectors: torch.Tensor | np.ndarray | None = None,
+    min_predicted: int = 0,
     progress: bool = False,
 ) -> BootstrapResult:
     r"""Rank candidate cells by predicted efficiency score (incumbent-aware).
@@ -176,10 +183,13 @@ def bootstrap_optimize(
             subsampled together with the pool and used instead of embedding it again, so a
             fixed pool (e.g. every NAS-Bench-101 model) is embedded once and ranked by many
             predictors. They must come from ``encoder``: they are not checked against it.
+        min_predicted: return at least this many predicted-only candidates (while the pool
+            has them), even when measured incumbents fill the top-k: the list then runs past
+            ``top_k`` (e.g. to verify the best unevaluated candidates).
         progress: a tqdm bar over the scored batches.
 
     Returns:
-        :class:`BootstrapResult` with the top-k candidates, best first.
+        :class:`BootstrapResult` with the top-k candidates (more with ``min_predicted``), best first.
 
     Raises:
         ValueError: for bad counts, an unknown acquisition, an unfitted predictor, or
@@ -188,6 +198,7 @@ def bootstrap_optimize(
     check_int(num_samples, "num_samples", 1)
     check_int(top_k, "top_k", 1)
     check_int(batch_size, "batch_size", 1)
+    check_int(min_predicted, "min_predicted", 0)
     if acquisition not in ACQUISITIONS:
         raise ValueError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
     if not (isinstance(kappa, (int, float, np.floating)) and math.isfinite(float(kappa))):
@@ -240,8 +251,10 @@ def bootstrap_optimize(
     order = np.argsort(-key, kind="stable")
     out: list[Candidate] = []
     seen: set[Cell] = set(skip)
-    pos, m = 0, 0  # merge the predicted order with the measured incumbents
-    while len(out) < top_k and (pos < len(order) or m < len(measured)):
+    pos, m, n_pred = 0, 0, 0  # merge the predicted order with the measured incumbents
+    while (len(out) < top_k or n_pred < min_predicted) and (pos < len(order) or m < len(measured)):
+        if len(out) >= top_k and pos >= len(order):
+            break  # only more incumbents are left: no predicted candidate to add
         take_measured = m < len(measured) and (pos >= len(order) or measured[m][0] >= key[order[pos]])
         if take_measured:
             score, k, cell = measured[m]
@@ -258,6 +271,7 @@ def bootstrap_optimize(
         if k in seen or k in inc:  # an incumbent stands with its measured score, merged above
             continue
         seen.add(k)
+        n_pred += 1
         out.append(Candidate(cell=cell, predicted=float(mu[i]), std=float(sd[i]), index=int(pool_idx[i]),
                              key=float(key[i])))
     return BootstrapResult(candidates=out, num_evaluated=len(batch), predicted=mu, pool_index=pool_idx, std=sd)

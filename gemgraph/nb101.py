@@ -219,13 +219,20 @@ class NB101Space:
             self._orders = {seed: self._order(seed)}  # one cached order: the search's seed
         return self.pool.cells([self._orders[seed][t]])[0]
 
-    def sample_tensors(self, n: int, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """``min(n, len)`` distinct models in a random order of ``seed`` (all of them, in pool order, when ``n >= len``)."""
+    def sample_indices(self, n: int, seed: int | None = 0) -> np.ndarray:
+        """Pool positions of :meth:`sample_tensors`' models: ``min(n, len)`` distinct, ascending."""
         n = check_int(n, "n", 1)
         if n >= len(self.pool):
+            return np.arange(len(self.pool))
+        return np.sort(np.random.default_rng(seed).choice(len(self.pool), n, replace=False))
+
+    def sample_tensors(self, n: int, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``min(n, len)`` distinct models drawn with ``seed``, in pool order (all of them when ``n >= len``)."""
+        idx = self.sample_indices(n, seed)
+        if len(idx) == len(self.pool):
             return self.pool.batch.adj.clone(), self.pool.batch.ops.clone()
-        idx = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(self.pool), n, replace=False)))
-        return self.pool.batch.adj[idx], self.pool.batch.ops[idx]
+        t = torch.from_numpy(idx)
+        return self.pool.batch.adj[t], self.pool.batch.ops[t]
 
     def sample(self, n: int, seed: int | None = 0) -> list[Cell]:
         """``min(n, len)`` distinct models as cells."""

@@ -421,7 +421,7 @@ class NASGEM:
         boot = bootstrap_optimize(self.predictor, self.encoder, self.space, num_samples=self.num_samples,
                                   top_k=self.top_k + self.verify_top, seed=derive_seed(self.seed, "bootstrap"),
                                   kappa=self.kappa, incumbents=[(r["cell"], r["score"]) for r in ok],
-                                  progress=self.progress)
+                                  min_predicted=self.verify_top, progress=self.progress)
         top = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
                 "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
         by_key = {_network_key(r["cell"]): r for r in ok}

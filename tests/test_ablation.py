@@ -185,6 +185,47 @@ def test_same_draws_for_every_arm(tiny_nb, monkeypatch):
     assert not np.array_equal(seen[0][1], seen[4][1])
 
 
+def test_the_ablation_runs_the_nasgem_loop(tiny_nb, monkeypatch):
+    """Each predictor arm is one NASGEM.bootstrap() of the search loop, over the loop's own draws:
+    random search's pick is the best of what a NASGEM random-sampler run of the same seed evaluated."""
+    import gemgraph.ablation as ab
+    from gemgraph.memstore import MemoryStore
+    from gemgraph.nb101 import NB101Evaluator, NB101Space
+    from gemgraph.search import NASGEM
+
+    pool = nb101_pool(tiny_nb)
+    calls = []
+    orig = NASGEM.bootstrap
+
+    def spy(self):
+        calls.append((self.seed, len(self.store.candidates()), self.verify_top))
+        return orig(self)
+
+    monkeypatch.setattr(ab.NASGEM, "bootstrap", spy)
+    enc = encoders.create("raw", num_nodes=7, ops=OPS5)
+    rows = run_ablation(pool, {"a": enc, "b": enc}, budgets=(10, 30), seeds=(0, 5), num_samples=500, top_k=2,
+                        predictor={"max_epochs": 5}, progress=False)
+    assert len(calls) == 2 * 2 * 2 and all(v == 2 for _, _, v in calls)
+    assert [n for _, n, _ in calls] == [10, 10, 30, 30] * 2
+    for s in (0, 5):
+        run_seed = ab._derive(0, s, 0)
+        assert {c[0] for c in calls[:4] if s == 0} | {c[0] for c in calls[4:] if s == 5} == {run_seed}
+        store = MemoryStore()
+        NASGEM(NB101Space(pool), enc, EfficiencyPredictor(), NB101Evaluator(pool), store, seed=run_seed,
+               checkpoint_every=0, progress=False).evaluate_all(30)
+        ok = store.candidates()
+        for K in (10, 30):
+            best = max((r for r in ok if r["iteration"] < K), key=lambda r: r["accuracy"])
+            rnd = next(r for r in rows if r["budget"] == K and r["seed"] == s and r["arm"] == "random")
+            assert rnd["picked_accuracy"] == best["accuracy"]
+            for arm in ("a", "b"):  # the loop's incumbent-aware pick is never worse than the best measured
+                r = next(r for r in rows if r["budget"] == K and r["seed"] == s and r["arm"] == arm)
+                if r["evaluations"] == K:
+                    assert r["picked_hash"] == rnd["picked_hash"]
+                top = next(r for r in rows if r["budget"] == K and r["seed"] == s and r["arm"] == f"{arm}_top2")
+                assert top["evaluations"] == K + 2 and top["bias"] <= rnd["bias"]
+
+
 def test_bias_zero_when_every_model_is_evaluated(tiny_nb):
     pool = nb101_pool(tiny_nb)
     enc = encoders.create("raw", num_nodes=7, ops=OPS5)

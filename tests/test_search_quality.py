@@ -319,6 +319,55 @@ def test_search_pick_is_never_worse_than_the_best_measured(small_pool):
             assert store.pick()["verify_top"] == 3
 
 
+def test_verify_top_verifies_the_best_unevaluated_even_when_incumbents_fill_the_top(small_pool):
+    """All but 4 models evaluated: verify_top=4 evaluates exactly those 4 (the measured ones
+    outrank most predictions, so the first top_k + verify_top ranks are mostly incumbents)."""
+    pool = small_pool.subset(np.arange(60))
+    raw = encoders.create("raw", num_nodes=7, ops=NB101_OPS)
+    ev = NB101Evaluator(pool)
+    s = NASGEM(NB101Space(pool), raw, EfficiencyPredictor(n_members=3, max_epochs=40, seed=1), ev, MemoryStore(),
+               seed=4, top_k=4, verify_top=4, checkpoint_every=0, progress=False)
+    s.evaluate_all(56)
+    assert ev.queries == 56
+    res = s.bootstrap()
+    assert ev.queries == 60
+    measured = {ev.index(r["cell"]) for r in s.store.candidates()}
+    boot_new = [c for c in res.bootstrap.candidates if c.measured is None]
+    assert len(boot_new) == 4 and {c.index for c in boot_new} == set(range(60)) - measured
+    assert res.top[0]["accuracy"] == pytest.approx(pool.best_accuracy)  # every model seen: the best found
+
+
+def test_min_predicted_runs_past_top_k_only_for_predictions(edges_setup):
+    space, enc, pred, cells, y = edges_setup
+    inc = [(c, 1e9 - i) for i, c in enumerate(cells[:30])]  # measured far above every prediction
+    r = bootstrap_optimize(pred, enc, space, num_samples=500, top_k=2, seed=3, incumbents=inc)
+    assert len(r.candidates) == 2 and all(c.measured is not None for c in r.candidates)
+    r = bootstrap_optimize(pred, enc, space, num_samples=500, top_k=2, seed=3, incumbents=inc, min_predicted=3)
+    assert sum(c.measured is None for c in r.candidates) == 3
+    n_inc = len({c.prune() for c in cells[:30]})  # distinct networks among the incumbents
+    assert len(r.candidates) == n_inc + 3 and all(c.measured is None for c in r.candidates[n_inc:])
+    keys = [c.key for c in r.candidates]
+    assert keys == sorted(keys, reverse=True)
+    with pytest.raises(ValueError, match="min_predicted"):
+        bootstrap_optimize(pred, enc, space, min_predicted=-1)
+
+
+def test_nb101_space_sample_indices_match_its_tensors(small_pool):
+    space = NB101Space(small_pool)
+    idx = space.sample_indices(100, seed=7)
+    adj, ops = space.sample_tensors(100, seed=7)
+    assert len(set(idx.tolist())) == 100 and np.all(np.diff(idx) > 0)
+    assert torch.equal(adj, small_pool.batch.adj[torch.from_numpy(idx)])
+    assert np.array_equal(space.sample_indices(10_000, seed=7), np.arange(len(small_pool)))
+    raw = encoders.create("raw", num_nodes=7, ops=NB101_OPS)
+    pred = EfficiencyPredictor(n_members=2, max_epochs=20, seed=0).fit(raw.embed(small_pool.batch[:50]),
+                                                                     small_pool.accuracy[:50])
+    r = bootstrap_optimize(pred, raw, space, num_samples=100, top_k=3, seed=7)
+    assert np.array_equal(r.pool_index, idx)  # a finite space reports its members' positions
+    ev = NB101Evaluator(small_pool, count=False)
+    assert all(ev.index(c.cell) == c.index for c in r.candidates)
+
+
 # ---------------------------------------------------------------------------- benchmark
 def test_parse_methods():
     assert parse_methods("random, nasgem-seq:embedding,nasgem") == [
@@ -390,3 +439,19 @@ def test_bootstrap_progress_bar(edges_setup, capsys):
     assert "bootstrap" in err and "3/3" in err
     bootstrap_optimize(pred, enc, space, num_samples=3000, batch_size=1000, progress=False)
     assert "bootstrap" not in capsys.readouterr().err
+
+
+def test_cached_encoder_from_vectors(small_pool):
+    from gemgraph.encoders.cached import CachedEncoder
+
+    v = torch.randn(len(small_pool), 5)
+    enc = CachedEncoder.from_vectors(small_pool.batch, v, ops=NB101_OPS)
+    assert enc.dim == 5 and enc.num_nodes == 7
+    cells = small_pool.cells([3, 0, 800])
+    assert torch.equal(enc.embed(cells), v[[3, 0, 800]])
+    assert torch.equal(enc.embed(small_pool.batch), v)
+    other = nb101_pool(load_nb101()).subset([1])  # a model not among the 801 cached ones
+    with pytest.raises(ValueError, match="not among"):
+        enc.embed(other.cells())
+    with pytest.raises(ValueError, match="vectors"):
+        CachedEncoder.from_vectors(small_pool.batch, v[:-1])

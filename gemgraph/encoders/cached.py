@@ -59,8 +59,48 @@ class CachedEncoder(Encoder):
         self._keys = h[self._order]
         self._rows = rows
 
+    @classmethod
+    def from_vectors(cls, cells: Any, vectors: torch.Tensor | np.ndarray, num_nodes: int | None = None,
+                     ops: Any = None) -> "CachedEncoder":
+        r"""An encoder that answers with given vectors for a fixed set of cells (no network).
+
+        For features computed elsewhere (e.g. L2-normalised embeddings of every model of a
+        benchmark, or hand-made test vectors): row ``i`` of ``vectors`` is the vector of cell
+        ``i``. A cell outside the set is an error (there is no encoder to fall back on).
+
+        Args:
+            cells: the cells (list of cells, ``(adj, ops)`` tensors or a CellBatch).
+            vectors: (len(cells), d) float vectors.
+            num_nodes: padding size of the cells (None: a CellBatch's own, else the largest cell).
+            ops: op vocabulary reported by :attr:`ops` (informational).
+
+        Shapes:
+            CellBatch of n cells (all in the set) -> (n, d) float32.
+        """
+        if isinstance(cells, CellBatch):
+            batch = cells
+        else:
+            if num_nodes is None:
+                cells = list(cells)
+                num_nodes = max((c.num_nodes for c in cells), default=2)
+            batch = as_batch(cells, int(num_nodes))
+        v = torch.as_tensor(vectors, dtype=torch.float32)
+        if v.dim() != 2 or v.shape[0] != len(batch):
+            raise ValueError(f"vectors: expected shape ({len(batch)}, d), one row per cell, got {tuple(v.shape)}")
+        self = cls.__new__(cls)
+        Encoder.__init__(self, num_nodes=int(batch.adj.shape[1]), dim=int(v.shape[1]), ops=ops)
+        self.inner = None
+        self._vectors = v.contiguous()
+        rows = _rows(batch)
+        h = _hash(rows)
+        self._order = np.argsort(h, kind="stable")
+        self._keys = h[self._order]
+        self._rows = rows
+        return self
+
     def extra_repr(self) -> str:
-        return f"{type(self.inner).__name__}, cached={self._vectors.shape[0]}"
+        inner = "vectors" if self.inner is None else type(self.inner).__name__
+        return f"{inner}, cached={self._vectors.shape[0]}"
 
     def forward(self, batch: CellBatch) -> torch.Tensor:
         n = len(batch)
@@ -77,6 +117,9 @@ class CachedEncoder(Encoder):
         if hit.any():
             out[torch.from_numpy(np.flatnonzero(hit))] = self._vectors[torch.from_numpy(idx[hit])]
         if (~hit).any():
+            if self.inner is None:
+                raise ValueError(f"cells: {int((~hit).sum())} of {n} cells are not among the {len(self._keys)} "
+                                 "cells whose vectors were given")
             miss = torch.from_numpy(np.flatnonzero(~hit))
             out[miss] = self.inner(batch[miss].to(self.inner.device)).float().cpu()
         return out
