@@ -68,7 +68,7 @@ from .memstore import MemoryStore
 from .predictor import EfficiencyPredictor
 from .nb101 import _NB_LABEL_NAMES, NB101_OPS, NB101Evaluator, NB101Pool, NB101Space, check_metric, load_nb101, nb101_pool
 from .search import NASGEM
-from .utils import check_int, resolve_device
+from .utils import check_int, derive_seed, resolve_device
 
 __all__ = [
     "AblationResult", "NB101Pool", "DEFAULT_BUDGETS", "NB101_OPS", "ROW_COLUMNS", "SUMMARY_COLUMNS",
@@ -240,11 +240,6 @@ def _budgets(budgets: Sequence[int] | int) -> list[int]:
     return out
 
 
-def _derive(seed: int, *key: int) -> int:
-    """An independent 31-bit seed for a (run seed, ...) key."""
-    return int(np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in key)).generate_state(1)[0] >> 1)
-
-
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import spearmanr  # noqa: PLC0415
 
@@ -366,11 +361,11 @@ def run_ablation(
     any_enc = next(iter(loop_encoders.values()), None) or CachedEncoder.from_vectors(pool.batch, torch.zeros(n, 1))
     try:
         for s in seeds:
-            run_seed = _derive(seed, s, 0)
+            run_seed = derive_seed(seed, "ablation", s)
             store = MemoryStore()  # the K evaluated models of this seed, shared by every arm
             wider = MemoryStore()  # random search's K + top_k models (same draws, one query stream)
             for K in budgets:
-                p_seed = _derive(seed, s, 2, K)
+                p_seed = derive_seed(seed, "ablation", s, "predictor", K)
                 search(store, any_enc, run_seed, p_seed, 0).evaluate_all(K)
                 pick, _ = best_stored(store)
                 if random_arm:
@@ -696,7 +691,7 @@ def nb101_ablation(
     if fidelity_sample:
         t = time.perf_counter()
         kern = WLKernel(n_iter=enc_info["settings"]["wl_iter"], node_labels="op")
-        idx = np.sort(np.random.default_rng(_derive(seed, 0, 3)).choice(len(pool), min(fidelity_sample, len(pool)),
+        idx = np.sort(np.random.default_rng(derive_seed(seed, "ablation", "fidelity")).choice(len(pool), min(fidelity_sample, len(pool)),
                                                                            replace=False))
         sample = pool.cells(idx)
         if len({c.num_nodes for c in sample}) < len(sample):

@@ -190,6 +190,7 @@ def test_the_ablation_runs_the_nasgem_loop(tiny_nb, monkeypatch):
     random search's pick is the best of what a NASGEM random-sampler run of the same seed evaluated."""
     import gemgraph.ablation as ab
     from gemgraph.memstore import MemoryStore
+    from gemgraph.utils import derive_seed
     from gemgraph.nb101 import NB101Evaluator, NB101Space
     from gemgraph.search import NASGEM
 
@@ -208,7 +209,7 @@ def test_the_ablation_runs_the_nasgem_loop(tiny_nb, monkeypatch):
     assert len(calls) == 2 * 2 * 2 and all(v == 2 for _, _, v in calls)
     assert [n for _, n, _ in calls] == [10, 10, 30, 30] * 2
     for s in (0, 5):
-        run_seed = ab._derive(0, s, 0)
+        run_seed = derive_seed(0, "ablation", s)
         assert {c[0] for c in calls[:4] if s == 0} | {c[0] for c in calls[4:] if s == 5} == {run_seed}
         store = MemoryStore()
         NASGEM(NB101Space(pool), enc, EfficiencyPredictor(), NB101Evaluator(pool), store, seed=run_seed,
