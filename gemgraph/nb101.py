@@ -28,17 +28,29 @@ from .encoders.base import CellBatch
 from .cell import OPS, Cell
 from .utils import check_int
 
-__all__ = ["NB101_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool", "check_metric"]
+__all__ = ["NB101_OPS", "NB101_LABEL_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool",
+           "check_metric", "sample_space_cells"]
 
 #: NAS-Bench-101's five op labels, as gemgraph op names (what NB101 encoders one-hot encode).
 NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3", "conv1x1", "maxpool3x3")
 
-_NB_LABEL_NAMES = {-1: "input", -2: "output", 0: "conv3x3", 1: "conv1x1", 2: "maxpool3x3"}
+#: gemgraph's name of each NAS-Bench-101 operation (``nasbench.spec`` names them officially).
+_GEMGRAPH_NAME = {"input": "input", "output": "output", "conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1",
+                  "maxpool3x3": "maxpool3x3"}
+
+
+def _label_ops() -> dict[int, str]:
+    from nasbench.spec import LABEL_OPS  # noqa: PLC0415 - nasbench is only needed here
+
+    return {int(k): _GEMGRAPH_NAME[v] for k, v in LABEL_OPS.items()}
+
+
+#: NAS-Bench-101 integer op label (``nasbench.spec.OP_LABELS``) -> gemgraph op name.
+NB101_LABEL_OPS: dict[int, str] = _label_ops()
 
 # NAS-Bench-101 op labels (-3 padding, -2 output, -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool)
 # -> index in gemgraph.cell.OPS (-1 = padding), looked up at ``label + 3``.
-_LABEL_LUT = np.array([-1, OPS.index("output"), OPS.index("input"), OPS.index("conv3x3"),
-                       OPS.index("conv1x1"), OPS.index("maxpool3x3")], dtype=np.int64)
+_LABEL_LUT = np.array([-1] + [OPS.index(NB101_LABEL_OPS[k]) for k in (-2, -1, 0, 1, 2)], dtype=np.int64)
 
 def load_nb101(data: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
     r"""Open NAS-Bench-101 data: a file in the official layout, or the bundled sample.
@@ -117,7 +129,28 @@ class NB101Pool:
                 f"best={self.best_accuracy:.4f}, excluded={self.n_excluded})")
 
 
+def sample_space_cells(n: int, seed: int) -> list[Cell]:
+    r"""``n`` distinct cells drawn uniformly from the NAS-Bench-101 space (graphs only, no metrics).
+
+    Uses :func:`nasbench.space.sample_arrays` (uniform over isomorphism classes); op names are
+    gemgraph's (:data:`NB101_LABEL_OPS`).
+
+    Args:
+        n: number of cells (>= 1).
+        seed: the draw's seed.
+    """
+    from nasbench.space import sample_arrays  # noqa: PLC0415
+
+    check_int(n, "n", 1)
+    mats, labs, nv = sample_arrays(n, seed=seed, unique=True)
+    names = np.array([""] * 6, dtype=object)
+    for k, v in NB101_LABEL_OPS.items():
+        names[k + 3] = v
+    return [Cell(mats[i, :v, :v], tuple(names[labs[i, :v].astype(np.int64) + 3])) for i, v in enumerate(nv.tolist())]
+
+
 def check_metric(metric: str) -> None:
+    """ValueError unless ``metric`` is an accuracy of :data:`nasbench.METRICS` (higher is better)."""
     from nasbench import METRICS  # noqa: PLC0415
 
     if not isinstance(metric, str) or metric not in METRICS or "accuracy" not in metric:
@@ -286,7 +319,7 @@ class NB101Evaluator:
         i = self._exact.get(_cell_key(cell.adjacency, ids))
         if i is not None:
             return i
-        names = {v: k for k, v in _NB_LABEL_NAMES.items()}
+        names = {v: k for k, v in NB101_LABEL_OPS.items()}
         try:
             labels = [names[o] for o in cell.ops]
         except KeyError:

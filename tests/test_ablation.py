@@ -154,8 +154,6 @@ def test_pairing_shows_in_the_results(small_run):
 
 def test_same_draws_for_every_arm(tiny_nb, monkeypatch):
     """Every predictor arm is fitted on the same K models, and random search keeps their best."""
-    import gemgraph.ablation as ab
-
     pool = nb101_pool(tiny_nb)
     seen: list[tuple[int, np.ndarray]] = []
 
@@ -164,13 +162,12 @@ def test_same_draws_for_every_arm(tiny_nb, monkeypatch):
             seen.append((self.seed, np.asarray(Z)[:, 0].round().astype(int)))
             return super().fit(Z, y)
 
-    monkeypatch.setattr(ab, "EfficiencyPredictor", Spy)
     # vectors whose first column is the model's position: the fitted rows reveal the sample
     idx = torch.arange(len(pool), dtype=torch.float32)[:, None]
     vec = {"a": torch.cat([idx, torch.randn(len(pool), 3)], 1), "b": torch.cat([idx, torch.zeros(len(pool), 1)], 1)}
     enc = encoders.create("raw", num_nodes=7, ops=OPS5)
     rows = run_ablation(pool, {"a": enc, "b": enc}, vec, budgets=(10, 30), seeds=(0, 5), num_samples=50, top_k=2,
-                        predictor={"max_epochs": 5}, progress=False)
+                        make_predictor=lambda seed: Spy(max_epochs=5, seed=seed), progress=False)
     assert len(seen) == 2 * 2 * 2
     for k in range(0, len(seen), 2):
         (sa, ia), (sb, ib) = seen[k], seen[k + 1]
@@ -188,7 +185,7 @@ def test_same_draws_for_every_arm(tiny_nb, monkeypatch):
 def test_the_ablation_runs_the_nasgem_loop(tiny_nb, monkeypatch):
     """Each predictor arm is one NASGEM.bootstrap() of the search loop, over the loop's own draws:
     random search's pick is the best of what a NASGEM random-sampler run of the same seed evaluated."""
-    import gemgraph.ablation as ab
+    from gemgraph.ablation import runner
     from gemgraph.memstore import MemoryStore
     from gemgraph.utils import derive_seed
     from gemgraph.nb101 import NB101Evaluator, NB101Space
@@ -202,7 +199,7 @@ def test_the_ablation_runs_the_nasgem_loop(tiny_nb, monkeypatch):
         calls.append((self.seed, len(self.store.candidates()), self.verify_top))
         return orig(self)
 
-    monkeypatch.setattr(ab.NASGEM, "bootstrap", spy)
+    monkeypatch.setattr(runner.NASGEM, "bootstrap", spy)
     enc = encoders.create("raw", num_nodes=7, ops=OPS5)
     rows = run_ablation(pool, {"a": enc, "b": enc}, budgets=(10, 30), seeds=(0, 5), num_samples=500, top_k=2,
                         predictor={"max_epochs": 5}, progress=False)
@@ -324,6 +321,11 @@ def test_bad_arguments(tiny_nb):
         run_ablation(pool, {"random": enc["raw"]}, budgets=(10,), progress=False)
     with pytest.raises(ValueError, match="hidden"):
         run_ablation(pool, enc, budgets=(10,), predictor={"hidden": 0}, progress=False)
+    with pytest.raises(ValueError, match="make_predictor"):
+        run_ablation(pool, enc, budgets=(10,), make_predictor=3, progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        run_ablation(pool, enc, budgets=(10,), predictor={"hidden": 4}, make_predictor=EfficiencyPredictor,
+                     progress=False)
     with pytest.raises(ValueError, match="vectors"):
         run_ablation(pool, enc, {"raw": torch.zeros(3, 4)}, budgets=(10,), progress=False)
     with pytest.raises(ValueError, match="pool"):
