@@ -106,7 +106,7 @@ class Cell:
     isomorphism classes).
     """
 
-    __slots__ = ("_adj", "_ops", "_hash")
+    __slots__ = ("_adj", "_ops", "_hash", "_pruned")
 
     def __init__(self, adjacency: Any, ops: Sequence[str] | None = None) -> None:
         adj = _as_matrix(adjacency)
@@ -121,6 +121,7 @@ class Cell:
         self._adj = adj
         self._ops = self._check_ops(ops, n)
         self._hash: int | None = None
+        self._pruned: Cell | None = None  # prune()'s result, computed once (cells are immutable)
 
     @classmethod
     def _trusted(cls, adj: np.ndarray, ops: tuple[str, ...] | None) -> "Cell":
@@ -128,7 +129,7 @@ class Cell:
         self = cls.__new__(cls)
         adj = np.ascontiguousarray(adj, dtype=np.uint8)
         adj.setflags(write=False)
-        self._adj, self._ops, self._hash = adj, ops, None
+        self._adj, self._ops, self._hash, self._pruned = adj, ops, None, None
         return self
 
     @staticmethod
@@ -232,6 +233,8 @@ class Cell:
         Raises:
             ValueError: if no operation node is reachable from the input (an empty cell).
         """
+        if self._pruned is not None and not return_kept:
+            return self._pruned
         alive = self.alive_mask()
         kept = np.flatnonzero(alive)
         if len(kept) < 2:
@@ -241,6 +244,7 @@ class Cell:
         if ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
             raise ValueError("cell: the 'output' node is not reachable from the input")
         pruned = Cell(adj, ops)
+        self._pruned = pruned
         return (pruned, kept) if return_kept else pruned
 
     def is_pruned(self) -> bool:

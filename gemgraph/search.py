@@ -360,8 +360,8 @@ class NASGEM:
             accuracy=res.accuracy, score=score, seconds=res.train_seconds,
             status="failed" if no_score else res.status,
             error=(res.error or "non-finite score") if score is None else res.error,
-            extra={k: v for k, v in res.to_dict().items() if k in ("loss", "eval_seconds", "num_train", "epochs")
-                   and (not isinstance(v, float) or math.isfinite(v))},
+            extra={k: v for k in ("loss", "eval_seconds", "num_train", "epochs")
+                   if hasattr(res, k) and (not isinstance(v := getattr(res, k), float) or math.isfinite(v))},
         )
 
     def _checkpoint(self, t: int) -> None:
