@@ -65,7 +65,7 @@ def _networks() -> dict[str, type[nn.Module]]:
 
 def _plain(x: Any) -> Any:
     """JSON-safe plain copy (what ``weights_only`` loading accepts besides tensors)."""
-    from .store import _plain as plain
+    from .store import to_plain as plain
 
     return plain(x)
 
