@@ -9,8 +9,8 @@ predictor, executor, sampler or store plugs in without touching the loop:
   trains; :class:`~gemgraph.nb101.NB101Evaluator` looks accuracies up).
 * :class:`Predictor`: a scikit-learn regressor with ``predict(Z, return_std=True)`` and a
   ``state_dict`` (:class:`~gemgraph.predictor.EfficiencyPredictor`).
-* :class:`Executor`: runs evaluations (:class:`~gemgraph.search.LocalExecutor`,
-  :class:`~gemgraph.search.RayExecutor`).
+* :class:`Executor`: runs evaluations (:class:`~gemgraph.executors.LocalExecutor`,
+  :class:`~gemgraph.executors.RayExecutor`).
 * :class:`Sampler`: proposes each batch of candidates (:mod:`gemgraph.samplers`).
 * :class:`Store`: keeps every evaluated candidate (:class:`~gemgraph.store.RunStore` on disk,
   :class:`~gemgraph.memstore.MemoryStore` in memory).
