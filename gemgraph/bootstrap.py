@@ -118,16 +118,6 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
     return batch, np.arange(n), n
 
 
-def _to_cell(batch: CellBatch, i: int) -> Cell:
-    m = int(batch.sizes[i])
-    adj = batch.adj[i, :m, :m].to(torch.uint8).numpy()
-    if batch.ops is None:
-        return Cell._trusted(adj, None)
-    from .cell import OPS
-
-    return Cell._trusted(adj, tuple(OPS[k] for k in batch.ops[i, :m].tolist()))
-
-
 def bootstrap_optimize(
     predictor: EfficiencyPredictor,
     encoder: Encoder,
@@ -253,7 +243,7 @@ def bootstrap_optimize(
             continue
         i = int(order[pos])
         pos += 1
-        cell = _to_cell(batch, i)
+        cell = batch.cell(i)
         k = _network_key(cell)
         if k in seen or k in inc:  # an incumbent stands with its measured score, merged above
             continue

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cell import OP_INDEX, OPS, Cell, alive_mask, canonical_op, count_concat
+from .batch import CellBatch
+from .cell import OP_INDEX, Cell, alive_mask, canonical_op, count_concat
 from .utils import single_thread
 
 SeedLike = "int | torch.Generator | None"
@@ -305,12 +306,9 @@ class SearchSpace:
 
     @staticmethod
     def to_cells(adj: torch.Tensor, ops: torch.Tensor | None = None) -> list[Cell]:
-        """Turn the batched form ``(adj (n, N, N), ops (n, N))`` into a list of cells."""
-        a = adj.to(torch.uint8).cpu().numpy()
-        if ops is None:
-            return [Cell._trusted(a[i], None) for i in range(a.shape[0])]
-        names = np.array(OPS, dtype=object)[ops.cpu().numpy()]
-        return [Cell._trusted(a[i], tuple(names[i])) for i in range(a.shape[0])]
+        """Turn the batched form ``(adj (n, N, N), ops (n, N))`` into a list of cells
+        (through :meth:`gemgraph.batch.CellBatch.to_cells`, the one batch -> cells conversion)."""
+        return CellBatch.from_tensors(adj, ops).to_cells()
 
     @staticmethod
     def to_tensors(cells: Sequence[Cell]) -> tuple[torch.Tensor, torch.Tensor | None]:
