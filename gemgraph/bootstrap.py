@@ -86,12 +86,17 @@ class BootstrapResult:
         return f"BootstrapResult(num_evaluated={self.num_evaluated}, top_k={len(self.candidates)}, best={best})"
 
 
-def _network_key(cell: Cell) -> Cell:
-    """Cells equal as networks (isolated, dropped nodes aside) share this key."""
+def network_key(cell: Cell) -> Cell:
+    """Cells equal as networks (isolated, dropped nodes aside) share this key: the pruned cell
+    (:meth:`Cell.prune`), or the cell itself when it has no network (nothing survives pruning)."""
     try:
         return cell.prune()
     except ValueError:
         return cell
+
+
+#: Old name of :func:`network_key` (gemgraph.search still imports it).
+_network_key = network_key
 
 
 def _is_space(x: Any) -> bool:
@@ -216,14 +221,14 @@ def bootstrap_optimize(
         key = np.random.default_rng([int(seed), 0x7405]).normal(mu, sd)
     else:
         key = mu + float(kappa) * sd
-    skip = {_network_key(c) for c in (exclude or ())}
+    skip = {network_key(c) for c in (exclude or ())}
     inc: dict[Cell, tuple[Cell, float]] = {}
     for cell, score in incumbents or ():
         if not isinstance(cell, Cell):
             raise ValueError(f"incumbents: expected (Cell, score) pairs, got a {type(cell).__name__}")
         if score is None or not math.isfinite(float(score)):
             continue
-        k = _network_key(cell)
+        k = network_key(cell)
         if k not in inc or float(score) > inc[k][1]:
             inc[k] = (cell, float(score))
     measured = sorted(((s, k, c) for k, (c, s) in inc.items() if k not in skip), key=lambda t: -t[0])
@@ -244,7 +249,7 @@ def bootstrap_optimize(
         i = int(order[pos])
         pos += 1
         cell = batch.cell(i)
-        k = _network_key(cell)
+        k = network_key(cell)
         if k in seen or k in inc:  # an incumbent stands with its measured score, merged above
             continue
         seen.add(k)

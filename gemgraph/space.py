@@ -211,7 +211,7 @@ class SearchSpace:
 
     def _accept(self, adj: torch.Tensor, ops: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(accepted (n,) bool, MACs (n,) int64 of the non-empty cells or None)."""
-        from .cost import _stats_chunk
+        from .cost import stats_chunk
 
         alive = alive_mask(adj)
         n_ops = alive[:, 1:].sum(1)
@@ -224,7 +224,7 @@ class SearchSpace:
             nonempty = alive[:, 1:].any(1)
             if bool(nonempty.any()):
                 o = torch.full(alive.shape, OP_INDEX["sepconv3x3"]) if ops is None else ops  # CellModule's default
-                stats = _stats_chunk(adj[nonempty], o[nonempty], alive[nonempty])
+                stats = stats_chunk(adj[nonempty], o[nonempty], alive[nonempty])
                 macs[nonempty] = self.cost.from_stats(stats)[0]
             lo, hi = self.macs
             inside = macs >= lo if hi is None else (macs >= lo) & (macs <= hi)
