@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder, as_batch
@@ -189,8 +190,7 @@ def bootstrap_optimize(
         raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
     if not isinstance(encoder, Encoder):
         raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
-    if not hasattr(predictor, "members_"):
-        raise ValueError("predictor: expected a fitted EfficiencyPredictor (call fit() first)")
+    check_is_fitted(predictor, msg="predictor: expected a fitted %(name)s (call fit() first)")
     if vectors is not None and _is_space(candidates_or_space):
         raise ValueError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
     batch, pool_idx, n_pool = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)

@@ -42,7 +42,7 @@ from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
-from .utils import check_int, derive_seed, finite_or_none
+from .utils import check_int, derive_seed, finite_or_none, is_fitted
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
@@ -186,7 +186,7 @@ class NASGEM:
             return False
         rows.sort(key=lambda r: r["iteration"])
         key = tuple(r["iteration"] for r in rows)
-        if key == self._fitted_on and hasattr(self.predictor, "members_"):
+        if key == self._fitted_on and is_fitted(self.predictor):
             return True
         Z = self.encoder.embed([r["cell"] for r in rows])
         y = np.array([r["score"] for r in rows], dtype=np.float64)

@@ -54,6 +54,19 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     return value
 
 
+def is_fitted(estimator: Any) -> bool:
+    """True if scikit-learn's ``check_is_fitted`` accepts ``estimator`` (its
+    ``__sklearn_is_fitted__``, else its fitted attributes ending in ``_``)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
 def finite_or_none(value: Any, name: str = "value") -> float | None:
     """``float(value)``, or None for None / NaN / inf.
 

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from .cell import Cell
 
@@ -546,8 +547,7 @@ class WLKernel(BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         """Kernel values between new cells ``X`` (m) and the fitted cells: shape (m, n_fit)."""
-        if not hasattr(self, "X_"):
-            raise RuntimeError("WLKernel: call fit() before transform()")
+        check_is_fitted(self, "X_", msg="%(name)s: not fitted yet; call fit(X) before transform()")
         new = as_cells(X)
         F = self.features(new + self.X_)
         return self._gram(F[: len(new)], F[len(new):], normalize=self.normalize)
