@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .utils import check_int
+
 __all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES"]
 
 
@@ -303,10 +305,7 @@ class CellCost:
         self.network, self.input_size, self.options = key, hw, dict(options)
 
         def pos_int(name: str, default: int) -> int:
-            v = options.get(name, default)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-            return int(v)
+            return check_int(options.get(name, default), name, 1)
 
         def pos_float(name: str, default: float) -> float:
             v = options.get(name, default)

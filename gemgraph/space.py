@@ -41,7 +41,7 @@ import torch
 
 from .batch import CellBatch
 from .cell import OP_INDEX, Cell, alive_mask, canonical_op, count_concat
-from .utils import single_thread
+from .utils import check_int, single_thread
 
 SeedLike = "int | torch.Generator | None"
 
@@ -93,8 +93,7 @@ class SearchSpace:
         cost: Any = None,
         max_draws: int | None = None,
     ) -> None:
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 2:
-            raise ValueError(f"num_nodes: expected an int >= 2, got {num_nodes!r}")
+        check_int(num_nodes, "num_nodes", 2)
         if isinstance(ops, str) or len(ops) == 0:
             raise ValueError(f"ops: expected a non-empty sequence of op names, got {ops!r}")
         ops = tuple(canonical_op(o) for o in ops)
@@ -174,8 +173,7 @@ class SearchSpace:
             isolated; ``ops`` long (n, N) indices into :data:`~gemgraph.cell.OPS` (node 0 is
             ``"input"``).
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n: expected an int >= 0, got {n!r}")
+        check_int(n, "n", 0)
         gen = make_generator(seed)
         with single_thread():  # many small ops: one thread avoids OpenMP spin-waits on busy cores
             if self.constrained:

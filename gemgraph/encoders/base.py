@@ -6,12 +6,12 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..batch import CellBatch, as_batch
 from ..cell import OPS, canonical_op
+from ..utils import check_int
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -115,10 +115,8 @@ class Encoder(nn.Module):
 
     def __init__(self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None) -> None:
         super().__init__()
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 2:
-            raise ValueError(f"num_nodes: expected an int >= 2, got {num_nodes!r}")
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise ValueError(f"dim: expected an int >= 1, got {dim!r}")
+        check_int(num_nodes, "num_nodes", 2)
+        check_int(dim, "dim", 1)
         if ops is not None:
             if isinstance(ops, str) or len(ops) == 0:
                 raise ValueError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")
