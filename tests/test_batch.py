@@ -60,3 +60,17 @@ def test_as_batch_and_the_old_import_path():
     assert as_batch(b, 7) is b and as_batch(b, 8).adj.shape == (5, 8, 8)
     assert as_batch((b.adj, b.ops), 7).to_cells() == cells
     assert repr(b) == "CellBatch(n=5, num_nodes=7, ops=yes, device=cpu)"
+
+
+def test_the_nb101_conversions_equal_the_batch_conversion():
+    """NB101Pool.cells / NB101Space.sample (gemgraph.nb101, still on their own loops) give what
+    CellBatch.to_cells gives, so they can call it."""
+    from gemgraph.nb101 import NB101Pool, NB101Space
+
+    cells = _mixed_cells()
+    pool = NB101Pool(np.array([f"h{k}" for k in range(5)]), np.arange(5), CellBatch.from_cells(cells, 7),
+                     np.linspace(0.8, 0.9, 5))
+    idx = np.array([4, 0, 2])
+    assert pool.cells(idx) == pool.batch[torch.from_numpy(idx)].to_cells() == [cells[i] for i in idx]
+    space = NB101Space(pool)
+    assert space.sample(3, seed=1) == CellBatch.from_tensors(*space.sample_tensors(3, seed=1)).to_cells()
