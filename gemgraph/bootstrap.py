@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder, as_batch
@@ -88,12 +89,17 @@ class BootstrapResult:
         return f"BootstrapResult(num_evaluated={self.num_evaluated}, top_k={len(self.candidates)}, best={best})"
 
 
-def _network_key(cell: Cell) -> Cell:
-    """Cells equal as networks (isolated, dropped nodes aside) share this key."""
+def network_key(cell: Cell) -> Cell:
+    """Cells equal as networks (isolated, dropped nodes aside) share this key: the pruned cell
+    (:meth:`Cell.prune`), or the cell itself when it has no network (nothing survives pruning)."""
     try:
         return cell.prune()
     except ValueError:
         return cell
+
+
+#: Old name of :func:`network_key` (gemgraph.search still imports it).
+_network_key = network_key
 
 
 def _is_space(x: Any) -> bool:
@@ -122,16 +128,6 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
         idx = np.sort(np.random.default_rng(seed).choice(n, num_samples, replace=False))
         return batch[torch.from_numpy(idx)], idx, n
     return batch, np.arange(n), n
-
-
-def _to_cell(batch: CellBatch, i: int) -> Cell:
-    m = int(batch.sizes[i])
-    adj = batch.adj[i, :m, :m].to(torch.uint8).numpy()
-    if batch.ops is None:
-        return Cell._trusted(adj, None)
-    from .cell import OPS
-
-    return Cell._trusted(adj, tuple(OPS[k] for k in batch.ops[i, :m].tolist()))
 
 
 def bootstrap_optimize(
@@ -205,8 +201,7 @@ def bootstrap_optimize(
         raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
     if not isinstance(encoder, Encoder):
         raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
-    if not hasattr(predictor, "members_"):
-        raise ValueError("predictor: expected a fitted EfficiencyPredictor (call fit() first)")
+    check_is_fitted(predictor, msg="predictor: expected a fitted %(name)s (call fit() first)")
     if vectors is not None and _is_space(candidates_or_space):
         raise ValueError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
     batch, pool_idx, n_pool = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)
@@ -237,14 +232,14 @@ def bootstrap_optimize(
         key = np.random.default_rng([int(seed), 0x7405]).normal(mu, sd)
     else:
         key = mu + float(kappa) * sd
-    skip = {_network_key(c) for c in (exclude or ())}
+    skip = {network_key(c) for c in (exclude or ())}
     inc: dict[Cell, tuple[Cell, float]] = {}
     for cell, score in incumbents or ():
         if not isinstance(cell, Cell):
             raise ValueError(f"incumbents: expected (Cell, score) pairs, got a {type(cell).__name__}")
         if score is None or not math.isfinite(float(score)):
             continue
-        k = _network_key(cell)
+        k = network_key(cell)
         if k not in inc or float(score) > inc[k][1]:
             inc[k] = (cell, float(score))
     measured = sorted(((s, k, c) for k, (c, s) in inc.items() if k not in skip), key=lambda t: -t[0])
@@ -266,8 +261,8 @@ def bootstrap_optimize(
             continue
         i = int(order[pos])
         pos += 1
-        cell = _to_cell(batch, i)
-        k = _network_key(cell)
+        cell = batch.cell(i)
+        k = network_key(cell)
         if k in seen or k in inc:  # an incumbent stands with its measured score, merged above
             continue
         seen.add(k)

@@ -124,13 +124,30 @@ class Cell:
         self._pruned: Cell | None = None  # prune()'s result, computed once (cells are immutable)
 
     @classmethod
-    def _trusted(cls, adj: np.ndarray, ops: tuple[str, ...] | None) -> "Cell":
-        """Internal fast path for matrices already known to be valid (no checks)."""
+    def from_checked(cls, adj: np.ndarray, ops: tuple[str, ...] | None) -> "Cell":
+        r"""A cell from a matrix and ops already known to be valid, *without* any check: the
+        fast path for code that produces cells in bulk (a :class:`~gemgraph.batch.CellBatch`
+        turned back into cells, a sampled space, a benchmark's table).
+
+        The caller's contract, which nothing verifies (break it and the cell is silently wrong):
+
+        * ``adj`` is a square (N, N) numpy array of 0/1 (any integer or bool dtype), strictly
+          upper-triangular; it is converted to uint8 (no copy when it already is contiguous
+          uint8) and made read-only, and the caller must not write to it, or to an array it is
+          a view of, afterwards;
+        * ``ops`` is None or a tuple of N *canonical* names from :data:`OPS` with ``"input"``
+          exactly at node 0 and ``"output"`` at most at the last node (as :class:`Cell` checks).
+
+        Use :class:`Cell` (``Cell(adj, ops)``) for anything that does not come from such code.
+        """
         self = cls.__new__(cls)
         adj = np.ascontiguousarray(adj, dtype=np.uint8)
         adj.setflags(write=False)
         self._adj, self._ops, self._hash, self._pruned = adj, ops, None, None
         return self
+
+    #: Old name of :meth:`from_checked`, kept while callers move over (gemgraph.nb101, gemgraph.ablation).
+    _trusted = from_checked
 
     @staticmethod
     def _check_ops(ops: Sequence[str] | None, n: int) -> tuple[str, ...] | None:
@@ -152,7 +169,8 @@ class Cell:
     # ------------------------------------------------------------------ properties
     @property
     def adjacency(self) -> np.ndarray:
-        """Read-only uint8 adjacency matrix, shape (N, N)."""
+        """Read-only uint8 adjacency matrix, shape (N, N): the cell's own array, not a copy
+        (cheap to read in bulk; :meth:`to_numpy` returns a writable copy)."""
         return self._adj
 
     @property

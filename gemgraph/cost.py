@@ -23,7 +23,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["count", "count_params", "cell_stats", "CellCost", "STAT_NAMES"]
+from .utils import check_int
+
+__all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES"]
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -208,11 +210,11 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
                 k, j = (int(v) for v in bad.nonzero()[0])
                 raise ValueError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
                                  "not an operation")
-        out[lo : lo + chunk] = _stats_chunk(a, o, alive)
+        out[lo : lo + chunk] = stats_chunk(a, o, alive)
     return out
 
 
-def _stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+def stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     """:func:`cell_stats` of valid cells, no checks: adj (m, N, N) bool, ops (m, N) long,
     ``alive = alive_mask(adj)`` -> (m, 4) int64."""
     from .cell import OP_INDEX
@@ -303,10 +305,7 @@ class CellCost:
         self.network, self.input_size, self.options = key, hw, dict(options)
 
         def pos_int(name: str, default: int) -> int:
-            v = options.get(name, default)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-            return int(v)
+            return check_int(options.get(name, default), name, 1)
 
         def pos_float(name: str, default: float) -> float:
             v = options.get(name, default)

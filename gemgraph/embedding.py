@@ -26,7 +26,7 @@ from scipy import stats
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder
 from .space import SearchSpace
-from .utils import check_int, resolve_device
+from .utils import check_int, resolve_device, warmup_cosine
 from .wl import WLKernel
 
 
@@ -206,12 +206,9 @@ def _reset_parameters(module: torch.nn.Module, seed: int) -> None:
 
 def _onecycle(step: int, total: int, warmup: float = 0.05) -> float:
     """Learning-rate factor at ``step`` of ``total``: linear warm-up from 1/25 to 1 over the
-    first ``warmup`` fraction, then cosine decay to 0 at ``total`` (clamped after it)."""
-    w = max(1, int(round(warmup * total)))
-    if step < w:
-        return 1.0 / 25 + (1.0 - 1.0 / 25) * step / w
-    p = min(1.0, (step - w) / max(1, total - w))
-    return 0.5 * (1.0 + math.cos(math.pi * p))
+    first ``warmup`` fraction, then cosine decay to 0 at ``total`` (clamped after it); see
+    :func:`gemgraph.utils.warmup_cosine`."""
+    return warmup_cosine(step, total, max(1, int(round(warmup * total))), start=1.0 / 25)
 
 
 def train_encoder(

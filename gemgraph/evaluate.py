@@ -57,7 +57,7 @@ from torch import nn
 from .cell import Cell
 from .cost import count
 from .score import efficiency
-from .utils import resolve_device
+from .utils import check_int, resolve_device, warmup_cosine
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
 
@@ -107,21 +107,14 @@ class _Diverged(RuntimeError):
 
 
 def _warmup_cosine(total: int, warmup: float = 0.15):
-    """LR factor per step: linear warm-up over ``warmup`` of the steps, then cosine to 0."""
+    """LR factor per step: linear warm-up over ``warmup`` of the steps (reaching 1 on its last
+    step), then cosine to 0; see :func:`gemgraph.utils.warmup_cosine`."""
     warm = max(1, int(warmup * total))
 
     def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+        return warmup_cosine(step, total, warm, offset=1)
 
     return factor
-
-
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_float(value: Any, name: str, low: float = 0.0, strict: bool = True) -> float:
@@ -211,14 +204,14 @@ class ProxyTrainer:
         download: bool = False,
         progress: bool = False,
     ) -> None:
-        self.epochs = _check_int(epochs, "epochs")
-        self.batch_size = _check_int(batch_size, "batch_size")
+        self.epochs = check_int(epochs, "epochs", 1)
+        self.batch_size = check_int(batch_size, "batch_size", 1)
         self.lr = _check_float(lr, "lr")
         self.weight_decay = _check_float(weight_decay, "weight_decay", strict=False)
-        self.width = _check_int(width, "width")
-        self.cells_per_stage = _check_int(cells_per_stage, "cells_per_stage")
-        self.max_train_images = None if max_train_images is None else _check_int(max_train_images, "max_train_images")
-        self.max_eval_images = None if max_eval_images is None else _check_int(max_eval_images, "max_eval_images")
+        self.width = check_int(width, "width", 1)
+        self.cells_per_stage = check_int(cells_per_stage, "cells_per_stage", 1)
+        self.max_train_images = None if max_train_images is None else check_int(max_train_images, "max_train_images", 1)
+        self.max_eval_images = None if max_eval_images is None else check_int(max_eval_images, "max_eval_images", 1)
         if split not in ("val", "test"):
             raise ValueError(f"split: expected 'val' or 'test', got {split!r}")
         self.split = split
@@ -230,15 +223,15 @@ class ProxyTrainer:
             raise ValueError("train_data/eval_data: give both or neither")
         self.train_data, self.eval_data = train_data, eval_data
         self.device = resolve_device(device)
-        self.seed = _check_int(seed, "seed", low=0)
+        self.seed = check_int(seed, "seed", 0)
         self.lam = _check_float(lam, "lam", strict=False)
         self.max_loss = _check_float(max_loss, "max_loss")
         self.amp = bool(amp)
         self.channels_last = channels_last
         self.compile = bool(compile)
-        self.num_threads = None if num_threads is None else _check_int(num_threads, "num_threads")
-        self.recalibrate_bn = _check_int(recalibrate_bn, "recalibrate_bn", low=0)
-        self.resolution = None if resolution is None else _check_int(resolution, "resolution")
+        self.num_threads = None if num_threads is None else check_int(num_threads, "num_threads", 1)
+        self.recalibrate_bn = check_int(recalibrate_bn, "recalibrate_bn", 0)
+        self.resolution = None if resolution is None else check_int(resolution, "resolution", 1)
         self.download = bool(download)
         self.progress = bool(progress)
         self._cache: dict[str, Any] = {}

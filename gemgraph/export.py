@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .cell import Cell
+from .utils import check_int
 
 __all__ = [
     "FORMAT", "FORMATS", "network_config", "save_gemnet", "read_gemnet", "load_gemnet", "export_json",
@@ -65,7 +66,7 @@ def _networks() -> dict[str, type[nn.Module]]:
 
 def _plain(x: Any) -> Any:
     """JSON-safe plain copy (what ``weights_only`` loading accepts besides tensors)."""
-    from .store import _plain as plain
+    from .store import to_plain as plain
 
     return plain(x)
 
@@ -366,8 +367,7 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt: expected one of {sorted(FORMATS)}, got {fmt!r}")
-    if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 2:
-        raise ValueError(f"num_images: expected an int >= 2, got {num_images!r}")
+    num_images = check_int(num_images, "num_images", 2)
     run = Path(run)
     if not run.is_dir():
         raise FileNotFoundError(f"RUN: no run folder at {run}")

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .utils import check_int, resolve_device, single_thread
 
@@ -200,12 +201,14 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         self.device = device
 
     def __repr__(self) -> str:
-        fitted = f", fitted on {len(self.y_)}" if hasattr(self, "y_") else ""
+        fitted = f", fitted on {len(self.y_)}" if self.__sklearn_is_fitted__() else ""
         return (f"EfficiencyPredictor(hidden={self.hidden}, n_members={self.n_members}, target={self.target!r}, "
                 f"loss={self.loss!r}, max_epochs={self.max_epochs}, seed={self.seed}{fitted})")
 
     def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "members_")
+        """Fitted once :meth:`fit` has trained the ensemble (``members_``); what scikit-learn's
+        ``check_is_fitted`` asks."""
+        return hasattr(self, "members_")  # the one definition of fitted; everything else asks check_is_fitted
 
     # ------------------------------------------------------------------ fitting
     def check_params(self) -> "EfficiencyPredictor":
@@ -247,7 +250,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         """Append ``(Z_new, y_new)`` to the data and refit on everything (Algorithm 1)."""
         Z_new = _as_2d(Z_new, "Z_new")
         y_new = _as_1d(y_new, Z_new.shape[0], "y_new")
-        if not hasattr(self, "Z_"):
+        if not self.__sklearn_is_fitted__():
             return self.fit(Z_new, y_new)
         if Z_new.shape[1] != self.Z_.shape[1]:
             raise ValueError(f"Z_new: expected {self.Z_.shape[1]} features, got {Z_new.shape[1]}")
@@ -402,8 +405,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
 
     def predict(self, Z: Any, return_std: bool = False, batch_size: int = 65_536) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted scores for ``Z`` (m, d) on the targets' scale: ensemble mean (m,), and std (m,) if asked."""
-        if not hasattr(self, "members_"):
-            raise RuntimeError("EfficiencyPredictor: call fit() before predict()")
+        check_is_fitted(self, msg="%(name)s: not fitted yet; call fit(Z, y) before predict()")
         if isinstance(Z, torch.Tensor):
             Zt = Z.detach().float().cpu()
             if Zt.dim() != 2:
@@ -441,8 +443,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
 
     def state_dict(self) -> dict[str, Any]:
         """Parameters, data and fitted weights as plain tensors / lists (``weights_only`` safe)."""
-        if not hasattr(self, "members_"):
-            raise RuntimeError("EfficiencyPredictor: nothing to save before fit()")
+        check_is_fitted(self, msg="%(name)s: not fitted yet, nothing to save; call fit(Z, y) before state_dict()")
         return {
             "format": 2,
             "params": {k: getattr(self, k) for k in self._PARAMS},

@@ -9,14 +9,17 @@ predictor, executor, sampler or store plugs in without touching the loop:
   trains; :class:`~gemgraph.nb101.NB101Evaluator` looks accuracies up).
 * :class:`Predictor`: a scikit-learn regressor with ``predict(Z, return_std=True)`` and a
   ``state_dict`` (:class:`~gemgraph.predictor.EfficiencyPredictor`).
-* :class:`Executor`: runs evaluations (:class:`~gemgraph.search.LocalExecutor`,
-  :class:`~gemgraph.search.RayExecutor`).
+* :class:`Executor`: runs evaluations (:class:`~gemgraph.executors.LocalExecutor`,
+  :class:`~gemgraph.executors.RayExecutor`).
 * :class:`Sampler`: proposes each batch of candidates (:mod:`gemgraph.samplers`).
 * :class:`Store`: keeps every evaluated candidate (:class:`~gemgraph.store.RunStore` on disk,
   :class:`~gemgraph.memstore.MemoryStore` in memory).
 
 They are ``typing.Protocol`` classes with ``runtime_checkable``: ``isinstance(x, Space)``
-checks that the methods exist (not their signatures).
+checks that the methods and attributes exist (not their signatures; ``tests/test_protocols.py``
+checks the signatures of the shipped implementations). Each docstring lists what the loop
+calls, with shapes; a predictor's fittedness is scikit-learn's ``check_is_fitted``
+(:func:`gemgraph.utils.is_fitted`).
 """
 from __future__ import annotations
 
@@ -35,9 +38,20 @@ __all__ = ["Space", "Evaluator", "Predictor", "Executor", "Sampler", "Store", "E
 class Space(Protocol):
     """A search space: ``num_nodes`` (cells are padded to it) and seeded sampling.
 
+    What the loop calls:
+
+    * ``num_nodes``: N, the largest cell (the encoder's ``num_nodes`` must be at least N);
+    * ``sample(n, seed) -> list[Cell]``: the random sampler's candidates (one per iteration,
+      ``seed`` derived from ``(seed, t)``) and the acquisition sampler's random start;
+    * ``sample_tensors(n, seed) -> (adj, ops)``: the bootstrap's and the acquisition pool's
+      ``n`` cells at once, ``adj`` (n, N, N) bool, ``ops`` (n, N) int64 indices into
+      :data:`~gemgraph.cell.OPS` (-1 on padding) or None.
+
     Optional: ``draw(t, seed) -> Cell``, the t-th candidate of a seeded stream (a finite space
     uses it for random search without replacement); without it the loop samples one cell per
     iteration from a seed derived from ``(seed, t)``.
+
+    Implementations: :class:`~gemgraph.SearchSpace`, :class:`~gemgraph.nb101.NB101Space`.
     """
 
     num_nodes: int
@@ -68,14 +82,34 @@ class EvalResult(Protocol):
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Anything with ``evaluate(cell) -> result`` (see :class:`EvalResult`)."""
+    """Anything with ``evaluate(cell) -> result`` (see :class:`EvalResult`).
+
+    The loop calls ``evaluate(cell)`` once per candidate (through the executor, so possibly in
+    another process: an evaluator must pickle) and once per ``verify_top`` candidate. A result
+    with ``status="failed"`` is stored and never retried; an exception stops the search
+    (:class:`~gemgraph.executors.RayExecutor` turns worker faults into failed results).
+
+    Implementations: :class:`~gemgraph.evaluate.ProxyTrainer`, :class:`~gemgraph.nb101.NB101Evaluator`.
+    """
 
     def evaluate(self, cell: Cell) -> Any: ...
 
 
 @runtime_checkable
 class Predictor(Protocol):
-    """A regressor on graph vectors: ``fit``, ``predict(Z, return_std=True)``, ``state_dict``."""
+    """A regressor on graph vectors: ``fit``, ``predict(Z, return_std=True)``, ``state_dict``.
+
+    What the loop calls:
+
+    * ``fit(Z, y)``: refit from scratch on every stored successful candidate, sorted by
+      iteration; ``Z`` (n, d) float embeddings, ``y`` (n,) float scores;
+    * ``predict(Z, return_std=True) -> (mean, std)``: ``Z`` (m, d) -> two (m,) arrays (the
+      bootstrap ranks by ``mean + kappa * std``; the acquisition samplers use both);
+    * ``state_dict() -> dict``: a ``torch.load(weights_only=True)``-safe checkpoint the store keeps.
+
+    Fittedness is scikit-learn's ``check_is_fitted`` (``__sklearn_is_fitted__`` or attributes
+    ending in ``_``). Implementation: :class:`~gemgraph.predictor.EfficiencyPredictor`.
+    """
 
     def fit(self, Z: Any, y: Any) -> Any: ...
 
@@ -86,7 +120,17 @@ class Predictor(Protocol):
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs evaluations: ``run(evaluator, jobs)`` yields ``(iteration, cell, result)`` as they finish."""
+    """Runs evaluations: ``run(evaluator, jobs)`` yields ``(iteration, cell, result)`` as they finish.
+
+    What the loop calls:
+
+    * ``run(trainer, jobs)``: ``jobs`` an iterable of ``(iteration, cell)`` (one batch of the
+      sampler); yields ``(iteration, cell, result)`` for every job, in any order (the loop
+      stores each at once and refits on candidates sorted by iteration);
+    * ``close()``: when the loop made the executor from a name, after the last batch.
+
+    Implementations: :class:`~gemgraph.executors.LocalExecutor`, :class:`~gemgraph.executors.RayExecutor`.
+    """
 
     def run(self, trainer: Evaluator, jobs: Iterable[tuple[int, Cell]]) -> Iterator[tuple[int, Cell, Any]]: ...
 
@@ -95,7 +139,11 @@ class Executor(Protocol):
 
 @runtime_checkable
 class Sampler(Protocol):
-    """Proposes candidates: the loop evaluates ``batches(T)`` in order, asking ``propose`` for each."""
+    """Proposes candidates: the loop evaluates ``batches(T)`` in order, asking ``propose`` for each.
+
+    Implementations: :class:`~gemgraph.samplers.RandomSampler` (the paper),
+    :class:`~gemgraph.samplers.AcquisitionSampler`.
+    """
 
     name: str
 
@@ -110,7 +158,23 @@ class Sampler(Protocol):
 
 @runtime_checkable
 class Store(Protocol):
-    """Keeps the evaluated candidates of a run (see :class:`~gemgraph.store.RunStore`)."""
+    """Keeps the evaluated candidates of a run (see :class:`~gemgraph.store.RunStore`).
+
+    What the loop calls:
+
+    * ``add_candidate(iteration, cell, macs=, params=, accuracy=, score=, seconds=, status=,
+      error=, extra=) -> id``: one evaluated candidate, kept before the next one is stored;
+    * ``candidates(status=None) -> list[dict]``: dicts with at least ``iteration, cell, score,
+      accuracy, macs, params, status``, ordered by iteration;
+    * ``done_iterations() -> set[int]``: what a resumed run skips;
+    * ``save_predictor(iteration, state_dict)``: a checkpoint after a refit;
+    * ``set_pick(payload)``: the bootstrap's pick (a JSON dict);
+    * ``summary() -> dict``: ``iterations_done, n_ok, n_failed, best`` (for the progress bar
+      and the result).
+
+    Implementations: :class:`~gemgraph.store.RunStore` (SQLite, durable),
+    :class:`~gemgraph.memstore.MemoryStore` (in memory).
+    """
 
     def add_candidate(self, iteration: int, cell: Cell, **fields: Any) -> int: ...
 
@@ -120,6 +184,6 @@ class Store(Protocol):
 
     def save_predictor(self, iteration: int, state: dict) -> None: ...
 
-    def set_pick(self, payload: dict) -> None: ...
+    def set_pick(self, payload: dict) -> Any: ...
 
     def summary(self) -> dict[str, Any]: ...

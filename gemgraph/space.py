@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cell import OP_INDEX, OPS, Cell, alive_mask, canonical_op, count_concat
-from .utils import single_thread
+from .batch import CellBatch
+from .cell import OP_INDEX, Cell, alive_mask, canonical_op, count_concat
+from .utils import check_int, single_thread
 
 SeedLike = "int | torch.Generator | None"
 
@@ -92,8 +93,7 @@ class SearchSpace:
         cost: Any = None,
         max_draws: int | None = None,
     ) -> None:
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 2:
-            raise ValueError(f"num_nodes: expected an int >= 2, got {num_nodes!r}")
+        check_int(num_nodes, "num_nodes", 2)
         if isinstance(ops, str) or len(ops) == 0:
             raise ValueError(f"ops: expected a non-empty sequence of op names, got {ops!r}")
         ops = tuple(canonical_op(o) for o in ops)
@@ -173,8 +173,7 @@ class SearchSpace:
             isolated; ``ops`` long (n, N) indices into :data:`~gemgraph.cell.OPS` (node 0 is
             ``"input"``).
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n: expected an int >= 0, got {n!r}")
+        check_int(n, "n", 0)
         gen = make_generator(seed)
         with single_thread():  # many small ops: one thread avoids OpenMP spin-waits on busy cores
             if self.constrained:
@@ -210,7 +209,7 @@ class SearchSpace:
 
     def _accept(self, adj: torch.Tensor, ops: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(accepted (n,) bool, MACs (n,) int64 of the non-empty cells or None)."""
-        from .cost import _stats_chunk
+        from .cost import stats_chunk
 
         alive = alive_mask(adj)
         n_ops = alive[:, 1:].sum(1)
@@ -223,7 +222,7 @@ class SearchSpace:
             nonempty = alive[:, 1:].any(1)
             if bool(nonempty.any()):
                 o = torch.full(alive.shape, OP_INDEX["sepconv3x3"]) if ops is None else ops  # CellModule's default
-                stats = _stats_chunk(adj[nonempty], o[nonempty], alive[nonempty])
+                stats = stats_chunk(adj[nonempty], o[nonempty], alive[nonempty])
                 macs[nonempty] = self.cost.from_stats(stats)[0]
             lo, hi = self.macs
             inside = macs >= lo if hi is None else (macs >= lo) & (macs <= hi)
@@ -305,12 +304,9 @@ class SearchSpace:
 
     @staticmethod
     def to_cells(adj: torch.Tensor, ops: torch.Tensor | None = None) -> list[Cell]:
-        """Turn the batched form ``(adj (n, N, N), ops (n, N))`` into a list of cells."""
-        a = adj.to(torch.uint8).cpu().numpy()
-        if ops is None:
-            return [Cell._trusted(a[i], None) for i in range(a.shape[0])]
-        names = np.array(OPS, dtype=object)[ops.cpu().numpy()]
-        return [Cell._trusted(a[i], tuple(names[i])) for i in range(a.shape[0])]
+        """Turn the batched form ``(adj (n, N, N), ops (n, N))`` into a list of cells
+        (through :meth:`gemgraph.batch.CellBatch.to_cells`, the one batch -> cells conversion)."""
+        return CellBatch.from_tensors(adj, ops).to_cells()
 
     @staticmethod
     def to_tensors(cells: Sequence[Cell]) -> tuple[torch.Tensor, torch.Tensor | None]:

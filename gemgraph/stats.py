@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from .utils import check_int
+
 __all__ = ["ci_bounds", "Interval", "METHODS", "mean_ci", "paired_diff_ci"]
 
 #: Accepted ``method`` names (case-insensitive; ``"BCa"`` works too).
@@ -97,10 +99,8 @@ def _options(confidence: float, method: str, n_resamples: int, seed: int) -> str
     m = str(method).lower() if isinstance(method, str) else method
     if m not in METHODS:
         raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
-        raise ValueError(f"n_resamples: expected an int >= 100, got {n_resamples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    check_int(n_resamples, "n_resamples", 100)
+    check_int(seed, "seed", 0)
     return m
 
 

@@ -29,10 +29,48 @@ def resolve_device(device: Any = "auto") -> torch.device:
     return dev
 
 
-def derive_seed(seed: int, *keys: int | str) -> int:
-    """A 62-bit seed derived from ``seed`` and ``keys`` (independent streams per key)."""
-    ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
-    return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
+def derive_seed(seed: int, *keys: int | str, scheme: str = "entropy") -> int:
+    r"""A seed derived from ``seed`` and ``keys``: independent streams per key, the same value on
+    every platform. gemgraph's one seed-derivation helper.
+
+    Args:
+        seed: the run's seed.
+        *keys: what the stream is for (ints, or strings hashed with CRC-32), e.g.
+            ``derive_seed(seed, "bootstrap")`` or ``derive_seed(seed, t)``.
+        scheme: ``"entropy"`` (default, the search's): a 62-bit seed from
+            ``numpy.random.SeedSequence([seed, *keys])``; ``"spawn"`` (the NB101 ablation's): a
+            31-bit seed from ``SeedSequence(seed, spawn_key=keys)``, the stream NumPy's
+            ``SeedSequence.spawn`` would give (int keys only).
+    """
+    if scheme == "entropy":
+        ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
+        return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
+    if scheme == "spawn":
+        if any(not isinstance(k, (int, np.integer)) or isinstance(k, bool) for k in keys):
+            raise ValueError(f"keys: expected ints with scheme='spawn', got {keys!r}")
+        return int(np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in keys)).generate_state(1)[0] >> 1)
+    raise ValueError(f"scheme: expected 'entropy' or 'spawn', got {scheme!r}")
+
+
+def warmup_cosine(step: int, total: int, warmup_steps: int, *, start: float = 0.0, offset: int = 0) -> float:
+    r"""Learning-rate factor at ``step`` of a ``total``-step schedule: a linear warm-up, then a
+    cosine decay from 1 to 0 at step ``total`` (0 after it). The one schedule of gemgraph's
+    trainers (the encoder's ``"onecycle"``, the proxy trainer's warm-up + cosine), each with its
+    own warm-up.
+
+    Args:
+        step: the optimiser step (0-based), as ``torch.optim.lr_scheduler.LambdaLR`` passes it.
+        total: the schedule's length in steps.
+        warmup_steps: w >= 1, the warm-up's length; steps ``< w`` get
+            ``start + (1 - start) * (step + offset) / w``.
+        start: the factor the warm-up starts from (at ``offset = 0``).
+        offset: 1 makes the warm-up's last step reach 1 (``(step + 1) / w`` with ``start = 0``).
+    """
+    w = warmup_steps
+    if step < w:
+        return start + (1.0 - start) * (step + offset) / w
+    p = min(1.0, (step - w) / max(1, total - w))
+    return 0.5 * (1.0 + math.cos(math.pi * p))
 
 
 def cache_root() -> "os.PathLike[str]":
@@ -45,13 +83,29 @@ def cache_root() -> "os.PathLike[str]":
 
 
 def check_int(value: Any, name: str, minimum: int | None = None) -> int:
-    """Return ``int(value)`` or raise ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) and not (hasattr(value, "__index__")):
-        raise ValueError(f"{name}: expected an int, got {value!r}")
+    """Return ``int(value)`` for an int (or a numpy integer), else raise ``ValueError`` naming
+    ``name``: ``"name: expected an int >= minimum, got value"`` (without ``>= minimum`` when
+    ``minimum`` is None). ``bool`` is not an int here."""
+    want = "an int" if minimum is None else f"an int >= {minimum}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, int) and not hasattr(value, "__index__"):
+        raise ValueError(f"{name}: expected {want}, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+        raise ValueError(f"{name}: expected {want}, got {value}")
     return value
+
+
+def is_fitted(estimator: Any) -> bool:
+    """True if scikit-learn's ``check_is_fitted`` accepts ``estimator`` (its
+    ``__sklearn_is_fitted__``, else its fitted attributes ending in ``_``)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
 
 
 def finite_or_none(value: Any, name: str = "value") -> float | None:

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from .cell import Cell
 
@@ -380,11 +381,11 @@ class WLKernel(BaseEstimator):
         return np.array([ids.setdefault(v, len(ids)) for v in raw], dtype=np.int64)
 
     def _flatten(self, cells: list[Cell]) -> _Flat:
-        sizes = np.fromiter((c._adj.shape[0] for c in cells), dtype=np.int64, count=len(cells))
+        sizes = np.fromiter((c.adjacency.shape[0] for c in cells), dtype=np.int64, count=len(cells))
         graph_of = np.repeat(np.arange(len(cells)), sizes)
         if len(cells) > 0 and (sizes == sizes[0]).all():
             N = int(sizes[0])
-            A = np.stack([c._adj for c in cells])
+            A = np.stack([c.adjacency for c in cells])
             idx = np.flatnonzero(A.view(bool))  # (g, i, j) in C order: sorted by source, then target
             src = idx // N
             dst = (idx // (N * N)) * N + idx % N
@@ -392,7 +393,7 @@ class WLKernel(BaseEstimator):
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         srcs, dsts = [], []
         for c, off in zip(cells, offsets):
-            i, j = np.nonzero(c._adj)
+            i, j = np.nonzero(c.adjacency)
             srcs.append(i + off)
             dsts.append(j + off)
         src = np.concatenate(srcs).astype(np.int64) if srcs else np.zeros(0, np.int64)
@@ -546,8 +547,7 @@ class WLKernel(BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         """Kernel values between new cells ``X`` (m) and the fitted cells: shape (m, n_fit)."""
-        if not hasattr(self, "X_"):
-            raise RuntimeError("WLKernel: call fit() before transform()")
+        check_is_fitted(self, "X_", msg="%(name)s: not fitted yet; call fit(X) before transform()")
         new = as_cells(X)
         F = self.features(new + self.X_)
         return self._gram(F[: len(new)], F[len(new):], normalize=self.normalize)

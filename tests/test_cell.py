@@ -172,3 +172,17 @@ def test_repr_and_eq():
     assert "Cell(num_nodes=3, num_edges=2" in repr(c)
     assert c != Cell(chain(3), ["input", "conv1x1", "conv1x1"])
     assert len({c, Cell(chain(3)), Cell(np.zeros((3, 3)))}) == 2
+
+
+def test_from_checked_is_the_unchecked_constructor():
+    import numpy as np
+
+    from gemgraph import Cell
+
+    adj = np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=np.uint8)
+    ops = ("input", "conv3x3", "output")
+    c = Cell.from_checked(adj, ops)
+    assert c == Cell(adj, ops) and hash(c) == hash(Cell(adj, ops))
+    assert c.adjacency is c.adjacency and not c.adjacency.flags.writeable  # the cell's own array, read-only
+    assert Cell.from_checked(adj.astype(bool), None) == Cell(adj)
+    assert Cell._trusted(adj, ops) == c  # the old private name, kept for nb101 / ablation

@@ -71,7 +71,9 @@ def test_state_dict_round_trip():
 def test_bad_input():
     Z, y = data(20)
     p = EfficiencyPredictor()
-    with pytest.raises(RuntimeError, match="fit"):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="fit"):
         p.predict(Z)
     with pytest.raises(ValueError, match="NaN"):
         p.fit(Z, np.r_[y[:-1], np.nan])
@@ -104,3 +106,29 @@ def test_scikit_learn_protocol():
     scores = cross_val_score(p, Z, y, cv=3)  # clone + fit + score (R^2) per fold
     assert scores.shape == (3,) and np.all(scores > 0.5)
     assert not hasattr(p, "y_")  # cross-validation fitted clones, not p
+
+
+def test_unfitted_estimators_raise_sklearns_not_fitted_error():
+    """Fittedness is scikit-learn's check_is_fitted everywhere, with a message saying what to call."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from gemgraph import Cell, SearchSpace, WLKernel
+    from gemgraph.bootstrap import bootstrap_optimize
+    from gemgraph.encoders import create
+    from gemgraph.predictor import EfficiencyPredictor
+    from gemgraph.utils import is_fitted
+
+    p = EfficiencyPredictor(max_epochs=5, n_members=2)
+    assert not is_fitted(p) and "fitted on" not in repr(p)
+    with pytest.raises(NotFittedError, match=r"EfficiencyPredictor: not fitted yet; call fit\(Z, y\) before predict"):
+        p.predict(np.zeros((2, 3)))
+    with pytest.raises(NotFittedError, match="nothing to save"):
+        p.state_dict()
+    with pytest.raises(NotFittedError, match="predictor: expected a fitted EfficiencyPredictor"):
+        bootstrap_optimize(p, create("mlp", num_nodes=6, dim=4), SearchSpace(6), num_samples=10)
+    with pytest.raises(NotFittedError, match=r"WLKernel: not fitted yet; call fit\(X\)"):
+        WLKernel().transform([Cell([[0, 1], [0, 0]])])
+    p.fit(np.random.default_rng(0).normal(size=(6, 3)), np.arange(6.0))
+    check_is_fitted(p)
+    assert is_fitted(p) and "fitted on 6" in repr(p)

@@ -1,6 +1,6 @@
 """RayExecutor on a local Ray instance (Ray is in the test extra: without it these tests fail, they do not skip)."""
 
-from gemgraph.search import RayExecutor
+from gemgraph.executors import RayExecutor
 from gemgraph.store import RunStore
 
 from ._search_helpers import tiny_search
@@ -25,7 +25,7 @@ def test_ray_executor_matches_local(tmp_path):
 
 
 def test_ray_worker_that_raises_or_dies_is_a_failed_candidate_and_not_retried(tmp_path):
-    from gemgraph.search import LocalExecutor
+    from gemgraph.executors import LocalExecutor
 
     from ._search_helpers import FaultyTrainer
 

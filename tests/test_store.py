@@ -528,7 +528,7 @@ def test_runlock_between_processes(tmp_path, pool):
     assert lock.holder() is None  # the OS dropped the dead process's lock
     with lock:
         assert lock.locked and "held" in repr(lock)
-        assert json.loads((run / ".lock").read_text())["pid"] == os.getpid()
+        assert json.loads((run / RunLock.HOLDER_FILENAME).read_text())["pid"] == os.getpid()
     assert not lock.locked and "free" in repr(lock)
 
 
@@ -742,7 +742,7 @@ def test_planted_predictor_checkpoint_is_never_unpickled(tmp_path):
 
     import torch
 
-    from gemgraph.store import _blob_checksum
+    from gemgraph.store.schema import blob_checksum as _blob_checksum
 
     store = new_store(tmp_path)
     store.save_predictor(0, {"w": torch.zeros(2)})
@@ -756,3 +756,24 @@ def test_planted_predictor_checkpoint_is_never_unpickled(tmp_path):
         store.latest_predictor()
     assert not marker.exists()
     store.close()
+
+
+def test_runlock_ignores_a_stale_holder_record(tmp_path):
+    """A holder record left by a killed search does not block the run: the lock itself
+    (``filelock`` on ``RUN/.lock``) decides, and the new holder overwrites the record."""
+    run = tmp_path / "RUN"
+    run.mkdir()
+    (run / RunLock.HOLDER_FILENAME).write_text(json.dumps({"pid": 999999, "host": "gone", "started": "then"}))
+    lock = RunLock(run)
+    assert lock.holder() is None
+    with lock:
+        assert json.loads((run / RunLock.HOLDER_FILENAME).read_text())["pid"] == os.getpid()
+    assert not (run / RunLock.HOLDER_FILENAME).exists()
+
+
+def test_serialisation_is_public():
+    from gemgraph import store
+    from gemgraph.store import serialise
+
+    assert store.to_plain is serialise.to_plain and store._plain is store.to_plain  # _plain: old name, kept
+    assert store.to_plain({"a": (np.float32(1.5), float("nan")), 2: np.arange(2)}) == {"a": [1.5, None], "2": [0, 1]}

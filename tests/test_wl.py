@@ -106,7 +106,9 @@ def test_accepts_matrices_and_errors():
         WLKernel().fit_transform([a, np.ones((3, 3))])
     with pytest.raises(ValueError, match="equal lengths"):
         WLKernel().pairwise([a], [a, a])
-    with pytest.raises(RuntimeError, match="fit"):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="fit"):
         WLKernel().transform([a])
     assert "WLKernel(n_iter=3" in repr(WLKernel())
 

@@ -11,6 +11,7 @@ from torch_geometric.data import Data, InMemoryDataset
 
 from ..cell import Cell
 from ..space import SearchSpace
+from ..utils import check_int
 
 __all__ = ["CellDataset"]
 
@@ -66,8 +67,7 @@ class CellDataset(InMemoryDataset):
             space = SearchSpace() if space is None else space
             if not isinstance(space, SearchSpace):
                 raise ValueError(f"space: expected a gemgraph.SearchSpace, got {type(space).__name__}")
-            if isinstance(num_cells, bool) or not isinstance(num_cells, (int, np.integer)) or num_cells < 1:
-                raise ValueError(f"num_cells: expected an int >= 1, got {num_cells!r}")
+            check_int(num_cells, "num_cells", 1)
         else:
             cells = list(cells)
             if not cells or not all(isinstance(c, Cell) for c in cells):

@@ -60,6 +60,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..utils import check_int
+
 __all__ = [
     "OFFICIAL_MD5",
     "CIFAR10_CLASSES",
@@ -631,8 +633,7 @@ def cifar10_proxy(
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    check_int(seed, "seed", 0)
     splits = (split,) if isinstance(split, str) else tuple(split)
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1 or 32 % resolution:
         raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")

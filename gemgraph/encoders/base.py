@@ -1,16 +1,17 @@
-r"""Encoder base class, the batched cell input, and the name registry."""
+r"""Encoder base class and the name registry (the batched cell input, :class:`CellBatch`, lives in
+:mod:`gemgraph.batch` and is re-exported here)."""
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..cell import OPS, Cell, canonical_op
+from ..batch import CellBatch, as_batch
+from ..cell import OPS, canonical_op
+from ..utils import check_int
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -93,105 +94,6 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "
     return enc
 
 
-@dataclass
-class CellBatch:
-    r"""A batch of cells as padded tensors, the input every encoder's ``forward`` takes.
-
-    Attributes:
-        adj: bool (n, N, N) adjacency, zero-padded to the encoder's N.
-        ops: long (n, N) indices into :data:`~gemgraph.cell.OPS` (-1 on padding), or None.
-        sizes: long (n,) number of real nodes per cell.
-    """
-
-    adj: torch.Tensor
-    ops: torch.Tensor | None
-    sizes: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.adj.shape[0])
-
-    def __getitem__(self, idx: Any) -> "CellBatch":
-        return CellBatch(self.adj[idx], None if self.ops is None else self.ops[idx], self.sizes[idx])
-
-    def to(self, device: torch.device | str) -> "CellBatch":
-        return CellBatch(
-            self.adj.to(device), None if self.ops is None else self.ops.to(device), self.sizes.to(device)
-        )
-
-    @classmethod
-    def from_cells(cls, cells: Sequence[Cell], num_nodes: int) -> "CellBatch":
-        """Pad and stack cells (each with at most ``num_nodes`` nodes)."""
-        if isinstance(cells, Cell):
-            raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
-        cells = list(cells)
-        n = len(cells)
-        for k, c in enumerate(cells):
-            if not isinstance(c, Cell):
-                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
-        sizes = np.array([c.num_nodes for c in cells], dtype=np.int64)
-        if n and sizes.max() > num_nodes:
-            k = int(np.argmax(sizes))
-            raise ValueError(f"cells[{k}]: has {sizes[k]} nodes, more than the encoder's num_nodes={num_nodes}")
-        adj = np.zeros((n, num_nodes, num_nodes), dtype=bool)
-        with_ops = n > 0 and all(c.ops is not None for c in cells)
-        ops = np.full((n, num_nodes), -1, dtype=np.int64) if with_ops else None
-        if n and (sizes == num_nodes).all():
-            adj[:] = np.stack([c.adjacency for c in cells]).astype(bool)
-            if with_ops:
-                ops[:] = np.stack([c.op_indices for c in cells])
-        else:
-            for k, c in enumerate(cells):
-                m = c.num_nodes
-                adj[k, :m, :m] = c.adjacency.astype(bool)
-                if with_ops:
-                    ops[k, :m] = c.op_indices
-        return cls(
-            torch.from_numpy(adj), None if ops is None else torch.from_numpy(ops), torch.from_numpy(sizes)
-        )
-
-    @classmethod
-    def from_tensors(
-        cls, adj: torch.Tensor, ops: torch.Tensor | None = None, num_nodes: int | None = None
-    ) -> "CellBatch":
-        """Wrap the batched form of :meth:`SearchSpace.sample_tensors` (padding to ``num_nodes``)."""
-        adj = torch.as_tensor(adj)
-        if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
-            raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
-        n, m, _ = adj.shape
-        num_nodes = m if num_nodes is None else num_nodes
-        if m > num_nodes:
-            raise ValueError(f"adj: cells have {m} nodes, more than num_nodes={num_nodes}")
-        adj = adj.bool()
-        if m < num_nodes:
-            adj = torch.nn.functional.pad(adj, (0, num_nodes - m, 0, num_nodes - m))
-        sizes = torch.full((n,), m, dtype=torch.long)
-        if ops is not None:
-            ops = torch.as_tensor(ops).long()
-            if ops.shape != (n, m):
-                raise ValueError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
-            real = ops >= 0
-            sizes = real.sum(1)
-            # padding (-1) must be trailing: the first sizes[i] ops are real, the rest padding
-            if bool((real != (torch.arange(m)[None, :] < sizes[:, None])).any()):
-                raise ValueError("ops: padding (-1) must come after every real op of a cell")
-            if m < num_nodes:
-                ops = torch.nn.functional.pad(ops, (0, num_nodes - m), value=-1)
-        return cls(adj, ops, sizes)
-
-
-def as_batch(cells: Any, num_nodes: int) -> CellBatch:
-    """Accept a :class:`CellBatch`, a ``(adj, ops)`` tuple of tensors, or a list of cells."""
-    if isinstance(cells, CellBatch):
-        if cells.adj.shape[1] != num_nodes:
-            return CellBatch.from_tensors(cells.adj, cells.ops, num_nodes)
-        return cells
-    if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
-        return CellBatch.from_tensors(cells[0], cells[1], num_nodes)
-    if isinstance(cells, torch.Tensor):
-        return CellBatch.from_tensors(cells, None, num_nodes)
-    return CellBatch.from_cells(cells, num_nodes)
-
-
 class Encoder(nn.Module):
     r"""Base class of graph encoders ``f: cell -> R^dim``.
 
@@ -213,10 +115,8 @@ class Encoder(nn.Module):
 
     def __init__(self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None) -> None:
         super().__init__()
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 2:
-            raise ValueError(f"num_nodes: expected an int >= 2, got {num_nodes!r}")
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise ValueError(f"dim: expected an int >= 1, got {dim!r}")
+        check_int(num_nodes, "num_nodes", 2)
+        check_int(dim, "dim", 1)
         if ops is not None:
             if isinstance(ops, str) or len(ops) == 0:
                 raise ValueError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")

@@ -31,7 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from ..cell import Cell, canonical_op
-from .ops import ConvBNReLU, SepConvBNReLU, _check_channels, build_op
+from ..utils import check_int
+from .ops import ConvBNReLU, SepConvBNReLU, build_op
 
 __all__ = ["CellModule"]
 
@@ -77,9 +78,9 @@ class CellModule(nn.Module):
         super().__init__()
         if not isinstance(cell, Cell):
             raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
-        in_channels = _check_channels(in_channels, "in_channels")
-        channels = _check_channels(channels, "channels")
-        out_channels = channels if out_channels is None else _check_channels(out_channels, "out_channels")
+        in_channels = check_int(in_channels, "in_channels", 1)
+        channels = check_int(channels, "channels", 1)
+        out_channels = channels if out_channels is None else check_int(out_channels, "out_channels", 1)
         if stride not in (1, 2) or isinstance(stride, bool):
             raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
         default_op = canonical_op(default_op, argument="default_op")

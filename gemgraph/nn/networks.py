@@ -13,8 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from ..cell import Cell
+from ..utils import check_int
 from .cell_module import CellModule
-from .ops import ConvBNReLU, _check_channels, make_divisible
+from .ops import ConvBNReLU, make_divisible
 
 __all__ = ["CifarNet", "MobileNet", "MOBILENET_STAGES"]
 
@@ -72,10 +73,10 @@ class CifarNet(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        num_classes = _check_channels(num_classes, "num_classes")
-        width = _check_channels(width, "width")
-        cells_per_stage = _check_channels(cells_per_stage, "cells_per_stage")
-        in_channels = _check_channels(in_channels, "in_channels")
+        num_classes = check_int(num_classes, "num_classes", 1)
+        width = check_int(width, "width", 1)
+        cells_per_stage = check_int(cells_per_stage, "cells_per_stage", 1)
+        in_channels = check_int(in_channels, "in_channels", 1)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.num_classes, self.width, self.cells_per_stage = num_classes, width, cells_per_stage
@@ -177,7 +178,7 @@ class MobileNet(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        num_classes = _check_channels(num_classes, "num_classes")
+        num_classes = check_int(num_classes, "num_classes", 1)
         if not float(width) > 0:
             raise ValueError(f"width: expected a positive multiplier, got {width!r}")
         if not float(expansion) > 0:

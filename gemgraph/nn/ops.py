@@ -123,12 +123,6 @@ def build_op(name: str, in_channels: int, out_channels: int, stride: int = 1) ->
     return OP_BUILDERS[name](int(in_channels), int(out_channels), int(stride))
 
 
-def _check_channels(value: object, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{argument}: expected an int >= 1, got {value!r}")
-    return int(value)
-
-
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round ``value`` to the nearest multiple of ``divisor`` (never below 90% of it), as in
     MobileNetV2 / torchvision."""

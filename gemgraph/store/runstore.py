@@ -1,293 +1,39 @@
-r"""The run store: one SQLite file holding everything a search has done, durably.
+r"""The :class:`RunStore`: one SQLite file holding everything a search has done, durably.
 
-A NASGEM search (:mod:`gemgraph.search`) writes to a :class:`RunStore` at ``RUN/run.sqlite``:
-
-* the run's **config** (a JSON dict, written once when the store is created, immutable);
-* every **evaluated candidate**: iteration, cell, MACs, parameters, accuracy, score, seconds,
-  status (``"ok"`` / ``"failed"``), error text and a free ``extra`` dict, each committed
-  (fsynced) in its own transaction before :meth:`RunStore.add_candidate` returns;
-* the **predictor checkpoints** (one per iteration, ``torch.save`` bytes);
-* every **pick** (the bootstrap's choice / top-k, with its settings and verified scores) as an
-  append-only history: a new bootstrap adds a pick, it never replaces one; small **meta**
-  values (encoder identity and fidelity, timings, ``"status"``).
-
-Durability and concurrency
---------------------------
-The file uses SQLite's write-ahead log (``journal_mode=WAL``) with ``synchronous=FULL``: a
-committed candidate survives the process being killed (``SIGKILL``) and the machine losing
-power, so a killed search resumed with ``gemgraph search --resume RUN`` loses at most the
-candidate it was evaluating. Every write is one ``BEGIN IMMEDIATE`` transaction and every
-connection waits up to ``busy_timeout`` (30 s) for a lock, so several processes (or threads,
-each with its own :class:`RunStore`) may read and write one store without corrupting it;
-readers never block the writer. :class:`RunLock` additionally keeps two *searches* from
-writing one run directory at the same time. When the last writer closes the store it
-checkpoints the log and switches the file back to the rollback journal, so a finished run is
-one self-contained file that opens read-only (e.g. from read-only media) without its ``-wal``
-/ ``-shm`` files; the next writer switches to WAL again.
-
-Integrity
----------
-Opening a store runs SQLite's ``PRAGMA quick_check`` (the b-tree structure, page by page),
-and every candidate row and predictor checkpoint carries a BLAKE2b checksum of its values,
-checked whenever it is read: a bit flipped on disk is reported as a :class:`StoreError`
-naming the row (candidate id and iteration, or predictor iteration), never returned as a
-value. ``RunStore(..., verify=False)`` skips both checks (to salvage a damaged file).
-
-File format
------------
-``PRAGMA application_id`` = :data:`APPLICATION_ID` marks a gemgraph store;
-``PRAGMA user_version`` and ``store_info.schema_version`` hold :attr:`RunStore.SCHEMA_VERSION`.
-A file of another (older or newer) schema, any other SQLite database and a file that is not
-SQLite at all are refused with a :class:`StoreError` that says which it is, except schema 1
-(gemgraph before the checksums and the pick history), which is migrated to schema 2 in one
-transaction when opened for writing (existing rows get their checksums then), and read as it
-is, its rows unchecked, when opened read-only. Schema 2::
-
-    store_info(key TEXT PRIMARY KEY, value TEXT)      -- application, schema_version, config,
-                                                       -- created_at, gemgraph_version (immutable)
-    candidates(id INTEGER PRIMARY KEY AUTOINCREMENT, iteration INTEGER UNIQUE, cell TEXT,
-               cell_hash TEXT, num_nodes, num_edges, macs REAL, params INTEGER, accuracy REAL,
-               score REAL, seconds REAL, status TEXT, error TEXT, extra TEXT, created_at TEXT,
-               checksum TEXT)
-    predictors(iteration INTEGER PRIMARY KEY, state BLOB, nbytes INTEGER, created_at TEXT,
-               checksum TEXT)
-    picks(id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT, settings TEXT, created_at TEXT)
-                                                       -- append-only (no update, no delete)
-    meta(key TEXT PRIMARY KEY, value TEXT, updated_at TEXT)
-
-(Schema 1 has no ``checksum`` columns and one ``pick(id = 1, payload, created_at)`` row
-instead of ``picks``.) A cell is stored as the JSON ``{"n": N, "edges": [[i, j], ...], "ops":
-[...] | null}`` (the same form as the search's picks) plus :func:`cell_hash`, a stable SHA-1 of
-its adjacency bytes and ops.
+Durability, concurrency, integrity and the file format are described in :mod:`gemgraph.store`;
+the SQL and the migration live in :mod:`gemgraph.store.schema`, the JSON forms in
+:mod:`gemgraph.store.serialise`.
 """
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import hashlib
 import io
 import json
 import logging
-import math
 import os
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .cell import Cell
-from .utils import check_int, finite_or_none
+from ..cell import Cell
+from ..utils import check_int, finite_or_none
+from . import schema as _schema
+from .errors import StoreError
+from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, immediate,
+                     pick_settings, row_checksum)
+from .serialise import cell_from_json, cell_hash, cell_to_json, dumps, to_tensors, utc_now
 
-__all__ = ["APPLICATION_ID", "RunLock", "RunStore", "StoreError", "cell_from_json", "cell_hash", "cell_to_json"]
-
-#: ``PRAGMA application_id`` of a gemgraph run store (the bytes ``b"GEMG"``).
-APPLICATION_ID: int = 0x47454D47
+__all__ = ["RunStore"]
 
 log = logging.getLogger("gemgraph.store")
 
-_APPLICATION = "gemgraph.RunStore"
 _STATUSES = ("ok", "failed")
 _BUSY_TIMEOUT_S = 30.0
-
-
-class StoreError(RuntimeError):
-    """A run store or run lock that cannot be used: not a store, another schema, a config
-    mismatch, a duplicate iteration, a run in use by another process, a closed store."""
-
-
-# ---------------------------------------------------------------------- cells <-> JSON
-def cell_to_json(cell: Cell) -> dict[str, Any]:
-    """``{"n": N, "edges": [[i, j], ...], "ops": [...] | None}`` for ``cell`` (edges row-major)."""
-    edges = np.argwhere(cell.adjacency).tolist()
-    return {"n": cell.num_nodes, "edges": edges, "ops": None if cell.ops is None else list(cell.ops)}
-
-
-def cell_from_json(d: Mapping[str, Any]) -> Cell:
-    """Inverse of :func:`cell_to_json` (validates the cell)."""
-    try:
-        n = int(d["n"])
-        adj = np.zeros((n, n), dtype=np.uint8)
-        edges = np.asarray(d["edges"], dtype=np.int64).reshape(-1, 2)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"cell: expected {{'n', 'edges', 'ops'}}, got {d!r} ({exc})") from None
-    if edges.size and (edges.min() < 0 or edges.max() >= n):
-        raise ValueError(f"cell: edge index out of range [0, {n}) in {d!r}")
-    adj[edges[:, 0], edges[:, 1]] = 1
-    return Cell(adj, d.get("ops"))
-
-
-def cell_hash(cell: Cell) -> str:
-    """A stable hex digest (SHA-1) of a cell: its size, adjacency bytes (uint8, row-major) and
-    ops. Equal cells have equal hashes, on every platform and Python version."""
-    h = hashlib.sha1()
-    h.update(f"cell:{cell.num_nodes}:".encode())
-    h.update(np.ascontiguousarray(cell.adjacency, dtype=np.uint8).tobytes())
-    h.update(b"|ops:" + (b"-" if cell.ops is None else ",".join(cell.ops).encode()))
-    return h.hexdigest()
-
-
-# ---------------------------------------------------------------------- small helpers
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _plain(x: Any) -> Any:
-    """JSON-ready copy of ``x``: numpy scalars/arrays -> Python, tuples -> lists, NaN/inf -> None."""
-    if isinstance(x, dict):
-        return {(k if isinstance(k, str) else str(k)): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _plain(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, os.PathLike):
-        return os.fspath(x)
-    return x
-
-
-def _dumps(x: Any, what: str) -> str:
-    try:
-        return json.dumps(_plain(x), allow_nan=False, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what}: expected a JSON-serialisable value, {exc}") from None
-
-
-def _tensors(x: Any) -> Any:
-    """Make a state dict ``torch.load(weights_only=True)``-safe: numpy -> tensors / Python."""
-    import torch
-
-    if isinstance(x, dict):
-        return {k: _tensors(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_tensors(v) for v in x]
-    if isinstance(x, tuple):
-        return tuple(_tensors(v) for v in x)
-    if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x))
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu()
-    return x
-
-
-_SCHEMA = """
-CREATE TABLE store_info (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TRIGGER store_info_no_update BEFORE UPDATE ON store_info
-    BEGIN SELECT RAISE(ABORT, 'store_info is immutable'); END;
-CREATE TRIGGER store_info_no_delete BEFORE DELETE ON store_info
-    BEGIN SELECT RAISE(ABORT, 'store_info is immutable'); END;
-CREATE TABLE candidates (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    iteration  INTEGER NOT NULL UNIQUE CHECK (iteration >= 0),
-    cell       TEXT    NOT NULL,
-    cell_hash  TEXT    NOT NULL,
-    num_nodes  INTEGER NOT NULL,
-    num_edges  INTEGER NOT NULL,
-    macs       REAL,
-    params     INTEGER CHECK (params IS NULL OR params >= 0),
-    accuracy   REAL,
-    score      REAL,
-    seconds    REAL,
-    status     TEXT    NOT NULL CHECK (status IN ('ok', 'failed')),
-    error      TEXT,
-    extra      TEXT    NOT NULL DEFAULT '{}',
-    created_at TEXT    NOT NULL,
-    checksum   TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX candidates_cell_hash ON candidates (cell_hash);
-CREATE INDEX candidates_score ON candidates (status, score);
-CREATE TABLE predictors (
-    iteration  INTEGER PRIMARY KEY CHECK (iteration >= 0),
-    state      BLOB    NOT NULL,
-    nbytes     INTEGER NOT NULL,
-    created_at TEXT    NOT NULL,
-    checksum   TEXT    NOT NULL DEFAULT ''
-);
-__PICKS__
-CREATE TABLE meta (
-    key        TEXT PRIMARY KEY,
-    value      TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-"""
-
-_PICKS = """CREATE TABLE picks (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    payload    TEXT NOT NULL,
-    settings   TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
-);
-CREATE TRIGGER picks_no_update BEFORE UPDATE ON picks
-    BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;
-CREATE TRIGGER picks_no_delete BEFORE DELETE ON picks
-    BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;"""
-_SCHEMA = _SCHEMA.replace("__PICKS__", _PICKS)
-
-# The values a candidate's checksum covers, in this order (everything but the id).
-_CHECKED = ("iteration", "cell", "cell_hash", "num_nodes", "num_edges", "macs", "params", "accuracy", "score",
-            "seconds", "status", "error", "extra", "created_at")
-_REAL = frozenset(("macs", "accuracy", "score", "seconds"))
-_CANDIDATE_COLUMNS = "id, " + ", ".join(_CHECKED)
-
-
-def _row_checksum(values: tuple) -> str:
-    """BLAKE2b-128 hex digest of a candidate's values (in :data:`_CHECKED` order). REAL columns
-    are hashed as floats, so the digest of what was written equals that of what is read back."""
-    norm = [None if v is None else (float(v) if name in _REAL else v) for name, v in zip(_CHECKED, values)]
-    text = json.dumps(norm, separators=(",", ":"), allow_nan=False)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-def _blob_checksum(blob: bytes) -> str:
-    """BLAKE2b-128 hex digest of a predictor checkpoint's bytes."""
-    return hashlib.blake2b(blob, digest_size=16).hexdigest()
-
-
-def _pick_settings(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """What a pick was made with, read off its payload: ``num_samples, seed, iterations_done``,
-    ``top_k`` (entries in ``top``) and ``verified`` (how many of them carry a measured score)."""
-    out = {k: payload[k] for k in ("num_samples", "seed", "iterations_done") if k in payload}
-    top = payload.get("top")
-    if isinstance(top, list):
-        out["top_k"] = len(top)
-        out["verified"] = sum(1 for e in top if isinstance(e, Mapping) and e.get("verified") is not None)
-    return out
-
-
-# ---------------------------------------------------------------------- the store
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """One ``BEGIN IMMEDIATE`` transaction: committed at the end unless the body rolled it back
-    itself (an early return), rolled back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        if conn.in_transaction:
-            conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 class RunStore:
@@ -333,7 +79,7 @@ class RunStore:
             store.candidates()[0]["cell"] == cell   # True
     """
 
-    SCHEMA_VERSION: int = 2
+    SCHEMA_VERSION: int = SCHEMA_VERSION
 
     def __init__(
         self,
@@ -361,7 +107,7 @@ class RunStore:
             raise ValueError("config: required with create=True (the run's config, a JSON dict)")
         if config is not None and not isinstance(config, Mapping):
             raise ValueError(f"config: expected a dict, got {type(config).__name__}")
-        new_config = None if config is None else _dumps(dict(config), "config")
+        new_config = None if config is None else dumps(dict(config), "config")
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, expected the store file (e.g. RUN/run.sqlite)")
         if not create and not self.path.exists():
@@ -495,26 +241,18 @@ class RunStore:
         processes creating the same store at once end with one store)."""
         conn = self._conn
         self._set_wal()
-        with _immediate(conn):
+        with immediate(conn):
             if self._inspect() == "store":  # another process created it meanwhile
                 conn.execute("ROLLBACK")
                 self._check_version()
                 return
-            for stmt in _SCHEMA.split(";\n"):
-                if stmt.strip():
-                    conn.execute(stmt)
             try:
                 from importlib.metadata import version
 
                 gg_version = version("gemgraph")
             except Exception:  # pragma: no cover - not installed as a distribution
                 gg_version = "unknown"
-            conn.executemany("INSERT INTO store_info (key, value) VALUES (?, ?)", [
-                ("application", _APPLICATION), ("schema_version", str(self.SCHEMA_VERSION)),
-                ("config", config_json), ("created_at", _now()), ("gemgraph_version", gg_version),
-            ])
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
+            _schema.create_tables(conn, config_json, gg_version)
 
     def _check_version(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -544,39 +282,20 @@ class RunStore:
                              "open it with verify=False to salvage what is readable")
 
     def _migrate_from_1(self) -> None:
-        """Schema 1 -> 2 in one transaction: checksum columns (computed for the rows there now)
-        and the pick history (the one stored pick becomes its first entry)."""
+        """Schema 1 -> 2 in one transaction (:func:`gemgraph.store.schema.migrate_from_1`),
+        unless another process migrated the file meanwhile."""
         conn = self._conn
         self._set_wal()
-        with _immediate(conn):
+        with immediate(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it
                 conn.execute("ROLLBACK")
                 self._schema = self.SCHEMA_VERSION
                 self._check_version()
                 return
-            conn.execute("ALTER TABLE candidates ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
-            rows = conn.execute(f"SELECT {_CANDIDATE_COLUMNS} FROM candidates").fetchall()
-            conn.executemany("UPDATE candidates SET checksum = ? WHERE id = ?",
-                             [(_row_checksum(r[1:]), r[0]) for r in rows])
-            conn.execute("ALTER TABLE predictors ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
-            for it, blob in conn.execute("SELECT iteration, state FROM predictors").fetchall():
-                conn.execute("UPDATE predictors SET checksum = ? WHERE iteration = ?", (_blob_checksum(blob), it))
-            for stmt in _PICKS.split(";\n"):
-                conn.execute(stmt)
-            old = conn.execute("SELECT payload, created_at FROM pick WHERE id = 1").fetchone()
-            if old is not None:
-                conn.execute("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
-                             (old[0], _dumps(_pick_settings(json.loads(old[0])), "settings"), old[1]))
-            conn.execute("DROP TABLE pick")
-            conn.execute("DROP TRIGGER store_info_no_update")
-            conn.execute("UPDATE store_info SET value = ? WHERE key = 'schema_version'", (str(self.SCHEMA_VERSION),))
-            conn.execute("CREATE TRIGGER store_info_no_update BEFORE UPDATE ON store_info "
-                         "BEGIN SELECT RAISE(ABORT, 'store_info is immutable'); END")
-            conn.execute("INSERT INTO store_info (key, value) VALUES ('migrated_from_schema_1', ?)", (_now(),))
-            conn.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
+            n_rows = _schema.migrate_from_1(conn)
         self._schema = self.SCHEMA_VERSION
         log.info("%s: run store migrated from schema 1 to %d (checksums added to %d candidate rows)",
-                 self.path, self.SCHEMA_VERSION, len(rows))
+                 self.path, self.SCHEMA_VERSION, n_rows)
 
     def _info(self, key: str) -> str:
         row = self._conn.execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
@@ -677,16 +396,16 @@ class RunStore:
         if extra is not None and not isinstance(extra, Mapping):
             raise ValueError(f"extra: expected a dict or None, got {type(extra).__name__}")
         row = (
-            iteration, _dumps(cell_to_json(cell), "cell"), cell_hash(cell), int(cell.num_nodes), int(cell.num_edges),
+            iteration, dumps(cell_to_json(cell), "cell"), cell_hash(cell), int(cell.num_nodes), int(cell.num_edges),
             finite_or_none(macs, "macs"), params, finite_or_none(accuracy, "accuracy"), finite_or_none(score, "score"),
-            finite_or_none(seconds, "seconds"), status, error, _dumps(dict(extra or {}), "extra"), _now(),
+            finite_or_none(seconds, "seconds"), status, error, dumps(dict(extra or {}), "extra"), utc_now(),
         )
         with self._lock:
             self._need_schema_2()
             try:
                 cur = self._write(
-                    f"INSERT INTO candidates ({', '.join(_CHECKED)}, checksum) "
-                    f"VALUES ({', '.join('?' * (len(_CHECKED) + 1))})", row + (_row_checksum(row),))
+                    f"INSERT INTO candidates ({', '.join(CHECKED)}, checksum) "
+                    f"VALUES ({', '.join('?' * (len(CHECKED) + 1))})", row + (row_checksum(row),))
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc) and "iteration" in str(exc):
                     old = self._db().execute("SELECT id FROM candidates WHERE iteration = ?", (iteration,)).fetchone()
@@ -696,8 +415,8 @@ class RunStore:
             return int(cur.lastrowid)
 
     def _columns(self) -> str:
-        """The candidate columns read: :data:`_CANDIDATE_COLUMNS` and, on schema 2, the checksum."""
-        return _CANDIDATE_COLUMNS + (", checksum" if self._schema >= 2 else "")
+        """The candidate columns read: :data:`CANDIDATE_COLUMNS` and, on schema 2, the checksum."""
+        return CANDIDATE_COLUMNS + (", checksum" if self._schema >= 2 else "")
 
     def _checked(self, rows: list[tuple]) -> list[tuple]:
         """``rows`` (as selected by :meth:`_columns`) without their checksum, after checking it.
@@ -710,7 +429,7 @@ class RunStore:
         out = []
         for r in rows:
             values, stored = r[:-1], r[-1]
-            if self.verify and _row_checksum(values[1:]) != stored:
+            if self.verify and row_checksum(values[1:]) != stored:
                 raise StoreError(
                     f"{self.path}: candidate id {values[0]} (iteration {values[1]}) fails its checksum: its stored "
                     "values were changed outside gemgraph or the file is damaged (bit rot); restore the run from a "
@@ -776,12 +495,12 @@ class RunStore:
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
         buf = io.BytesIO()
-        torch.save(_tensors(dict(state)), buf)
+        torch.save(to_tensors(dict(state)), buf)
         blob = buf.getvalue()
         with self._lock:
             self._need_schema_2()
             self._write("INSERT OR REPLACE INTO predictors (iteration, state, nbytes, created_at, checksum) "
-                        "VALUES (?, ?, ?, ?, ?)", (iteration, sqlite3.Binary(blob), len(blob), _now(), _blob_checksum(blob)))
+                        "VALUES (?, ?, ?, ?, ?)", (iteration, sqlite3.Binary(blob), len(blob), utc_now(), blob_checksum(blob)))
 
     def _state_columns(self) -> str:
         return "iteration, state" + (", checksum" if self._schema >= 2 else "")
@@ -789,7 +508,7 @@ class RunStore:
     def _load_state(self, iteration: int, blob: bytes, checksum: str | None = None) -> dict:
         import torch
 
-        if self.verify and self._schema >= 2 and _blob_checksum(blob) != checksum:
+        if self.verify and self._schema >= 2 and blob_checksum(blob) != checksum:
             raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} fails its checksum: it was "
                              "changed outside gemgraph or the file is damaged (bit rot)")
         try:
@@ -836,11 +555,11 @@ class RunStore:
             raise ValueError(f"payload: expected a dict, got {type(payload).__name__}")
         if settings is not None and not isinstance(settings, Mapping):
             raise ValueError(f"settings: expected a dict or None, got {type(settings).__name__}")
-        text = _dumps(dict(payload), "payload")
-        sett = _dumps({**_pick_settings(payload), **dict(settings or {})}, "settings")
+        text = dumps(dict(payload), "payload")
+        sett = dumps({**pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
             self._need_schema_2()
-            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)", (text, sett, _now()))
+            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)", (text, sett, utc_now()))
             return int(cur.lastrowid)
 
     def pick(self) -> dict | None:
@@ -862,7 +581,7 @@ class RunStore:
         """
         with self._lock:
             if self._schema < 2:
-                rows = [(1, p, json.dumps(_pick_settings(json.loads(p))), c)
+                rows = [(1, p, json.dumps(pick_settings(json.loads(p))), c)
                         for p, c in self._db().execute("SELECT payload, created_at FROM pick WHERE id = 1")]
             else:
                 rows = self._db().execute("SELECT id, payload, settings, created_at FROM picks ORDER BY id").fetchall()
@@ -873,9 +592,9 @@ class RunStore:
         """Store a small JSON value under ``key`` (replacing the previous value)."""
         if not isinstance(key, str) or not key:
             raise ValueError(f"key: expected a non-empty str, got {key!r}")
-        text = _dumps(value, f"meta {key!r}")
+        text = dumps(value, f"meta {key!r}")
         with self._lock:
-            self._write("INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)", (key, text, _now()))
+            self._write("INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)", (key, text, utc_now()))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default``."""
@@ -899,7 +618,7 @@ class RunStore:
             rows = self._checked(db.execute(f"SELECT {self._columns()} FROM candidates ORDER BY iteration").fetchall())
             latest = db.execute("SELECT MAX(iteration) FROM predictors").fetchone()[0]
             pick = self.pick()
-        col = {name: k for k, name in enumerate(("id",) + _CHECKED)}
+        col = {name: k for k, name in enumerate(("id",) + CHECKED)}
         n_ok = sum(1 for r in rows if r[col["status"]] == "ok")
         scored = [r for r in rows if r[col["status"]] == "ok" and r[col["score"]] is not None]
         best = max(scored, key=lambda r: (r[col["score"]], -r[col["iteration"]]), default=None)
@@ -954,121 +673,3 @@ class RunStore:
             return f"RunStore({str(self.path)!r}, closed)"
         ro = ", readonly" if self.readonly else ""
         return f"RunStore({str(self.path)!r}, candidates={len(self)}, schema={self._schema}{ro})"
-
-
-# ---------------------------------------------------------------------- the run lock
-class RunLock:
-    r"""An exclusive advisory lock on a run directory, so that two searches cannot write one run.
-
-    The lock is ``fcntl.flock`` on ``RUN/.lock``, which also records the holder's PID, host and
-    start time for the error message. The operating system drops the lock when the holding
-    process dies, even by ``SIGKILL``, so a killed run can be resumed at once. (Processes
-    forked by the holder, e.g. data-loader workers, share the lock until they exit.)
-
-    Args:
-        run_dir: the run directory (must exist).
-
-    Example::
-
-        with RunLock("RUN"):          # StoreError if another live process holds it
-            ...                       # write the run
-    """
-
-    FILENAME = ".lock"
-
-    def __init__(self, run_dir: str | os.PathLike) -> None:
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / self.FILENAME
-        self._fd: int | None = None
-
-    @property
-    def locked(self) -> bool:
-        """True while this object holds the lock."""
-        return self._fd is not None
-
-    def _read_holder(self, fd: int) -> dict[str, Any]:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            return json.loads(os.read(fd, 4096).decode() or "{}")
-        except (OSError, ValueError):
-            return {}
-
-    def acquire(self) -> "RunLock":
-        """Take the lock (without waiting). Returns self.
-
-        Raises:
-            StoreError: if another live process (or another :class:`RunLock` object) holds it;
-                the message names the holder's PID and host.
-            FileNotFoundError: if the run directory does not exist.
-        """
-        import fcntl
-
-        if self._fd is not None:
-            raise StoreError(f"run {self.run_dir}: this RunLock is already acquired")
-        if not self.run_dir.is_dir():
-            raise FileNotFoundError(f"run directory {str(self.run_dir)!r} does not exist")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = self._read_holder(fd)
-            os.close(fd)
-            who = (f"PID {holder.get('pid')} on {holder.get('host')} (since {holder.get('started')})"
-                   if holder.get("pid") else "another process (PID not yet recorded)")
-            raise StoreError(f"run {self.run_dir} is in use by {who}; wait for that search to finish or stop "
-                             f"it, then resume with `gemgraph search --resume {self.run_dir}`") from None
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}).encode()
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info, 0)
-        except BaseException:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            raise
-        self._fd = fd
-        return self
-
-    def holder(self) -> dict[str, Any] | None:
-        """``{"pid", "host", "started"}`` of the process holding the lock, or None when free
-        (or held by this object)."""
-        import fcntl
-
-        if self._fd is not None or not self.path.exists():
-            return None
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return self._read_holder(fd) or {"pid": None, "host": None, "started": None}
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        finally:
-            os.close(fd)
-
-    def release(self) -> None:
-        """Release the lock (idempotent). The lock file stays; it is reused next time."""
-        import fcntl
-
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            os.ftruncate(fd, 0)
-        except OSError:
-            pass
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def __enter__(self) -> "RunLock":
-        return self.acquire()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
-
-    def __repr__(self) -> str:
-        return f"RunLock({str(self.run_dir)!r}, {'held' if self._fd is not None else 'free'})"

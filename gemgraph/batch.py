@@ -1,0 +1,156 @@
+r"""Many cells as padded tensors: :class:`CellBatch`, and the one conversion back to cells.
+
+A :class:`CellBatch` is what every encoder's ``forward`` takes and what the bootstrap ranks:
+``adj`` (n, N, N) bool, ``ops`` (n, N) long (or None) and ``sizes`` (n,). Cells go in with
+:meth:`CellBatch.from_cells` (or :meth:`CellBatch.from_tensors` for the batched form a space
+samples) and come back out with :meth:`CellBatch.to_cells` / :meth:`CellBatch.cell`, the only
+code that turns batched tensors into :class:`~gemgraph.Cell` objects
+(:meth:`gemgraph.SearchSpace.to_cells` and the bootstrap's pick go through it).
+
+Shapes:
+    cells (n, each with at most N nodes) <-> ``adj (n, N, N)``, ``ops (n, N)``, ``sizes (n,)``
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .cell import OPS, Cell
+
+__all__ = ["CellBatch", "as_batch"]
+
+_OP_NAMES = np.array(OPS, dtype=object)
+
+
+@dataclass
+class CellBatch:
+    r"""A batch of cells as padded tensors, the input every encoder's ``forward`` takes.
+
+    Attributes:
+        adj: bool (n, N, N) adjacency, zero-padded to the encoder's N.
+        ops: long (n, N) indices into :data:`~gemgraph.cell.OPS` (-1 on padding), or None.
+        sizes: long (n,) number of real nodes per cell.
+    """
+
+    adj: torch.Tensor
+    ops: torch.Tensor | None
+    sizes: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.adj.shape[0])
+
+    def __getitem__(self, idx: Any) -> "CellBatch":
+        return CellBatch(self.adj[idx], None if self.ops is None else self.ops[idx], self.sizes[idx])
+
+    def to(self, device: torch.device | str) -> "CellBatch":
+        """The batch on ``device``."""
+        return CellBatch(
+            self.adj.to(device), None if self.ops is None else self.ops.to(device), self.sizes.to(device)
+        )
+
+    def __repr__(self) -> str:
+        return (f"CellBatch(n={len(self)}, num_nodes={int(self.adj.shape[1])}, "
+                f"ops={'no' if self.ops is None else 'yes'}, device={self.adj.device})")
+
+    # ------------------------------------------------------------------ back to cells
+    def cell(self, i: int) -> Cell:
+        """Cell ``i`` of the batch, without its padding (only that cell is converted)."""
+        m = int(self.sizes[i])
+        adj = self.adj[i, :m, :m].to(torch.uint8).cpu().numpy()
+        if self.ops is None:
+            return Cell.from_checked(adj, None)
+        return Cell.from_checked(adj, tuple(OPS[k] for k in self.ops[i, :m].tolist()))
+
+    def to_cells(self) -> list[Cell]:
+        """All cells of the batch, in order, each without its padding.
+
+        The batch's tensors are taken as valid (as :meth:`from_cells` and a space's sampler
+        produce them): the cells are built with :meth:`Cell.from_checked`, without checks.
+        """
+        a = self.adj.to(torch.uint8).cpu().numpy()
+        sizes = self.sizes.cpu().numpy()
+        N = a.shape[1] if a.ndim == 3 else 0
+        names = None if self.ops is None else _OP_NAMES[self.ops.cpu().numpy()]
+        out = []
+        for i in range(a.shape[0]):
+            m = int(sizes[i])
+            adj = a[i] if m == N else a[i, :m, :m]
+            out.append(Cell.from_checked(adj, None if names is None else tuple(names[i, :m])))
+        return out
+
+    @classmethod
+    def from_cells(cls, cells: Sequence[Cell], num_nodes: int) -> "CellBatch":
+        """Pad and stack cells (each with at most ``num_nodes`` nodes)."""
+        if isinstance(cells, Cell):
+            raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
+        cells = list(cells)
+        n = len(cells)
+        for k, c in enumerate(cells):
+            if not isinstance(c, Cell):
+                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+        sizes = np.array([c.num_nodes for c in cells], dtype=np.int64)
+        if n and sizes.max() > num_nodes:
+            k = int(np.argmax(sizes))
+            raise ValueError(f"cells[{k}]: has {sizes[k]} nodes, more than the encoder's num_nodes={num_nodes}")
+        adj = np.zeros((n, num_nodes, num_nodes), dtype=bool)
+        with_ops = n > 0 and all(c.ops is not None for c in cells)
+        ops = np.full((n, num_nodes), -1, dtype=np.int64) if with_ops else None
+        if n and (sizes == num_nodes).all():
+            adj[:] = np.stack([c.adjacency for c in cells]).astype(bool)
+            if with_ops:
+                ops[:] = np.stack([c.op_indices for c in cells])
+        else:
+            for k, c in enumerate(cells):
+                m = c.num_nodes
+                adj[k, :m, :m] = c.adjacency.astype(bool)
+                if with_ops:
+                    ops[k, :m] = c.op_indices
+        return cls(
+            torch.from_numpy(adj), None if ops is None else torch.from_numpy(ops), torch.from_numpy(sizes)
+        )
+
+    @classmethod
+    def from_tensors(
+        cls, adj: torch.Tensor, ops: torch.Tensor | None = None, num_nodes: int | None = None
+    ) -> "CellBatch":
+        """Wrap the batched form of :meth:`SearchSpace.sample_tensors` (padding to ``num_nodes``)."""
+        adj = torch.as_tensor(adj)
+        if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
+            raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
+        n, m, _ = adj.shape
+        num_nodes = m if num_nodes is None else num_nodes
+        if m > num_nodes:
+            raise ValueError(f"adj: cells have {m} nodes, more than num_nodes={num_nodes}")
+        adj = adj.bool()
+        if m < num_nodes:
+            adj = torch.nn.functional.pad(adj, (0, num_nodes - m, 0, num_nodes - m))
+        sizes = torch.full((n,), m, dtype=torch.long)
+        if ops is not None:
+            ops = torch.as_tensor(ops).long()
+            if ops.shape != (n, m):
+                raise ValueError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
+            real = ops >= 0
+            sizes = real.sum(1)
+            # padding (-1) must be trailing: the first sizes[i] ops are real, the rest padding
+            if bool((real != (torch.arange(m)[None, :] < sizes[:, None])).any()):
+                raise ValueError("ops: padding (-1) must come after every real op of a cell")
+            if m < num_nodes:
+                ops = torch.nn.functional.pad(ops, (0, num_nodes - m), value=-1)
+        return cls(adj, ops, sizes)
+
+
+def as_batch(cells: Any, num_nodes: int) -> CellBatch:
+    """Accept a :class:`CellBatch`, a ``(adj, ops)`` tuple of tensors, or a list of cells."""
+    if isinstance(cells, CellBatch):
+        if cells.adj.shape[1] != num_nodes:
+            return CellBatch.from_tensors(cells.adj, cells.ops, num_nodes)
+        return cells
+    if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
+        return CellBatch.from_tensors(cells[0], cells[1], num_nodes)
+    if isinstance(cells, torch.Tensor):
+        return CellBatch.from_tensors(cells, None, num_nodes)
+    return CellBatch.from_cells(cells, num_nodes)
