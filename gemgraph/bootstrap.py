@@ -98,10 +98,6 @@ def network_key(cell: Cell) -> Cell:
         return cell
 
 
-#: Old name of :func:`network_key` (gemgraph.search still imports it).
-_network_key = network_key
-
-
 def _is_space(x: Any) -> bool:
     """A space to sample from (a SearchSpace, an NB101Space, ...), as opposed to a fixed pool."""
     return hasattr(x, "sample_tensors") and hasattr(x, "num_nodes")

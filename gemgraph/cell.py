@@ -146,9 +146,6 @@ class Cell:
         self._adj, self._ops, self._hash, self._pruned = adj, ops, None, None
         return self
 
-    #: Old name of :meth:`from_checked`, kept while callers move over (gemgraph.nb101, gemgraph.ablation).
-    _trusted = from_checked
-
     @staticmethod
     def _check_ops(ops: Sequence[str] | None, n: int) -> tuple[str, ...] | None:
         if ops is None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .encoders.base import CellBatch
+from .batch import CellBatch
 from .cell import OPS, Cell
 from .utils import check_int
 
@@ -107,11 +107,7 @@ class NB101Pool:
     def cells(self, indices: Sequence[int] | np.ndarray | None = None) -> list[Cell]:
         """The models at ``indices`` (default all) as :class:`~gemgraph.Cell` objects."""
         idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
-        sizes = self.batch.sizes[idx].tolist()
-        adj = self.batch.adj[idx].numpy()
-        ops = self.batch.ops[idx].numpy()
-        return [Cell._trusted(adj[k, :m, :m].astype(np.uint8), tuple(OPS[o] for o in ops[k, :m]))
-                for k, m in enumerate(sizes)]
+        return self.batch[torch.from_numpy(idx)].to_cells()
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> "NB101Pool":
         """The models at ``indices`` (positions in this pool) as a new pool."""
@@ -270,8 +266,7 @@ class NB101Space:
     def sample(self, n: int, seed: int | None = 0) -> list[Cell]:
         """``min(n, len)`` distinct models as cells."""
         adj, ops = self.sample_tensors(n, seed)
-        return [Cell._trusted(a[:m, :m].numpy().astype(np.uint8), tuple(OPS[o] for o in op[:m].tolist()))
-                for a, op, m in zip(adj, ops, (ops >= 0).sum(1).tolist())]
+        return CellBatch.from_tensors(adj, ops).to_cells()
 
     def contains(self, cell: Cell) -> bool:
         """Whether ``cell`` is one of the pool's models (as stored, or isomorphic to one)."""

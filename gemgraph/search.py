@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import BootstrapResult, _network_key, bootstrap_optimize
+from .bootstrap import BootstrapResult, bootstrap_optimize, network_key
 from .cell import Cell
 from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
@@ -266,10 +266,10 @@ class NASGEM:
                                   min_predicted=self.verify_top, progress=self.progress)
         top = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
                 "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
-        by_key = {_network_key(r["cell"]): r for r in ok}
+        by_key = {network_key(r["cell"]): r for r in ok}
         for e in top:
             if e["measured"] is not None:  # an incumbent: its stored measurement
-                r = by_key.get(_network_key(e["cell"]))
+                r = by_key.get(network_key(e["cell"]))
                 if r is not None:
                     e.update(accuracy=r["accuracy"], macs=r["macs"], params=r["params"])
         todo = [e for e in top if e["measured"] is None][: self.verify_top]

@@ -29,27 +29,19 @@ def resolve_device(device: Any = "auto") -> torch.device:
     return dev
 
 
-def derive_seed(seed: int, *keys: int | str, scheme: str = "entropy") -> int:
-    r"""A seed derived from ``seed`` and ``keys``: independent streams per key, the same value on
-    every platform. gemgraph's one seed-derivation helper.
+def derive_seed(seed: int, *keys: int | str) -> int:
+    r"""A 62-bit seed derived from ``seed`` and ``keys``: independent streams per key, the same
+    value on every platform. gemgraph's one seed-derivation helper (search, bootstrap, ablation,
+    benchmark).
 
     Args:
         seed: the run's seed.
         *keys: what the stream is for (ints, or strings hashed with CRC-32), e.g.
-            ``derive_seed(seed, "bootstrap")`` or ``derive_seed(seed, t)``.
-        scheme: ``"entropy"`` (default, the search's): a 62-bit seed from
-            ``numpy.random.SeedSequence([seed, *keys])``; ``"spawn"`` (the NB101 ablation's): a
-            31-bit seed from ``SeedSequence(seed, spawn_key=keys)``, the stream NumPy's
-            ``SeedSequence.spawn`` would give (int keys only).
+            ``derive_seed(seed, "bootstrap")`` or ``derive_seed(seed, "ablation", s)``; the seed
+            is ``numpy.random.SeedSequence([seed, *keys])``'s first 64-bit word, 62 bits kept.
     """
-    if scheme == "entropy":
-        ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
-        return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
-    if scheme == "spawn":
-        if any(not isinstance(k, (int, np.integer)) or isinstance(k, bool) for k in keys):
-            raise ValueError(f"keys: expected ints with scheme='spawn', got {keys!r}")
-        return int(np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in keys)).generate_state(1)[0] >> 1)
-    raise ValueError(f"scheme: expected 'entropy' or 'spawn', got {scheme!r}")
+    ints = [int(seed)] + [k if isinstance(k, int) else zlib.crc32(str(k).encode()) for k in keys]
+    return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
 
 
 def warmup_cosine(step: int, total: int, warmup_steps: int, *, start: float = 0.0, offset: int = 0) -> float:

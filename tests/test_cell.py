@@ -185,4 +185,4 @@ def test_from_checked_is_the_unchecked_constructor():
     assert c == Cell(adj, ops) and hash(c) == hash(Cell(adj, ops))
     assert c.adjacency is c.adjacency and not c.adjacency.flags.writeable  # the cell's own array, read-only
     assert Cell.from_checked(adj.astype(bool), None) == Cell(adj)
-    assert Cell._trusted(adj, ops) == c  # the old private name, kept for nb101 / ablation
+    assert not hasattr(Cell, "_trusted")  # the old private name is gone: from_checked is the one
