@@ -30,6 +30,7 @@ from torch_geometric.nn import GINConv, global_add_pool
 
 from gemgraph import encoders
 from gemgraph.datasets import NB101Dataset
+from gemgraph.nasbench_bridge import nb101_cells
 
 NB101_OPS = ("input", "output", "conv1x1", "conv3x3", "maxpool3x3")
 
@@ -121,7 +122,7 @@ def main() -> None:
         t0 = time.perf_counter()
         bench = ds.bench()
         raw = encoders.create("raw", num_nodes=7, ops=NB101_OPS)
-        feats = raw.embed(bench.to_cells()).numpy()
+        feats = raw.embed(nb101_cells(bench)).numpy()
         mlp = MLPRegressor(hidden_layer_sizes=(128, 128), max_iter=500, random_state=args.seed)
         mlp.fit(feats[tr], (y[tr] - mean) / std)
         rho_mlp = spearmanr(mlp.predict(feats[te]), y[te]).statistic

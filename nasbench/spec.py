@@ -221,13 +221,6 @@ class ModelSpec:
         lab[:v] = labels
         return m, lab
 
-    def to_cell(self) -> Any:
-        """The pruned spec as a ``gemgraph.Cell`` (imported lazily)."""
-        from gemgraph import Cell  # noqa: PLC0415 - optional dependency at call time
-
-        self.check()
-        return Cell(self.matrix, list(self.ops))  # type: ignore[arg-type]
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ModelSpec):
             return NotImplemented
