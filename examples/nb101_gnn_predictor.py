@@ -95,7 +95,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root or tmp
-        kw = {"file_name": None} if args.data is None else {"file_name": os.path.basename(args.data), "source": args.data}
+        kw = ({"file_name": None} if args.data is None
+              else {"file_name": os.path.basename(args.data), "source": args.data})
         t0 = time.perf_counter()
         ds = NB101Dataset(root, metric=args.metric, **kw)
         first = time.perf_counter() - t0
@@ -107,7 +108,8 @@ def main() -> None:
         y = ds.y.numpy().astype(np.float64)
         known = np.flatnonzero(~np.isnan(y))
         if args.train + args.test > known.size:
-            raise SystemExit(f"--train + --test: {args.train + args.test} > {known.size} models with a known {args.metric}")
+            raise SystemExit(f"--train + --test: {args.train + args.test} > {known.size} models"
+                             f" with a known {args.metric}")
         rng = np.random.default_rng(args.seed)
         pick = rng.permutation(known)
         tr, te = pick[:args.train], pick[args.train:args.train + args.test]

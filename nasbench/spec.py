@@ -216,7 +216,8 @@ class ModelSpec:
         if v > width:
             raise ValueError(f"width: the spec has {v} vertices, more than width={width}")
         m = np.zeros((width, width), dtype=np.uint8)
-        m[:v, :v] = self.matrix  # type: ignore[index]
+        assert self.matrix is not None  # self.labels has raised for an invalid spec
+        m[:v, :v] = self.matrix
         lab = np.full(width, PAD_LABEL, dtype=np.int8)
         lab[:v] = labels
         return m, lab

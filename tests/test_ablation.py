@@ -11,7 +11,7 @@ import torch
 
 from gemgraph import SearchSpace, encoders
 from gemgraph.ablation import (
-    PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, NB101Pool, embed_pool, nb101_ablation, nb101_pool, paired_differences,
+    PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, embed_pool, nb101_ablation, nb101_pool, paired_differences,
     read_csv, run_ablation, summarize,
 )
 from gemgraph.bootstrap import bootstrap_optimize
