@@ -34,7 +34,8 @@ def main() -> None:
     t2 = time.perf_counter()
     pred.predict(z)
     t3 = time.perf_counter()
-    print(f"sample {args.num_samples}: {t1 - t:.2f} s | embed ({args.encoder}): {t2 - t1:.2f} s | predict: {t3 - t2:.2f} s")
+    print(f"sample {args.num_samples}: {t1 - t:.2f} s | embed ({args.encoder}): {t2 - t1:.2f} s"
+          f" | predict: {t3 - t2:.2f} s")
     t = time.perf_counter()
     r = bootstrap_optimize(pred, enc, space, num_samples=args.num_samples, top_k=5, seed=1)
     print(f"bootstrap_optimize end to end: {time.perf_counter() - t:.2f} s ({r})")

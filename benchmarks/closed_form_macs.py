@@ -74,7 +74,8 @@ def main() -> int:
         print(f"  FLOP counter: {1e3 * per_ref:.1f} ms/cell (build {1e3 * build / len(cells):.1f} + count "
               f"{1e3 * flops / len(cells):.1f}); closed form: {1e3 * t_closed_small:.1f} ms for the {len(cells)}, "
               f"{t_bulk:.3f} s for {args.bulk} cells = {1e6 * per_closed:.2f} us/cell")
-        print(f"  speed-up per cell: {per_ref / per_closed:,.0f}x (count alone: {flops / len(cells) / per_closed:,.0f}x)")
+        print(f"  speed-up per cell: {per_ref / per_closed:,.0f}x"
+              f" (count alone: {flops / len(cells) / per_closed:,.0f}x)")
     return 1 if failed else 0
 
 

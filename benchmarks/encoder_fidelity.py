@@ -44,7 +44,8 @@ def main() -> None:
     adj, ops = space.sample_tensors(50_000, seed=123)
     print(f"torch threads: {torch.get_num_threads()}; cells: {args.nodes} nodes; WL h=3 on {'+'.join(names)} labels; "
           f"encoder ops: {None if enc_ops is None else list(enc_ops)}")
-    print(f"{'encoder':8s} {'RMSE':>7s} {'Pearson':>8s} {'Spearman':>9s} {'epochs':>7s} {'train s':>8s} {'embed 50k s':>12s}")
+    print(f"{'encoder':8s} {'RMSE':>7s} {'Pearson':>8s} {'Spearman':>9s} {'epochs':>7s} {'train s':>8s}"
+          f" {'embed 50k s':>12s}")
     for name in args.encoders.split(","):
         enc = encoders.create(name, num_nodes=args.nodes, ops=enc_ops)
         kw = {} if args.time_limit is None else {"time_limit": args.time_limit}

@@ -72,7 +72,8 @@ def main() -> None:
             ("stat only (source_stat)", best(lambda: source_stat(args.path), args.repeat), False)]
     with tempfile.TemporaryDirectory() as tmp:
         NASBench101(args.path, cache=tmp)
-        rows.append(("reload from the cache (NASBench101)", best(lambda: NASBench101(args.path, cache=tmp), args.repeat),
+        rows.append(("reload from the cache (NASBench101)",
+                     best(lambda: NASBench101(args.path, cache=tmp), args.repeat),
                      True))
         rows.append(("parse, no cache (NASBench101)", best(lambda: NASBench101(args.path, cache=False), 1), True))
     for name, secs, scales in rows:

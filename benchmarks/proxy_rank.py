@@ -96,7 +96,8 @@ def main() -> None:
         return
 
     cfg = build_config("quick", seed=args.seed)
-    cheap_t = _parse(args.cheap, {"resolution": None, "max_eval_images": None, **cfg["trainer"], "num_threads": args.threads})
+    cheap_t = _parse(args.cheap, {"resolution": None, "max_eval_images": None, **cfg["trainer"],
+                                  "num_threads": args.threads})
     trainers = {"cheap": make_trainer({**cfg, "trainer": cheap_t}, device="cpu", data_root=args.data)}
     if not args.no_ref:
         ref_t = _parse(args.ref, cheap_t)

@@ -12,7 +12,8 @@ uses the usual CIFAR adaptation (stem stride 1, 4x4 final feature map); ``2`` ke
 ImageNet stem (1x1 final feature map, very wide layers).
 
 ``--table`` instead prints MobileNet (224x224, GEMNet setting) params / MACs for a few sampled
-cells, with the width fitted to a MAC budget (``MobileNet.for_macs``), beside the paper's Table 1 (GEMNet-A 4.3M / 463M, GEMNet-B 4.5M / 563M).
+cells, with the width fitted to a MAC budget (``MobileNet.for_macs``), beside the paper's Table 1
+(GEMNet-A 4.3M / 463M, GEMNet-B 4.5M / 563M).
 
 ``--compile`` also times ``torch.compile`` of our network (compile seconds, then images/s).
 
@@ -106,7 +107,8 @@ def throughput(args: argparse.Namespace) -> None:
     for _ in range(args.rounds):
         ours.timed(args.steps)
         tv.timed(args.steps)
-    print(f"{'network':62s} {'MMACs':>8s} {'img/s':>8s} {'GMAC/s':>8s}   (median of {args.rounds} rounds x {args.steps} steps)")
+    print(f"{'network':62s} {'MMACs':>8s} {'img/s':>8s} {'GMAC/s':>8s}"
+          f"   (median of {args.rounds} rounds x {args.steps} steps)")
     for r in (ours, tv):
         ips = statistics.median(r.rates)
         print(f"{r.name:62s} {r.macs / 1e6:8.1f} {ips:8.1f} {ips * r.macs / 1e9:8.2f}   rounds: "

@@ -22,6 +22,7 @@ The same as a command: ``gemgraph ablation nb101 [--data FILE] ...``.
 from __future__ import annotations
 
 import argparse
+import json
 
 from gemgraph.ablation import nb101_ablation
 from gemgraph.plots import plot_bias
@@ -37,6 +38,10 @@ def main() -> None:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--out", default="runs/nb101-ablation")
     p.add_argument("--paper-predictor", action="store_true", help="the paper's single regression MLP")
+    p.add_argument("--num-samples", type=int, default=50_000, help="bootstrap pool per pick")
+    p.add_argument("--encoder-options", type=json.loads, default=None,
+                   help='JSON options of train_nb101_encoder, e.g. \'{"n_train": 200, "max_epochs": 2}\'')
+    p.add_argument("--fidelity-sample", type=int, default=1000, help="held-out cells for the encoder's fidelity")
     args = p.parse_args()
 
     # 1. the whole pipeline: data -> encoder (trained on NB101 cells with the WL kernel on op
@@ -48,6 +53,9 @@ def main() -> None:
         metric=args.metric,
         top_k=args.top_k,
         predictor=PAPER_PREDICTOR if args.paper_predictor else None,  # EfficiencyPredictor options
+        num_samples=args.num_samples,
+        encoder_options=args.encoder_options,
+        fidelity_sample=args.fidelity_sample,
     )
 
     # 2. the numbers: mean bias per budget and arm, 95% BCa bootstrap CI over seeds

@@ -30,6 +30,7 @@ from torch_geometric.nn import GINConv, global_add_pool
 
 from gemgraph import encoders
 from gemgraph.datasets import NB101Dataset
+from gemgraph.nasbench_bridge import nb101_cells
 
 NB101_OPS = ("input", "output", "conv1x1", "conv3x3", "maxpool3x3")
 
@@ -94,7 +95,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root or tmp
-        kw = {"file_name": None} if args.data is None else {"file_name": os.path.basename(args.data), "source": args.data}
+        kw = ({"file_name": None} if args.data is None
+              else {"file_name": os.path.basename(args.data), "source": args.data})
         t0 = time.perf_counter()
         ds = NB101Dataset(root, metric=args.metric, **kw)
         first = time.perf_counter() - t0
@@ -106,7 +108,8 @@ def main() -> None:
         y = ds.y.numpy().astype(np.float64)
         known = np.flatnonzero(~np.isnan(y))
         if args.train + args.test > known.size:
-            raise SystemExit(f"--train + --test: {args.train + args.test} > {known.size} models with a known {args.metric}")
+            raise SystemExit(f"--train + --test: {args.train + args.test} > {known.size} models"
+                             f" with a known {args.metric}")
         rng = np.random.default_rng(args.seed)
         pick = rng.permutation(known)
         tr, te = pick[:args.train], pick[args.train:args.train + args.test]
@@ -121,7 +124,7 @@ def main() -> None:
         t0 = time.perf_counter()
         bench = ds.bench()
         raw = encoders.create("raw", num_nodes=7, ops=NB101_OPS)
-        feats = raw.embed(bench.to_cells()).numpy()
+        feats = raw.embed(nb101_cells(bench)).numpy()
         mlp = MLPRegressor(hidden_layer_sizes=(128, 128), max_iter=500, random_state=args.seed)
         mlp.fit(feats[tr], (y[tr] - mean) / std)
         rho_mlp = spearmanr(mlp.predict(feats[te]), y[te]).statistic

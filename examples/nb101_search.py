@@ -12,6 +12,7 @@ For many seeded trials with confidence intervals use ``gemgraph benchmark nb101`
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 
@@ -29,10 +30,13 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=150)
     p.add_argument("--sampler", default="mean", choices=["mean", "ucb", "thompson"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--encoder-options", type=json.loads, default={},
+                   help='JSON options of train_nb101_encoder, e.g. \'{"n_train": 200, "max_epochs": 2}\'')
     args = p.parse_args()
 
     pool = nb101_pool(load_nb101(args.data))
-    enc, info = train_nb101_encoder(progress=False)  # WL-supervised, cached in ~/.cache/gemgraph
+    # WL-supervised, cached under $GEMGRAPH_CACHE (default ~/.cache/gemgraph)
+    enc, info = train_nb101_encoder(progress=False, **args.encoder_options)
     # L2-normalised embedding; every model embedded once, then looked up
     features = CachedEncoder(ConcatEncoder([enc.cpu()], normalize=True), pool.batch)
     print(f"{len(pool)} models, best validation accuracy {100 * pool.best_accuracy:.2f}%; "

@@ -10,22 +10,17 @@ exact schedule (epochs, width, optimiser) is not given in the material this impl
 follows, so the defaults are ours: ``width=16, cells_per_stage=1, epochs=5``, batch 128, SGD
 (Nesterov, lr 0.1, weight decay 5e-4) with a linear warm-up over 15% of the steps then
 cosine decay, accuracy on the 1,000-image ``val`` split after BatchNorm recalibration.
-Measured for the default candidate ``SearchSpace(num_nodes=30).sample(1, seed=0)[0]``
-(30 nodes, 139 edges, 205M MACs at width 16):
-
-* one H200: 5 epochs in 18 s (1,360 images/s; 39 s for the first candidate of a process,
-  CUDA warm-up included), val accuracy 0.43 (measured before BatchNorm recalibration
-  was added);
-* CPU, one thread of a shared 2-core machine: 16 images/s, 5 epochs in 26 min, val accuracy
-  0.40 (0.42 with the running averages, ``recalibrate_bn=0``); two idle cores train at
-  about 30 images/s, 46 with ``channels_last=True``.
+The cost of one evaluation is linear in images x epochs x MACs; for the default candidate
+``SearchSpace(num_nodes=30).sample(1, seed=0)[0]`` (30 nodes, 139 edges, 205M MACs at width
+16) ``benchmarks/proxy_eval.py`` measures it on GPU and CPU (figures in
+``benchmarks/README.md``): a GPU evaluates it in seconds, one CPU thread in tens of minutes.
 
 For a search on CPU, shrink the proxy by resolution, not by images or steps: the ``quick``
 preset trains ``resolution=16`` (inputs average-pooled to 16x16, a quarter of the MACs per
 step), ``width=8``, all 5,000 images, 2 epochs of batch 64 (156 SGD steps), lr 0.1, on one
-thread; its candidates reach about 0.31 mean val accuracy (3x chance), where 1 epoch of 500
+thread; its candidates learn (val accuracy well above chance), where 1 epoch of 500
 images (7 steps) left every candidate at chance. Figures and their cost:
-``benchmarks/proxy_rank.py``. The NAS-Bench-101-sized network is ``width=128,
+``benchmarks/proxy_rank.py`` (``benchmarks/README.md``). The NAS-Bench-101-sized network is ``width=128,
 cells_per_stage=3`` (GPU only).
 
 Data path. The uint8 images stay in one tensor on the training device; each batch is

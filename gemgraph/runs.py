@@ -27,8 +27,8 @@ MACs; ``imagenet-a`` / ``imagenet-b`` are the default preset with cells whose Mo
 paper's Table 1); ``paper`` has no window. The search's candidates and the bootstrap's pool are
 all sampled inside the window.
 
-The quick preset trains candidates on one CPU thread (on a busy 2-core machine two contended
-threads were measured 10-20x slower than one) on the proxy images average-pooled to 16x16
+The quick preset trains candidates on one CPU thread (on a busy machine, contended threads
+are much slower than one; see ``benchmarks/README.md``) on the proxy images average-pooled to 16x16
 (``trainer.resolution``; with no data root, the 16x16 subset embedded in the package, so it
 needs no download): all 5,000 train images, 2 epochs of batch 64 (156 SGD steps), lr 0.1,
 accuracy on the 1,000 val images; it verifies (trains) the bootstrap's top 2. MACs are those

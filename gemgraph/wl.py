@@ -232,9 +232,9 @@ def _dense_product(A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
     """``A @ B.T`` (``A @ A.T`` when ``B`` is None) as a new C-ordered float64 array.
 
     Through torch's BLAS into a ``np.zeros`` buffer (lazily zeroed pages, which the product
-    fills in parallel): 1.8x faster than numpy's ``A @ A.T`` (a symmetric rank-k update plus
-    a single-threaded mirror) on the 5000 x 128 dense block of the WL benchmark
-    (``benchmarks/wl_vs_grakel.py --sweep`` prints both).
+    fills in parallel), faster than numpy's ``A @ A.T`` (a symmetric rank-k update plus a
+    single-threaded mirror); ``benchmarks/wl_vs_grakel.py --sweep`` times both
+    (``benchmarks/README.md``).
     """
     At = torch.from_numpy(np.ascontiguousarray(A, dtype=np.float64))
     Bt = At if B is None else torch.from_numpy(np.ascontiguousarray(B, dtype=np.float64))

@@ -25,7 +25,8 @@ from .spec import (AVAILABLE_OPS, CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTIC
                    OUTPUT, ModelSpec)
 
 __all__ = [
-    "NASBench101", "ModelSpec", "api", "export_naslib", "read_naslib", "hash_module", "hash_modules", "NASBenchFormatError", "space",
+    "NASBench101", "ModelSpec", "api", "export_naslib", "read_naslib", "hash_module", "hash_modules",
+    "NASBenchFormatError", "space",
     "METRICS", "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "AVAILABLE_OPS",
     "OP_LABELS", "MAX_VERTICES", "MAX_EDGES",
 ]

@@ -160,7 +160,7 @@ def crc32c_many(buf: np.ndarray | bytes | bytearray | memoryview, starts: np.nda
         starts: start offset of each slice, shape (n,), integers.
         lengths: length of each slice, shape (n,), integers; slices must lie inside ``buf``.
         backend: ``"numpy"`` (always available) or ``"google_crc32c"`` (one C call per slice,
-            about 3x faster; only if that package is installed). Default: :data:`BACKEND`.
+            faster, see ``benchmarks/nasbench_parse.py``; only if that package is installed). Default: :data:`BACKEND`.
 
     Returns:
         uint32 array, shape (n,): the (unmasked) CRC-32C of each slice.

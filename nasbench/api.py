@@ -120,7 +120,7 @@ class _Statistics(Mapping):
     def _row(self, key: object) -> int:
         if not isinstance(key, str):
             raise KeyError(key)
-        return self._bench.index_of(key)
+        return int(self._bench.index_of(key))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(models={len(self)})"
@@ -243,7 +243,8 @@ class NASBench:
             KeyError: if the spec is in the space but not in the data (the message names its hash).
         """
         if epochs not in self.valid_epochs:
-            raise OutOfDomainError(f"invalid number of epochs, must be one of {sorted(self.valid_epochs)}, got {epochs!r}")
+            raise OutOfDomainError(f"invalid number of epochs, must be one of {sorted(self.valid_epochs)}, "
+                                   f"got {epochs!r}")
         self._check_spec(model_spec)
         h = model_spec.module_hash
         i = self.bench.index_of(h)
@@ -297,7 +298,9 @@ class NASBench:
         """
         return self.fixed_statistics[module_hash], self.computed_statistics[module_hash]
 
-    def get_metrics_from_spec(self, model_spec: _spec.ModelSpec) -> tuple[dict[str, Any], dict[int, list[dict[str, float]]]]:
+    def get_metrics_from_spec(
+        self, model_spec: _spec.ModelSpec
+    ) -> tuple[dict[str, Any], dict[int, list[dict[str, float]]]]:
         """:meth:`get_metrics_from_hash` of the spec's hash; no budget counted.
 
         Raises:

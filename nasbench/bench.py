@@ -478,40 +478,6 @@ class NASBench101:
         i = int(np.nanargmin(vals) if minimize else np.nanargmax(vals))
         return str(self._t.hashes[i]), float(vals[i])
 
-    # ------------------------------------------------------------------ conversions
-    def to_cells(self, indices: Sequence[int] | np.ndarray | None = None) -> list[Any]:
-        """Models as ``gemgraph.Cell`` objects (op names as labels); all, or the given rows."""
-        from gemgraph import Cell  # noqa: PLC0415 - lazy: nasbench does not need gemgraph
-
-        rows = range(len(self)) if indices is None else np.asarray(indices, dtype=np.int64).tolist()
-        mats, labs, nv = self._t.matrices, self._t.op_labels, self._num_vertices
-        cells = []
-        for i in rows:
-            v = int(nv[i])
-            cells.append(Cell(mats[i, :v, :v], [LABEL_OPS[int(x)] for x in labs[i, :v]]))
-        return cells
-
-    def to_pyg(self, metric: str = "validation_accuracy", epochs: int = 108, reduce: str = "mean",
-               seed: int | np.random.Generator | None = None,
-               indices: Sequence[int] | np.ndarray | None = None, transform: Any = None) -> Any:
-        r"""The models as a PyTorch Geometric ``InMemoryDataset``.
-
-        Each graph is ``gemgraph.Cell.to_data(num_nodes=7)`` (``x`` one-hot degree and op,
-        ``edge_index``, ``num_nodes``, ``op``) plus ``y`` (1,) float = ``metric`` (see :meth:`metric_array`;
-        NaN where unknown) and ``model_index`` (1,) long = the row in this object.
-
-        Args:
-            metric, epochs, reduce, seed: the target, as in :meth:`metric_array`.
-            indices: rows to include (default all).
-            transform: optional PyG transform applied on access.
-        """
-        from ._pyg import NB101InMemoryDataset  # noqa: PLC0415 - lazy: torch / PyG
-
-        rows = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
-        y = self.metric_array(metric, epochs=epochs, reduce=reduce, seed=seed)[rows]
-        cells = self.to_cells(rows)
-        return NB101InMemoryDataset(cells, y, rows, transform=transform)
-
     def __repr__(self) -> str:
         src = os.path.basename(self.path) if self.path else self.load_info.get("source")
         return (f"NASBench101(models={len(self)}, records={self._t.meta.get('records')}, "

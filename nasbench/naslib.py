@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .api import ComputedStatistics, FixedStatistics, NASBench
 from .bench import NASBench101
 
 __all__ = ["NASLIB_FILE", "export_naslib", "read_naslib"]
@@ -57,8 +58,6 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _bench(source: Any) -> NASBench101:
-    from .api import NASBench
-
     if source is None:
         return NASBench101.sample_dataset()
     if isinstance(source, NASBench101):
@@ -89,8 +88,6 @@ def export_naslib(path: str | os.PathLike, source: Any = None, *,
     Raises:
         ValueError: for a bad ``source`` or budgets the data does not hold.
     """
-    from .api import ComputedStatistics, FixedStatistics
-
     bench = _bench(source)
     keep = set(bench.epochs) if epochs is None else {int(e) for e in epochs}
     missing = keep - set(bench.epochs)

@@ -293,7 +293,7 @@ def enumerate_cells(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
 
     Args:
         max_vertices, max_edges, num_ops: the space (defaults: NAS-Bench-101).
-        hashes: compute the module hashes (the slow part: about 20 us per cell per core).
+        hashes: compute the module hashes (the slow part; ``n_jobs`` spreads it over processes).
         n_jobs: processes for hashing (-1: all CPUs).
 
     Returns:

@@ -216,17 +216,11 @@ class ModelSpec:
         if v > width:
             raise ValueError(f"width: the spec has {v} vertices, more than width={width}")
         m = np.zeros((width, width), dtype=np.uint8)
-        m[:v, :v] = self.matrix  # type: ignore[index]
+        assert self.matrix is not None  # self.labels has raised for an invalid spec
+        m[:v, :v] = self.matrix
         lab = np.full(width, PAD_LABEL, dtype=np.int8)
         lab[:v] = labels
         return m, lab
-
-    def to_cell(self) -> Any:
-        """The pruned spec as a ``gemgraph.Cell`` (imported lazily)."""
-        from gemgraph import Cell  # noqa: PLC0415 - optional dependency at call time
-
-        self.check()
-        return Cell(self.matrix, list(self.ops))  # type: ignore[arg-type]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ModelSpec):

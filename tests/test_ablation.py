@@ -11,10 +11,11 @@ import torch
 
 from gemgraph import SearchSpace, encoders
 from gemgraph.ablation import (
-    PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, NB101Pool, embed_pool, nb101_ablation, nb101_pool, paired_differences,
+    PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, embed_pool, nb101_ablation, nb101_pool, paired_differences,
     read_csv, run_ablation, summarize,
 )
 from gemgraph.bootstrap import bootstrap_optimize
+from gemgraph.nasbench_bridge import nb101_cells
 from gemgraph.predictor import EfficiencyPredictor
 from nasbench import NASBench101, hash_module
 from nasbench.space import sample_arrays
@@ -79,7 +80,7 @@ def test_pool_excludes_unknown_metric(tiny, tiny_nb):
     assert pool.best_accuracy == pytest.approx(tiny["val"].max())
     assert pool.batch.adj.shape == (150, 7, 7) and int(pool.batch.sizes.max()) <= 7
     # the CellBatch holds the same cells as the official conversion
-    cells = tiny_nb.to_cells()
+    cells = nb101_cells(tiny_nb)
     assert pool.cells([0, 7, 42]) == [cells[0], cells[7], cells[42]]
     with pytest.warns(UserWarning, match="30 of 150 models have no test_accuracy"):
         tp = nb101_pool(tiny_nb, "test_accuracy")

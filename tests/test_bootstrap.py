@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
-import torch
 
 from gemgraph import SearchSpace, encoders
 from gemgraph.bootstrap import bootstrap_optimize
-from gemgraph.cell import count_concat
 from gemgraph.predictor import EfficiencyPredictor
 
 

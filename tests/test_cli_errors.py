@@ -87,7 +87,8 @@ def test_search_out_that_is_a_file_or_under_one(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     (tmp_path / "afile").write_text("x")
-    base = ["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--quiet", "--device", "cpu"]
+    base = ["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--quiet",
+            "--device", "cpu"]
     assert main(base + ["--out", str(tmp_path / "afile")]) == 2
     _one_line_error(capsys, "--out: expected a run directory, got the file")
     assert main(base + ["--out", str(tmp_path / "afile" / "run")]) == 2
@@ -117,7 +118,8 @@ def test_corrupt_npz_is_reported_before_the_encoder_trains(tmp_path, capsys, mon
     trained = []
     monkeypatch.setattr("gemgraph.runs.prepare_encoder", lambda *a, **k: trained.append(1))
     out = tmp_path / "run"
-    assert main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out), "--data", str(root),
+    assert main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out),
+                 "--data", str(root),
                  "--quiet", "--device", "cpu"]) == 2
     err = _one_line_error(capsys, "cifar10_proxy.npz")  # the file is named, with the reason
     assert "BadZipFile" in err or "corrupt" in err or "CRC" in err or "readable" in err, err
@@ -154,7 +156,8 @@ def _fake_search_env(monkeypatch, exc: BaseException):
 def test_sigint_leaves_the_run_interrupted(tmp_path, capsys, monkeypatch):
     _fake_search_env(monkeypatch, KeyboardInterrupt())
     out = tmp_path / "run"
-    assert main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out), "--quiet", "--device", "cpu"]) == 130
+    assert main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out),
+                 "--quiet", "--device", "cpu"]) == 130
     with RunStore(store_path(out), readonly=True) as st:
         assert st.get_meta("status") == "interrupted"
 
@@ -163,7 +166,8 @@ def test_crash_leaves_the_run_failed(tmp_path, monkeypatch):
     _fake_search_env(monkeypatch, RuntimeError("a bug"))
     out = tmp_path / "run"
     with pytest.raises(RuntimeError, match="a bug"):  # a bug keeps its traceback
-        main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out), "--quiet", "--device", "cpu"])
+        main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out),
+              "--quiet", "--device", "cpu"])
     with RunStore(store_path(out), readonly=True) as st:
         assert st.get_meta("status") == "failed"
 

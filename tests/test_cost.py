@@ -116,7 +116,8 @@ CONFIGS = [
 
 def _nb101_like(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """7-node cells with every op of NAS-Bench-101 and an 'output' last node where it is reachable."""
-    adj, ops = SearchSpace(7, ops=("conv3x3", "conv1x1", "maxpool3x3", "sepconv3x3"), edge_prob=(0.2, 0.8)).sample_tensors(n, seed=seed)
+    space = SearchSpace(7, ops=("conv3x3", "conv1x1", "maxpool3x3", "sepconv3x3"), edge_prob=(0.2, 0.8))
+    adj, ops = space.sample_tensors(n, seed=seed)
     ops[:, -1] = torch.where(alive_mask(adj)[:, -1], 1, ops[:, -1])  # OPS[1] == "output"
     return adj, ops
 

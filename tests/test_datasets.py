@@ -109,7 +109,8 @@ def test_torchvision_files_draw(tmp_path):
     tr_idx = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), 5, replace=False) for c in range(10)]))
     in_tr = np.isin(np.arange(len(labels)), tr_idx)
     rng = np.random.default_rng(1)
-    va_idx = np.sort(np.concatenate([rng.choice(np.flatnonzero((labels == c) & ~in_tr), 1, replace=False) for c in range(10)]))
+    va_idx = np.sort(np.concatenate([rng.choice(np.flatnonzero((labels == c) & ~in_tr), 1, replace=False)
+                                     for c in range(10)]))
     expect = torch.from_numpy(data[tr_idx].reshape(-1, 3, 32, 32))
     assert torch.equal(train.data, expect)
     assert torch.equal(val.data, torch.from_numpy(data[va_idx].reshape(-1, 3, 32, 32)))
@@ -156,7 +157,8 @@ def test_missing_data_message(tmp_path, monkeypatch):
         cifar10_proxy()
 
 
-@pytest.mark.parametrize("kwargs, arg", [({"fraction": 0}, "fraction"), ({"split": "validation"}, "split"), ({"seed": -1}, "seed")])
+@pytest.mark.parametrize("kwargs, arg", [({"fraction": 0}, "fraction"), ({"split": "validation"}, "split"),
+                                         ({"seed": -1}, "seed")])
 def test_bad_arguments(tmp_path, kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         cifar10_proxy(tmp_path, **kwargs)
@@ -279,7 +281,8 @@ def test_official_md5_list_matches_torchvision():
 
     from gemgraph.datasets.cifar import OFFICIAL_MD5
 
-    assert dict(CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]) == OFFICIAL_MD5
+    listed = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]
+    assert dict(listed) == OFFICIAL_MD5
 
 
 def test_not_official_md5_is_logged(tmp_path, caplog):
@@ -480,7 +483,8 @@ def cifar_server(tmp_path, monkeypatch):
     thread.start()
     monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{server.server_address[1]}/cifar-10-python.tar.gz")
     monkeypatch.setattr(CIFAR10, "tgz_md5", md5(served / "cifar-10-python.tar.gz"))
-    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{k}", md5(folder / f"data_batch_{k}")] for k in range(1, 6)])
+    monkeypatch.setattr(CIFAR10, "train_list",
+                        [[f"data_batch_{k}", md5(folder / f"data_batch_{k}")] for k in range(1, 6)])
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5(folder / "test_batch")]])
     yield requests, served
     server.shutdown()

@@ -12,6 +12,7 @@ from gemgraph import SearchSpace, encoders
 from gemgraph.datasets import CellDataset, NB101Dataset
 from gemgraph.encoders.base import CellBatch
 from gemgraph.features import feature_dim, node_features
+from gemgraph.nasbench_bridge import nb101_cells
 from nasbench import NASBench101
 from tests.conftest import need_data
 from tests.nasbench._fixtures import build
@@ -83,7 +84,7 @@ def test_nb101_dataset_raw_processed_and_reload(fx, tmp_path, monkeypatch):
     assert ds.processed_file_names == ["nb101_tiny_validation_accuracy_108_mean.pt"]
     nb = NASBench101(fx.path, cache=False)
     acc = nb.metric_array("validation_accuracy", epochs=108)
-    cells = nb.to_cells()
+    cells = nb101_cells(nb)
     for i in range(3):
         d = ds[i]
         assert float(d.y) == pytest.approx(acc[i]) and int(d.model_index) == i and d.module_hash == nb.hashes[i]

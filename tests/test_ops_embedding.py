@@ -57,7 +57,8 @@ def test_presets_embed_ops_paper_does_not(tmp_path):
     assert prepare_encoder(tmp_path / "o", old, _Meta(), device="cpu", progress=False).ops is None
 
 
-@pytest.mark.parametrize("labels, ops", [("degree,op", ["input", "conv1x1", "sepconv3x3"]), ("degree", None), ("paper", None)])
+@pytest.mark.parametrize("labels, ops", [("degree,op", ["input", "conv1x1", "sepconv3x3"]), ("degree", None),
+                                         ("paper", None)])
 def test_embed_labels_option(tmp_path, capsys, labels, ops):
     out = tmp_path / "enc.pt"
     args = ["embed", "--nodes", "6", "--train-graphs", "300", "--epochs", "1", "--dim", "8", "--hidden", "16",

@@ -84,7 +84,8 @@ def _chain(n, k):
 def test_unsatisfiable_window_fails_after_bounded_draws():
     space = SearchSpace(12, macs=(1e12, 2e12), cost=COST, max_draws=20_000)
     t = time.perf_counter()
-    with pytest.raises(ValueError, match=r"macs: only 0 of 20000 drawn cells \(the max_draws bound\) have .* span") as err:
+    with pytest.raises(ValueError,
+                       match=r"macs: only 0 of 20000 drawn cells \(the max_draws bound\) have .* span") as err:
         space.sample(1, seed=0)
     assert time.perf_counter() - t < 20
     assert "widen the window" in str(err.value)
@@ -93,7 +94,8 @@ def test_unsatisfiable_window_fails_after_bounded_draws():
     rare = SearchSpace(12, macs=(lo, None), cost=COST, max_draws=5000)
     with pytest.raises(ValueError, match=r"macs: only \d+ of 5000 drawn cells"):
         rare.sample_tensors(1000, seed=1)
-    with pytest.raises(ValueError, match=r"min_ops: only 0 of 3000 drawn cells \(the max_draws bound\) have at least 9 operation nodes"):
+    with pytest.raises(ValueError, match=r"min_ops: only 0 of 3000 drawn cells \(the max_draws bound\) "
+                                         r"have at least 9 operation nodes"):
         SearchSpace(10, min_ops=9, edge_prob=(0.01, 0.02), max_draws=3000).sample(1, seed=0)
 
 
@@ -144,7 +146,7 @@ def test_bootstrap_and_search_candidates_stay_inside(tmp_path):
     from gemgraph import encoders
     from gemgraph.bootstrap import bootstrap_optimize
     from gemgraph.predictor import EfficiencyPredictor
-    from gemgraph.search import NASGEM, derive_seed
+    from gemgraph.search import derive_seed
 
     space = SearchSpace(10, max_concat=3, macs=(0.25e6, 0.5e6), min_ops=4, cost=COST)
     enc = encoders.create("mlp", num_nodes=10, dim=8, hidden=(16,))

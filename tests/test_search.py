@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import subprocess
@@ -6,7 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from gemgraph.search import LocalExecutor, NASGEM, cell_from_json, derive_seed, make_executor
@@ -98,7 +96,7 @@ def test_sigkill_then_resume_same_pick(tmp_path):
                 with RunStore(tmp_path / "kill.sqlite", readonly=True) as st:
                     if len(st) >= 2:
                         break
-            except Exception:
+            except Exception:  # noqa: BLE001 - the victim may be mid-write: any failure means try again
                 pass
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
@@ -157,7 +155,8 @@ def test_results_without_a_usable_score_are_stored_as_failed(tmp_path):
     s.trainer = Scripted()
     s.run(4)
     rows = {r["iteration"]: r for r in store.candidates()}
-    assert (rows[0]["status"], rows[0]["error"], rows[0]["score"], rows[0]["macs"]) == ("failed", "non-finite score", None, 1e6)
+    got = (rows[0]["status"], rows[0]["error"], rows[0]["score"], rows[0]["macs"])
+    assert got == ("failed", "non-finite score", None, 1e6)
     assert (rows[1]["status"], rows[1]["error"], rows[1]["macs"]) == ("failed", "CUDA out of memory", None)
     assert [rows[t]["status"] for t in (2, 3)] == ["ok", "ok"] and rows[3]["score"] == pytest.approx(0.3)
     assert store.pick() is not None  # the predictor was fitted on the two real scores

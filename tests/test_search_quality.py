@@ -108,7 +108,8 @@ def test_loads_format_1_checkpoints():
 def test_sklearn_regressor_and_bad_names():
     assert is_regressor(EfficiencyPredictor())
     Z, y = data(n=40)
-    for kw, arg in (({"target": "log"}, "target"), ({"loss": "huber"}, "loss"), ({"weight_decay": -1.0}, "weight_decay")):
+    for kw, arg in (({"target": "log"}, "target"), ({"loss": "huber"}, "loss"),
+                    ({"weight_decay": -1.0}, "weight_decay")):
         with pytest.raises(ValueError, match=arg):
             EfficiencyPredictor(**kw).fit(Z, y)
     with pytest.raises(ValueError, match="magnitude"):

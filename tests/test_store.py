@@ -43,7 +43,9 @@ def add(store, t, **kw):
     return store.add_candidate(t, make_cell(t), macs=1e6 * (t + 1), params=100 + t, accuracy=0.5 + t / 1e4,
                                score=0.01 * t, seconds=0.1 * t, status="ok", extra={"t": t}, **kw)
 '''
-exec(HELPERS)
+_helpers: dict = {}
+exec(HELPERS, _helpers)
+make_cell, add = _helpers["make_cell"], _helpers["add"]
 
 WORKER = r'''
 import json, os, sys, time
@@ -317,7 +319,7 @@ def test_concurrent_create_and_thread_writers(tmp_path):
                     add(st, t)
                     st.set_meta(f"w{k}", t)
                     st.candidates("ok")
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
@@ -551,7 +553,8 @@ def test_runlock_in_process(tmp_path):
 
 
 # ---------------------------------------------------------------------- history, integrity, journal
-FIXTURE_V1 = ROOT / "tests" / "data" / "run_schema1.sqlite"  # written by gemgraph's schema-1 store (3 candidates, a pick)
+# written by gemgraph's schema-1 store (3 candidates, a pick)
+FIXTURE_V1 = ROOT / "tests" / "data" / "run_schema1.sqlite"
 
 
 def test_pick_history_keeps_every_pick(tmp_path):

@@ -27,7 +27,8 @@ def special_cells(n):
     full = Cell(np.triu(np.ones((n, n), dtype=int), 1), ["input"] + ["sepconv3x3"] * (n - 1))
     chain = np.zeros((n, n), dtype=int)
     chain[np.arange(n - 1), np.arange(1, n)] = 1
-    return [empty, full, Cell(chain, ["input"] + ["conv1x1", "sepconv3x3"] * ((n - 1) // 2) + ["conv1x1"] * ((n - 1) % 2))]
+    ops = ["input"] + ["conv1x1", "sepconv3x3"] * ((n - 1) // 2) + ["conv1x1"] * ((n - 1) % 2)
+    return [empty, full, Cell(chain, ops)]
 
 
 @pytest.mark.parametrize("n", [7, 30])
@@ -54,7 +55,8 @@ def test_mixed_sizes_and_callable_labels():
 
 def test_unnormalized_matches_grakel():
     cells = SearchSpace(10).sample(30, seed=0)
-    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist()))) for c in cells]
+    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist())))
+              for c in cells]
     G = WeisfeilerLehman(n_iter=3, normalize=False, base_graph_kernel=VertexHistogram).fit_transform(graphs)
     np.testing.assert_allclose(WLKernel(3, normalize=False).fit_transform(cells), G, atol=1e-9)
 
@@ -70,7 +72,8 @@ def test_transform_and_pairwise_consistent():
     F = k.normalized_features(cells)
     np.testing.assert_allclose((F @ F.T).toarray(), K, atol=1e-12)
     # also in GraKel's transform
-    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist()))) for c in cells]
+    graphs = [Graph(c.adjacency.astype(float), node_labels=dict(enumerate((c.in_degree + c.out_degree).tolist())))
+              for c in cells]
     gk = WeisfeilerLehman(n_iter=3, normalize=True, base_graph_kernel=VertexHistogram).fit(graphs[:25])
     np.testing.assert_allclose(T, gk.transform(graphs[25:]), atol=1e-9)
 

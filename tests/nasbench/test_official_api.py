@@ -53,7 +53,8 @@ def test_example_flow_on_the_fixture(nb, fx):
     k = [r["final_validation_accuracy"] for r in repeats].index(data["validation_accuracy"])
     assert data["training_time"] == repeats[k]["final_training_time"]
     assert data["test_accuracy"] == repeats[k]["final_test_accuracy"]
-    assert np.array_equal(data["module_adjacency"], np.array(INCEPTION[0])) and data["module_adjacency"].dtype == np.int8
+    assert np.array_equal(data["module_adjacency"], np.array(INCEPTION[0]))
+    assert data["module_adjacency"].dtype == np.int8
     assert data["module_operations"] == INCEPTION[1] and data["trainable_parameters"] == 1_234_567
     assert nb.get_budget_counters() == (data["training_time"], 108)
     # stop_halfway: halfway metrics, half the epochs counted
