@@ -46,7 +46,7 @@ __all__ = [
     "export_program", "export_onnx", "verify_onnx", "export_run", "GEMNET_FILE",
 ]
 
-log = logging.getLogger("gemgraph.export")
+log = logging.getLogger(__name__)
 
 #: ``format`` entry of a GEMNet checkpoint.
 FORMAT = "gemgraph.gemnet"

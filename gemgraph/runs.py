@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 
-log = logging.getLogger("gemgraph.runs")
+log = logging.getLogger(__name__)
 
 
 def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

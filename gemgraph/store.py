@@ -89,7 +89,7 @@ __all__ = ["APPLICATION_ID", "RunLock", "RunStore", "StoreError", "cell_from_jso
 #: ``PRAGMA application_id`` of a gemgraph run store (the bytes ``b"GEMG"``).
 APPLICATION_ID: int = 0x47454D47
 
-log = logging.getLogger("gemgraph.store")
+log = logging.getLogger(__name__)
 
 _APPLICATION = "gemgraph.RunStore"
 _STATUSES = ("ok", "failed")
