@@ -16,7 +16,7 @@ import re
 import pytest
 
 from gemgraph import encoders
-from gemgraph.cli import build_parser, main
+from gemgraph.app.cli import build_parser, main
 from gemgraph.samplers import available as samplers
 from gemgraph.store import RunLock
 
@@ -36,7 +36,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def _handlers() -> dict[str, tuple]:
     return {name: (tuple(logging.getLogger(name).handlers), logging.getLogger(name).level)
-            for name in ("", "gemgraph", "nasbench", "gemgraph.cli")}
+            for name in ("", "gemgraph", "nasbench", "gemgraph.app.cli")}
 
 
 # ---------------------------------------------------------------------- the parser
@@ -117,7 +117,7 @@ def test_verbosity_shows_info_lines_with_time_and_logger_name(run, capsys, flags
     assert main(argv) == 0
     assert _handlers() == before  # nothing left behind
     err = capsys.readouterr().err
-    lines = [ln for ln in _log_lines(err) if " INFO gemgraph.cli: bootstrap over 60 cells" in ln]
+    lines = [ln for ln in _log_lines(err) if " INFO gemgraph.app.cli: bootstrap over 60 cells" in ln]
     assert bool(lines) == shown, err
 
 
@@ -125,7 +125,7 @@ def test_quiet_logs_errors_only_and_keeps_the_one_line_error(run, capsys):  # no
     # an encoder.pt that cannot be loaded in a run without a recorded identity: a WARNING, then retrained
     import sqlite3
 
-    from gemgraph.runs import store_path
+    from gemgraph.app.runs import store_path
 
     con = sqlite3.connect(store_path(run))
     con.execute("DELETE FROM meta WHERE key = 'encoder'")
@@ -142,7 +142,7 @@ def test_quiet_logs_errors_only_and_keeps_the_one_line_error(run, capsys):  # no
     shutil.rmtree(run)
     shutil.copytree(backup, run)
     assert main(argv + ["--quiet", "--log-level", "WARNING"]) == 0
-    warn = [ln for ln in _log_lines(capsys.readouterr().err) if " WARNING gemgraph.runs: " in ln]
+    warn = [ln for ln in _log_lines(capsys.readouterr().err) if " WARNING gemgraph.app.runs: " in ln]
     assert warn and "cannot be loaded" in warn[0]
     # the edge's one-line error is printed whatever the level
     for flags in ([], ["-q"], ["-vv"]):
@@ -160,11 +160,11 @@ def test_bootstrap_appends_to_the_run_log_and_records_an_error(run, capsys):  # 
         _one_line_error(capsys, "is in use by")
     assert _handlers() == before
     text = (run / "log.txt").read_text()
-    cmds = [ln for ln in text.splitlines() if "INFO gemgraph.cli: gemgraph bootstrap" in ln]
+    cmds = [ln for ln in text.splitlines() if "INFO gemgraph.app.cli: gemgraph bootstrap" in ln]
     assert len(cmds) == 3 and "--num-samples 70" in cmds[1]
     assert "bootstrap over 60 cells" in text and "bootstrap over 70 cells (seed 2" in text
     last = text.strip().splitlines()[-1]
-    assert " ERROR gemgraph.cli: stopped: " in last and "is in use by" in last
+    assert " ERROR gemgraph.app.cli: stopped: " in last and "is in use by" in last
     assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR|DEBUG) ", ln)
                for ln in text.splitlines())
     # report reads the run without writing it (or its log)
@@ -181,7 +181,7 @@ def test_debug_level_reaches_the_run_log(run, capsys):  # noqa: F811
 def _tiny_search_env(monkeypatch):
     """The quick preset on the embedded 16x16 subset, a tiny untrained encoder instead of training one."""
     monkeypatch.delenv("GEMGRAPH_DATA", raising=False)
-    monkeypatch.setattr("gemgraph.runs.prepare_encoder",
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder",
                         lambda *a, **k: encoders.create("mlp", num_nodes=6, dim=8, hidden=(16,)))
 
 
@@ -205,7 +205,7 @@ def test_search_json_and_run_log_new_and_resumed(tmp_path, monkeypatch, capsys):
     assert again["iterations_done"] == 3 and again["resumed_from"] == 2
     assert _handlers() == before
     text = (out / "log.txt").read_text()
-    cmds = [ln for ln in text.splitlines() if "INFO gemgraph.cli: gemgraph search" in ln]
+    cmds = [ln for ln in text.splitlines() if "INFO gemgraph.app.cli: gemgraph search" in ln]
     assert len(cmds) == 2 and "--resume" in cmds[1]
     assert "2 already done, resuming" in text and "evaluated 3 candidates (0 failed)" in text
 
@@ -226,7 +226,7 @@ def test_plot_and_bootstrap_json(run, tmp_path, capsys):  # noqa: F811
 def test_nasbench_info_lines_reach_stderr_with_verbose(tmp_path, level, shown):
     import io
 
-    from gemgraph.cli import _Logging
+    from gemgraph.app.cli import _Logging
     from nasbench import NASBench101
 
     from .nasbench._fixtures import build

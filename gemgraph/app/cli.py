@@ -94,14 +94,14 @@ def _mark(store, status: str) -> None:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
-    from . import encoders
-    from .embedding import train_encoder
-    from .space import SearchSpace
-    from .wl import WLKernel
+    from .. import encoders
+    from ..embedding import train_encoder
+    from ..space import SearchSpace
+    from ..wl import WLKernel
 
     if args.out:
         _check_out_file(args.out)
-    from .wl import label_names
+    from ..wl import label_names
 
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     labels = label_names(args.labels, "--labels")
@@ -147,7 +147,7 @@ _SEARCH_CONFIG_FLAGS = {
 
 def _regime_overrides(args: argparse.Namespace) -> dict:
     """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
-    from .space import parse_macs_window
+    from ..space import parse_macs_window
 
     out: dict = {}
     if getattr(args, "macs", None) is not None:
@@ -193,7 +193,7 @@ def _open_search(args: argparse.Namespace):
     """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
     checked (and the data read) before the store is created and before anything is trained."""
     from .runs import build_config, load_data, store_path
-    from .store import RunStore
+    from ..store import RunStore
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -250,7 +250,7 @@ def _pick_table(top: list[dict], verified: bool) -> str:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .store import RunLock
+    from ..store import RunLock
 
     run_dir, cfg, store, data = _open_search(args)
     iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
@@ -294,7 +294,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         prepare_encoder,
         sampler_args,
     )
-    from .search import NASGEM
+    from ..search import NASGEM
 
     say = (lambda *a, **k: None) if args.json else print
     t0 = time.perf_counter()
@@ -310,7 +310,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         say(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
     executor = "local"
     if args.executor == "ray":
-        from .search import RayExecutor
+        from ..search import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
     b = cfg["bootstrap"]
@@ -352,7 +352,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
 
 def _top_json(top: list[dict]) -> list[dict]:
     """The bootstrap's top-k, JSON-ready (cells as ``{"n", "edges", "ops"}``)."""
-    from .store import cell_to_json
+    from ..store import cell_to_json
 
     return [{**e, "cell": cell_to_json(e["cell"])} for e in top]
 
@@ -362,9 +362,9 @@ def _load_run(run_dir: str, reembed: bool = False):
     its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
     predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
     previous encoder)."""
-    from .predictor import EfficiencyPredictor
+    from ..predictor import EfficiencyPredictor
     from .runs import make_predictor, make_space, prepare_encoder, store_path
-    from .store import RunStore
+    from ..store import RunStore
 
     if not store_path(run_dir).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
@@ -488,8 +488,8 @@ def _check_bootstrap_size(num_samples: int, num_nodes: int) -> None:
 def _cmd_bootstrap(args: argparse.Namespace) -> int:
     import time
 
-    from .search import NASGEM
-    from .store import RunLock
+    from ..search import NASGEM
+    from ..store import RunLock
 
     for flag, value in (("--num-samples", args.num_samples), ("--top-k", args.top_k)):
         if value is not None and value < 1:
@@ -540,11 +540,11 @@ class _NoTrainer:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .cost import count
-    from .evaluate import ProxyTrainer
-    from .nn import MobileNet
+    from ..cost import count
+    from ..evaluate import ProxyTrainer
+    from ..nn import MobileNet
     from .runs import dumps, store_path
-    from .store import RunStore, cell_from_json
+    from ..store import RunStore, cell_from_json
 
     if args.dataset != "cifar10":
         raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
@@ -566,7 +566,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if model is not None:
             from pathlib import Path
 
-            from .export import GEMNET_FILE, save_gemnet
+            from ..export import GEMNET_FILE, save_gemnet
 
             out["saved"] = str(save_gemnet(Path(args.run) / GEMNET_FILE, model, cell, meta=out))
         store.set_meta("gemnet", out)
@@ -584,9 +584,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_run
+    from ..export import export_run
     from .runs import dumps
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
@@ -617,7 +617,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .plots import score_surface
+    from ..plots import score_surface
 
     if args.out:
         _check_out_file(args.out)
@@ -641,7 +641,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     import time
     import warnings
 
-    from .ablation import nb101_ablation
+    from ..ablation import nb101_ablation
 
     def ints(text: str, name: str) -> list[int]:
         try:
@@ -704,7 +704,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def _predictor_options(args: argparse.Namespace) -> dict:
-    from .predictor import PAPER_PREDICTOR
+    from ..predictor import PAPER_PREDICTOR
 
     if getattr(args, "paper_predictor", False):
         return dict(PAPER_PREDICTOR)
@@ -714,7 +714,7 @@ def _predictor_options(args: argparse.Namespace) -> dict:
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     import time
 
-    from .benchmark import nb101_benchmark, parse_methods
+    from ..benchmark import nb101_benchmark, parse_methods
 
     t0 = time.perf_counter()
     methods = parse_methods(args.methods)  # fail on a bad name before any work
@@ -932,8 +932,8 @@ def _json_flag(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__, encoders
-    from .samplers import available as _samplers
+    from .. import __version__, encoders
+    from ..samplers import available as _samplers
 
     p = argparse.ArgumentParser(prog="gemgraph", description="NASGEM: neural architecture search via graph embedding",
                                 formatter_class=_HelpFormatter, epilog=_EXIT_CODES)
@@ -1117,7 +1117,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--no-plot", action="store_true", help="do not write bias.png")
     _json_flag(ab, "info, summary and paired differences")
     ab.set_defaults(func=_cmd_ablation)
-    from .benchmark import DEFAULT_METHODS, FEATURES, METHODS
+    from ..benchmark import DEFAULT_METHODS, FEATURES, METHODS
 
     bm = _sub(sub, "benchmark", "search methods against random search on NAS-Bench-101 (regret curves)",
               "  gemgraph benchmark nb101 --queries 150 --trials 100 "
@@ -1167,7 +1167,7 @@ def _run(args: argparse.Namespace) -> int:
     """Run the parsed command; errors at the edge become one line on stderr and an exit status."""
     import zipfile
 
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         code = int(args.func(args) or 0)
