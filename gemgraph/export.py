@@ -47,7 +47,7 @@ __all__ = [
     "export_program", "export_onnx", "verify_onnx", "export_run", "GEMNET_FILE",
 ]
 
-log = logging.getLogger("gemgraph.export")
+log = logging.getLogger(__name__)
 
 #: ``format`` entry of a GEMNet checkpoint.
 FORMAT = "gemgraph.gemnet"
@@ -382,7 +382,7 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
                         gemnet=ckpt["meta"], source=str(ckpt_path))
             cell = ckpt["cell"]
         else:
-            from .runs import store_path
+            from .app.runs import store_path
             from .store import RunStore
 
             if not store_path(run).exists():

@@ -31,7 +31,7 @@ from .errors import NASBenchFormatError
 __all__ = ["content_hash", "source_stat", "source_key", "cache_candidates", "load_cached", "store_cache",
            "user_cache_dir"]
 
-log = logging.getLogger("nasbench")
+log = logging.getLogger(__name__)
 
 
 def content_hash(path: str | os.PathLike) -> str:

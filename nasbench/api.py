@@ -72,7 +72,7 @@ __all__ = [
     "NASBench101", "METRICS", "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3",
 ]
 
-log = logging.getLogger("nasbench")
+log = logging.getLogger(__name__)
 
 #: The official per-repeat keys of ``computed_statistics`` (``total_time`` is gemgraph's extra).
 OFFICIAL_FIELDS: tuple[str, ...] = tuple(f for f in FIELDS if f != "total_time")

@@ -35,7 +35,7 @@ from .spec import LABEL_OPS, ModelSpec
 
 __all__ = ["NASBench101", "METRICS", "SAMPLE_FILE"]
 
-log = logging.getLogger("nasbench")
+log = logging.getLogger(__name__)
 
 #: Names accepted by :meth:`NASBench101.metric_array` (and ``best``). ``training_time``,
 #: ``train_accuracy``, ``validation_accuracy`` and ``test_accuracy`` mean the ``final_`` ones.

@@ -372,7 +372,7 @@ def test_embed_pool_normalises(tiny_nb):
 
 # ---------------------------------------------------------------------------- CLI
 def test_cli(tiny, tmp_path, capsys):
-    from gemgraph.cli import main
+    from gemgraph.app.cli import main
 
     argv = ["ablation", "nb101", "--data", str(tiny["path"]), "--budgets", "20,40", "--seeds", "2",
             "--num-samples", "100", "--top-k", "3", "--encoder-dim", "8", "--encoder-hidden", "16",

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gemgraph.cli import main
-from gemgraph.runs import build_config, make_predictor, make_space, prepare_encoder, store_path
+from gemgraph.app.cli import main
+from gemgraph.app.runs import build_config, make_predictor, make_space, prepare_encoder, store_path
 from gemgraph.store import RunLock, RunStore
 
 from ._readonly import read_only_dir
@@ -85,7 +85,7 @@ def test_embed_out_must_be_a_writable_file_path(tmp_path, capsys):
 def test_search_out_that_is_a_file_or_under_one(tmp_path, capsys, monkeypatch):
     from . import _search_helpers
 
-    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     (tmp_path / "afile").write_text("x")
     base = ["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--quiet",
             "--device", "cpu"]
@@ -116,7 +116,7 @@ def _damaged_data_root(tmp_path: Path, how: str) -> Path:
 def test_corrupt_npz_is_reported_before_the_encoder_trains(tmp_path, capsys, monkeypatch, how):
     root = _damaged_data_root(tmp_path, how)
     trained = []
-    monkeypatch.setattr("gemgraph.runs.prepare_encoder", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder", lambda *a, **k: trained.append(1))
     out = tmp_path / "run"
     assert main(["search", "--preset", "quick", "--nodes", "6", "--macs", "0:", "--min-ops", "1", "--out", str(out),
                  "--data", str(root),
@@ -143,8 +143,8 @@ def _fake_search_env(monkeypatch, exc: BaseException):
 
     from . import _search_helpers
 
-    monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
-    monkeypatch.setattr("gemgraph.runs.prepare_encoder",
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder",
                         lambda *a, **k: encoders.create("mlp", num_nodes=6, dim=8, hidden=(16,)))
 
     def boom(self, iterations):
@@ -244,7 +244,7 @@ def test_bootstrap_keeps_the_verified_pick_in_the_history_and_takes_the_lock(run
 
 def test_swapped_encoder_is_refused_unless_reembed(run, capsys):
     from gemgraph import encoders
-    from gemgraph.runs import encoder_identity
+    from gemgraph.app.runs import encoder_identity
 
     with RunStore(store_path(run), readonly=True) as st:
         recorded = st.get_meta("encoder")

@@ -1,7 +1,7 @@
 """The search commands end to end on the real proxy data (small settings)."""
 import json
 
-from gemgraph.cli import main
+from gemgraph.app.cli import main
 
 from .conftest import need_data
 

@@ -513,7 +513,7 @@ def test_download_with_a_wrong_checksum_is_refused(tmp_path, cifar_server, monke
 
 
 def test_trainer_download_flag_fetches_before_training(tmp_path, cifar_server):
-    from gemgraph.runs import build_config, make_trainer
+    from gemgraph.app.runs import build_config, make_trainer
 
     requests, _ = cifar_server
     trainer = make_trainer(build_config("default"), device="cpu", data_root=str(tmp_path / "d"), download=True)

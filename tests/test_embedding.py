@@ -132,7 +132,7 @@ def test_time_limit_shortens_the_onecycle_schedule(monkeypatch):
 def test_cli_embed(tmp_path, capsys):
     import json
 
-    from gemgraph.cli import main
+    from gemgraph.app.cli import main
 
     out = tmp_path / "enc.pt"
     assert main(["embed", "--nodes", "8", "--encoder", "mlp", "--dim", "8", "--hidden", "32", "--train-graphs", "300",

@@ -7,7 +7,7 @@ import torch
 
 import gemgraph
 from gemgraph import SearchSpace
-from gemgraph.cli import main
+from gemgraph.app.cli import main
 from gemgraph.export import (export_json, export_onnx, export_program, load_gemnet, network_config, read_gemnet,
                              save_gemnet, verify_onnx)
 from gemgraph.nn import CifarNet, MobileNet
@@ -122,7 +122,7 @@ def test_train_saves_gemnet_and_export_cli(tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     assert main(["export", str(run), "--format", "json"]) == 2  # no run yet
     # a run folder with a pick, as `gemgraph search` leaves it (the search itself: test_cli_search)
-    from gemgraph.runs import build_config, store_path
+    from gemgraph.app.runs import build_config, store_path
     from gemgraph.store import RunStore, cell_to_json
 
     run.mkdir()

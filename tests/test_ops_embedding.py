@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gemgraph import Cell
-from gemgraph.cli import main
-from gemgraph.runs import build_config, prepare_encoder
+from gemgraph.app.cli import main
+from gemgraph.app.runs import build_config, prepare_encoder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

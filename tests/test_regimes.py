@@ -163,7 +163,7 @@ def test_bootstrap_and_search_candidates_stay_inside(tmp_path):
 
 # ---------------------------------------------------------------------- presets and CLI
 def test_presets_carry_their_regime():
-    from gemgraph.runs import PRESETS, build_config, make_space
+    from gemgraph.app.runs import PRESETS, build_config, make_space
 
     assert {"quick", "default", "paper", "imagenet-a", "imagenet-b"} <= set(PRESETS)
     quick = make_space(build_config("quick"))
@@ -202,7 +202,7 @@ def test_presets_carry_their_regime():
     ],
 )
 def test_cli_bad_regime(tmp_path, capsys, flags, match):
-    from gemgraph.cli import main
+    from gemgraph.app.cli import main
 
     run = tmp_path / "run"
     assert main(["search", "--preset", "quick", "--out", str(run), "--quiet", *flags]) == 2
@@ -215,7 +215,7 @@ def test_cli_bad_regime(tmp_path, capsys, flags, match):
 
 
 def test_regime_report_of_a_pick():
-    from gemgraph.runs import build_config, make_space, regime_report
+    from gemgraph.app.runs import build_config, make_space, regime_report
     from gemgraph.store import cell_to_json
 
     cfg = build_config("quick", nodes=12, macs=[0.3e6, 0.6e6], macs_network=COST.config)

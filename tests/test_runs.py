@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_predict
 
 from gemgraph.predictor import EfficiencyPredictor
-from gemgraph.runs import build_config, pick_rows, predictor_cv, report
+from gemgraph.app.runs import build_config, pick_rows, predictor_cv, report
 from gemgraph.store import RunStore
 
 from ._search_helpers import tiny_search

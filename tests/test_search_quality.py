@@ -412,7 +412,7 @@ def test_trials_share_random_draws_and_a_failed_trial_is_kept_out(small_pool, mo
 
 
 def test_benchmark_cli_end_to_end(tmp_path, capsys):
-    from gemgraph.cli import main
+    from gemgraph.app.cli import main
 
     out = tmp_path / "bench"
     rc = main(["benchmark", "nb101", "--trials", "2", "--queries", "20", "--methods", "random,nasgem-seq:raw",

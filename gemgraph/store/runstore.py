@@ -30,7 +30,7 @@ from .serialise import cell_from_json, cell_hash, cell_to_json, dumps, to_tensor
 
 __all__ = ["RunStore"]
 
-log = logging.getLogger("gemgraph.store")
+log = logging.getLogger(__name__)
 
 _STATUSES = ("ok", "failed")
 _BUSY_TIMEOUT_S = 30.0

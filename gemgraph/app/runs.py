@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 
-log = logging.getLogger("gemgraph.runs")
+log = logging.getLogger(__name__)
 
 
 def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def store_path(run_dir: str | os.PathLike) -> Path:
 def make_space(cfg: dict[str, Any], regime: bool = True):
     """The run's :class:`~gemgraph.SearchSpace`; ``regime=False``: without the MAC window and
     ``min_ops`` (the encoder learns the unrestricted supernet, as in the paper)."""
-    from .space import SearchSpace
+    from ..space import SearchSpace
 
     if not regime:
         cfg = {**cfg, "macs": None, "min_ops": None}
@@ -143,7 +143,7 @@ def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | Non
     """The run's :class:`~gemgraph.evaluate.ProxyTrainer`; ``data`` = already loaded ``(train,
     eval)`` datasets at 32x32 (the trainer pools them to its resolution), else they are read from
     ``data_root`` (or the embedded subset; ``download``: fetched) when first used."""
-    from .evaluate import ProxyTrainer
+    from ..evaluate import ProxyTrainer
 
     t = cfg["trainer"]
     train, ev = (None, None) if data is None else data
@@ -192,7 +192,7 @@ def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def make_predictor(cfg: dict[str, Any]):
-    from .predictor import EfficiencyPredictor
+    from ..predictor import EfficiencyPredictor
 
     p = cfg["predictor"]
     extra = {k: p[k] for k in ("target", "loss") if k in p}
@@ -239,9 +239,9 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
         ValueError: ``encoder.pt`` does not match the run's recorded encoder, or cannot be
             loaded while an encoder is recorded (unless ``reembed``).
     """
-    from . import encoders
-    from .embedding import train_encoder
-    from .wl import WLKernel
+    from .. import encoders
+    from ..embedding import train_encoder
+    from ..wl import WLKernel
 
     path = Path(run_dir) / "encoder.pt"
     recorded = store.get_meta("encoder")
@@ -293,7 +293,7 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
 
 def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
     """A stored candidate as JSON-ready dict (the cell as ``{"n", "edges", "ops"}``)."""
-    from .store import cell_to_json
+    from ..store import cell_to_json
 
     out = {k: v for k, v in row.items() if k != "cell"}
     out["cell"] = cell_to_json(row["cell"])
@@ -326,9 +326,9 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
     from sklearn.base import clone
     from sklearn.model_selection import KFold, cross_val_predict
 
-    from . import encoders
-    from .store import RunStore
-    from .utils import check_int
+    from .. import encoders
+    from ..store import RunStore
+    from ..utils import check_int
 
     folds = check_int(folds, "folds", minimum=2)
     path = Path(run_dir) / "encoder.pt"
@@ -339,7 +339,7 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
     if len(rows) < 4 or not path.exists():
         return None
     if ck is not None:
-        from .predictor import EfficiencyPredictor
+        from ..predictor import EfficiencyPredictor
 
         template = EfficiencyPredictor.from_state_dict(ck[1])
     else:
@@ -367,8 +367,8 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
     folds; None with ``cv_folds=0`` or too few candidates). A run whose status says
     ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its process
     died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
-    from .store import RunLock
-    from .store import RunStore
+    from ..store import RunLock
+    from ..store import RunStore
 
     cv = predictor_cv(run_dir, folds=cv_folds) if cv_folds else None
     with RunStore(store_path(run_dir), readonly=True) as st:
@@ -397,7 +397,7 @@ def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The stored pick's top-k as table rows: rank, op nodes and edges (after pruning), predicted
     and measured score (verified by the bootstrap, or evaluated in the search; None when only
     predicted), how it was measured, accuracy and MMACs."""
-    from .store import cell_from_json
+    from ..store import cell_from_json
 
     if not pick:
         return []
@@ -425,7 +425,7 @@ def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str,
     out: dict[str, Any] = {"macs": None if space.macs is None else list(space.macs), "min_ops": space.min_ops,
                            "network": space.cost.config}
     if pick:
-        from .store import cell_from_json
+        from ..store import cell_from_json
 
         cell = cell_from_json(pick["best"])
         out["pick_macs"] = int(space.cost.macs([cell])[0])
@@ -452,6 +452,6 @@ def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]
 
 def dumps(obj: Any) -> str:
     """JSON with NaN/inf as null (numpy values as Python values)."""
-    from .store import _plain
+    from ..store import _plain
 
     return json.dumps(_plain(obj), indent=2)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------- path checks (before any work)
@@ -91,14 +94,14 @@ def _mark(store, status: str) -> None:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
-    from . import encoders
-    from .embedding import train_encoder
-    from .space import SearchSpace
-    from .wl import WLKernel
+    from .. import encoders
+    from ..embedding import train_encoder
+    from ..space import SearchSpace
+    from ..wl import WLKernel
 
     if args.out:
         _check_out_file(args.out)
-    from .wl import label_names
+    from ..wl import label_names
 
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     labels = label_names(args.labels, "--labels")
@@ -144,7 +147,7 @@ _SEARCH_CONFIG_FLAGS = {
 
 def _regime_overrides(args: argparse.Namespace) -> dict:
     """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
-    from .space import parse_macs_window
+    from ..space import parse_macs_window
 
     out: dict = {}
     if getattr(args, "macs", None) is not None:
@@ -190,7 +193,7 @@ def _open_search(args: argparse.Namespace):
     """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
     checked (and the data read) before the store is created and before anything is trained."""
     from .runs import build_config, load_data, store_path
-    from .store import RunStore
+    from ..store import RunStore
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -247,47 +250,67 @@ def _pick_table(top: list[dict], verified: bool) -> str:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .store import RunLock
+    from ..store import RunLock
 
     run_dir, cfg, store, data = _open_search(args)
     iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
-    with RunLock(run_dir), store:
+    with _run_log(run_dir, args), RunLock(run_dir), store:
         store.set_meta("status", "running")
         try:
-            _search(args, run_dir, cfg, store, data, iterations)
+            summary = _search(args, run_dir, cfg, store, data, iterations)
         except KeyboardInterrupt:
             _mark(store, "interrupted")
             raise
         except BaseException:
             _mark(store, "failed")
             raise
-    from .runs import predictor_cv
+        from .runs import predictor_cv
 
-    cv = predictor_cv(run_dir)
-    if cv is not None and cv["spearman"] is not None:
+        cv = predictor_cv(run_dir)
+        summary["predictor_cv"] = None if cv is None else {k: cv[k] for k in ("spearman", "pvalue", "n", "folds")}
+        if cv is not None and cv["spearman"] is not None:
+            _log.info("predictor check: Spearman %.3f over %d candidates (%d folds)", cv["spearman"], cv["n"],
+                      cv["folds"])
+    if args.json:
+        from .runs import dumps
+
+        print(dumps(summary))
+    elif cv is not None and cv["spearman"] is not None:
         print(f"predictor check: Spearman {cv['spearman']:.3f} between measured scores and out-of-fold predictions "
               f"({cv['folds']}-fold cross-validation over {cv['n']} evaluated candidates)")
     return 0
 
 
-def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, iterations: int) -> None:
+def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, iterations: int) -> dict:
+    """Run the search; print its text summary (unless ``--json``) and return it as a dict."""
     import time
 
-    from .runs import format_table, make_predictor, make_space, make_trainer, prepare_encoder, sampler_args
-    from .search import NASGEM
+    from .runs import (
+        candidate_dict,
+        format_table,
+        make_predictor,
+        make_space,
+        make_trainer,
+        prepare_encoder,
+        sampler_args,
+    )
+    from ..search import NASGEM
 
+    say = (lambda *a, **k: None) if args.json else print
     t0 = time.perf_counter()
     done = len(store)
-    print(f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
-          + (f" ({done} already done, resuming)" if done else ""))
+    head = (f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
+            + (f" ({done} already done, resuming)" if done else ""))
+    _log.info("%s", head)
+    say(head)
     encoder = prepare_encoder(run_dir, cfg, store, device=args.device, progress=not args.quiet,
                               reembed=args.reembed)
     fid = store.get_meta("encoder_fidelity")
     if fid:
-        print(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
+        say(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
     executor = "local"
     if args.executor == "ray":
-        from .search import RayExecutor
+        from ..search import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
     b = cfg["bootstrap"]
@@ -297,7 +320,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
                     store,
                     seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
                     sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
-    print(f"sampler: {search.sampler!r}")
+    say(f"sampler: {search.sampler!r}")
     try:
         res = search.run(iterations)
     finally:
@@ -307,6 +330,14 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     store.set_meta("status", "finished")
     store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
     rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
+    _log.info("evaluated %d candidates (%d failed) in %.1f s", res.iterations_done, res.n_failed, secs)
+    summary = {"run": str(run_dir), "preset": cfg["preset"], "nodes": cfg["nodes"], "iterations": iterations,
+               "resumed_from": done, "iterations_done": res.iterations_done, "n_failed": res.n_failed,
+               "seconds": secs, "encoder_fidelity": fid, "sampler": repr(search.sampler),
+               "best": [candidate_dict(r) for r in rows],
+               "pick": {"num_evaluated": res.bootstrap.num_evaluated, "top": _top_json(res.top)}}
+    if args.json:
+        return summary
     print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
     print("best evaluated candidates:")
     print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
@@ -316,6 +347,14 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
     print(_pick_table(res.top, verified=True))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
+    return summary
+
+
+def _top_json(top: list[dict]) -> list[dict]:
+    """The bootstrap's top-k, JSON-ready (cells as ``{"n", "edges", "ops"}``)."""
+    from ..store import cell_to_json
+
+    return [{**e, "cell": cell_to_json(e["cell"])} for e in top]
 
 
 def _load_run(run_dir: str, reembed: bool = False):
@@ -323,9 +362,9 @@ def _load_run(run_dir: str, reembed: bool = False):
     its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
     predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
     previous encoder)."""
-    from .predictor import EfficiencyPredictor
+    from ..predictor import EfficiencyPredictor
     from .runs import make_predictor, make_space, prepare_encoder, store_path
-    from .store import RunStore
+    from ..store import RunStore
 
     if not store_path(run_dir).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
@@ -449,8 +488,8 @@ def _check_bootstrap_size(num_samples: int, num_nodes: int) -> None:
 def _cmd_bootstrap(args: argparse.Namespace) -> int:
     import time
 
-    from .search import NASGEM
-    from .store import RunLock
+    from ..search import NASGEM
+    from ..store import RunLock
 
     for flag, value in (("--num-samples", args.num_samples), ("--top-k", args.top_k)):
         if value is not None and value < 1:
@@ -460,27 +499,38 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
     _check_writable_run(Path(args.run), "RUN")
-    with RunLock(args.run):
+    with _run_log(args.run, args), RunLock(args.run):
         store, cfg, encoder, predictor, space = _load_run(args.run, reembed=args.reembed)
         with store:
             b = cfg["bootstrap"]
             num_samples = b["num_samples"] if args.num_samples is None else args.num_samples
             _check_bootstrap_size(num_samples, space.num_nodes)
             previous = store.pick()
-            search = NASGEM(space, encoder, predictor, _NoTrainer(), store,
-                            seed=cfg["seed"] if args.seed is None else args.seed, num_samples=num_samples,
-                            top_k=b["top_k"] if args.top_k is None else args.top_k, progress=not args.quiet)
+            seed = cfg["seed"] if args.seed is None else args.seed
+            top_k = b["top_k"] if args.top_k is None else args.top_k
+            search = NASGEM(space, encoder, predictor, _NoTrainer(), store, seed=seed, num_samples=num_samples,
+                            top_k=top_k, progress=not args.quiet)
             if not args.quiet:
                 print(f"bootstrap: embedding and ranking {num_samples:,} sampled cells ...", file=sys.stderr,
                       flush=True)
             t0 = time.perf_counter()
             res = search.bootstrap()
-            print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {time.perf_counter() - t0:.1f} s")
-            print(_pick_table(res.top, verified=False))
+            secs = time.perf_counter() - t0
+            _log.info("bootstrap over %d cells (seed %d, top-k %d) in %.1f s", res.bootstrap.num_evaluated, seed,
+                      top_k, secs)
             kept = [e for e in (previous or {}).get("top", []) if e.get("verified") is not None]
-            if kept:
-                print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "
-                      f"history: gemgraph report {args.run} --history")
+    if args.json:
+        from .runs import dumps
+
+        print(dumps({"run": str(args.run), "num_samples": num_samples, "num_evaluated": res.bootstrap.num_evaluated,
+                     "seed": seed, "top_k": top_k, "seconds": secs, "top": _top_json(res.top),
+                     "previous_verified": kept[0]["verified"] if kept else None}))
+        return 0
+    print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {secs:.1f} s")
+    print(_pick_table(res.top, verified=False))
+    if kept:
+        print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "
+              f"history: gemgraph report {args.run} --history")
     return 0
 
 
@@ -490,15 +540,15 @@ class _NoTrainer:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .cost import count
-    from .evaluate import ProxyTrainer
-    from .nn import MobileNet
+    from ..cost import count
+    from ..evaluate import ProxyTrainer
+    from ..nn import MobileNet
     from .runs import dumps, store_path
-    from .store import RunStore, cell_from_json
+    from ..store import RunStore, cell_from_json
 
     if args.dataset != "cifar10":
         raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
-    with RunStore(store_path(args.run)) as store:
+    with RunStore(store_path(args.run)) as store, _run_log(args.run, args):
         pick = store.pick()
         if pick is None:
             raise ValueError(f"RUN: {args.run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
@@ -508,13 +558,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                root=args.data, device=args.device, seed=store.config["seed"], progress=not args.quiet,
                                download=args.download)
         res, model = trainer.fit(cell)
+        _log.info("GEMNet trained %d epochs: status %s, %s accuracy %.4f", args.epochs, res.status, args.split,
+                  res.accuracy)
         macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
         out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
                "split": args.split, **res.to_dict(), "imagenet_mobilenet_macs": macs224, "imagenet_mobilenet_params": params224}
         if model is not None:
             from pathlib import Path
 
-            from .export import GEMNET_FILE, save_gemnet
+            from ..export import GEMNET_FILE, save_gemnet
 
             out["saved"] = str(save_gemnet(Path(args.run) / GEMNET_FILE, model, cell, meta=out))
         store.set_meta("gemnet", out)
@@ -532,9 +584,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_run
+    from ..export import export_run
     from .runs import dumps
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
@@ -565,7 +617,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .plots import score_surface
+    from ..plots import score_surface
 
     if args.out:
         _check_out_file(args.out)
@@ -574,6 +626,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else Path(args.run) / "surface.png"
         info = score_surface(store, encoder, predictor, space, out, num_samples=args.num_samples,
                              seed=cfg["seed"] if args.seed is None else args.seed)
+    if args.json:
+        from .runs import dumps
+
+        print(dumps({"what": args.what, "run": str(args.run), "path": str(out),
+                     **{k: v for k, v in info.items() if k != "figure"}}))
+        return 0
     print(f"score surface of {info['num_samples']} cells written to {out} "
           f"(explained variance: embedding {info['evr_embedding']:.2f}, raw {info['evr_raw']:.2f})")
     return 0
@@ -583,7 +641,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     import time
     import warnings
 
-    from .ablation import nb101_ablation
+    from ..ablation import nb101_ablation
 
     def ints(text: str, name: str) -> list[int]:
         try:
@@ -646,7 +704,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def _predictor_options(args: argparse.Namespace) -> dict:
-    from .predictor import PAPER_PREDICTOR
+    from ..predictor import PAPER_PREDICTOR
 
     if getattr(args, "paper_predictor", False):
         return dict(PAPER_PREDICTOR)
@@ -656,7 +714,7 @@ def _predictor_options(args: argparse.Namespace) -> dict:
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     import time
 
-    from .benchmark import nb101_benchmark, parse_methods
+    from ..benchmark import nb101_benchmark, parse_methods
 
     t0 = time.perf_counter()
     methods = parse_methods(args.methods)  # fail on a bad name before any work
@@ -694,177 +752,379 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     return 0 if not res.failures else 1
 
 
+# ---------------------------------------------------------------------- logging (configured here only)
+#: the packages whose loggers the CLI configures (the library only creates loggers, never handlers)
+_LOG_PACKAGES = ("gemgraph", "nasbench")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: a search run's log file, ``RUN/log.txt`` (appended by every command that writes the run)
+RUN_LOG = "log.txt"
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    """The stderr log level: ``--log-level`` if given, else DEBUG with ``-vv``, INFO with ``-v``,
+    ERROR with ``-q`` (``-q -v``: no progress bars, INFO lines), else WARNING."""
+    import logging
+
+    if args.log_level:
+        return getattr(logging, args.log_level)
+    if args.verbose:
+        return logging.INFO if args.verbose == 1 else logging.DEBUG
+    return logging.ERROR if args.quiet else logging.WARNING
+
+
+class _Logging:
+    """Context manager: a stderr handler (and the level) on the ``gemgraph`` and ``nasbench``
+    loggers for one ``main()`` call; everything is restored on exit (no handler outlives it)."""
+
+    def __init__(self, level: int, stream=None) -> None:
+        self.level, self.stream = level, stream
+        self.handler = None
+        self._saved: list = []
+
+    def __enter__(self) -> "_Logging":
+        import logging
+
+        self.handler = logging.StreamHandler(self.stream if self.stream is not None else sys.stderr)
+        self.handler.setLevel(self.level)
+        self.handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%H:%M:%S"))
+        for name in _LOG_PACKAGES:
+            lg = logging.getLogger(name)
+            self._saved.append((lg, lg.level))
+            lg.addHandler(self.handler)
+            lg.setLevel(self.level)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for lg, level in self._saved:
+            lg.removeHandler(self.handler)
+            lg.setLevel(level)
+        self._saved.clear()
+        return False
+
+
+class _run_log:
+    """Context manager: while a command writes the run ``run_dir``, the ``gemgraph`` / ``nasbench``
+    log records at INFO (or the chosen level where lower) are appended to ``RUN/log.txt``, with
+    the command line first and, when the command stops on an error, that error last. The
+    handler is removed and closed on exit. A log file that cannot be opened is a warning, not an
+    error (the run itself is what matters)."""
+
+    def __init__(self, run_dir, args: argparse.Namespace) -> None:
+        import logging
+
+        self.path = Path(run_dir) / RUN_LOG
+        self.level = min(logging.INFO, getattr(args, "log_level_value", logging.WARNING))
+        self.argv = getattr(args, "argv", None)
+        self.handler = None
+        self._saved: list = []
+
+    def __enter__(self) -> "_run_log":
+        import logging
+
+        try:
+            self.handler = logging.FileHandler(self.path, mode="a", encoding="utf-8")
+        except OSError as exc:
+            logging.getLogger(__name__).warning("cannot write the run log %s (%s)", self.path, exc.strerror or exc)
+            return self
+        self.handler.setLevel(self.level)
+        self.handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
+        for name in _LOG_PACKAGES:
+            lg = logging.getLogger(name)
+            self._saved.append((lg, lg.level))
+            lg.addHandler(self.handler)
+            if lg.getEffectiveLevel() > self.level:
+                lg.setLevel(self.level)
+        self._write(logging.INFO, "gemgraph " + " ".join(self.argv) if self.argv is not None else "gemgraph")
+        return self
+
+    def _write(self, level: int, msg: str) -> None:
+        """A record for the file only (the console has its own line for it)."""
+        import logging
+
+        if self.handler is not None:
+            self.handler.handle(logging.getLogger(__name__).makeRecord(__name__, level, __file__, 0, msg, (), None))
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        import logging
+
+        if self.handler is None:
+            return False
+        if typ is not None:
+            if issubclass(typ, KeyboardInterrupt):
+                self._write(logging.ERROR, "interrupted")
+            else:
+                self._write(logging.ERROR, f"stopped: {typ.__name__}: {exc}")
+        for lg, level in self._saved:
+            lg.removeHandler(self.handler)
+            lg.setLevel(level)
+        self._saved.clear()
+        self.handler.close()
+        self.handler = None
+        return False
+
+
+# ---------------------------------------------------------------------- the parser
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown (``(default: X)``) where there is one to show (not None / False / 0 counts:
+    their help says what happens), epilogs kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("%(default)" in text or not action.option_strings or action.default is None
+                or action.default is False or action.default is argparse.SUPPRESS
+                or isinstance(action, argparse._CountAction)):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _device(text: str) -> str:
+    """argparse type of ``--device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    import re
+
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+_DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N"
+
+
+def _add_logging(parser: argparse.ArgumentParser, top: bool) -> None:
+    """-v / -q / --log-level, accepted before the subcommand (``top``) and after it."""
+    g = parser.add_argument_group("output and logging")
+    sfx = "_top" if top else ""
+    g.add_argument("-v", "--verbose", action="count", default=0, dest="verbose" + sfx,
+                   help="more log lines on stderr: -v INFO (e.g. nasbench's parse and cache lines), -vv DEBUG "
+                        "(default: WARNING)")
+    g.add_argument("-q", "--quiet", action="store_true", dest="quiet" + sfx,
+                   help="no progress bars or progress lines, and log errors only (with -v: no bars, INFO lines)")
+    g.add_argument("--log-level", default=None, choices=_LOG_LEVELS, dest="log_level" + sfx,
+                   help="stderr log level, overriding -v / -q (default: WARNING)")
+
+
+_EXIT_CODES = """\
+exit status:
+  0    success (also when the reader of the output goes away: `gemgraph report RUN | head -1`)
+  1    the job ran but failed: `train` (the GEMNet's training failed), `export` (the exporter failed or the
+       export differs from torch by more than --atol), `benchmark` (a trial failed); an unexpected internal
+       error also exits 1, with its traceback
+  2    bad input, one line on stderr naming the argument: usage errors, bad values, missing or damaged files,
+       paths that cannot be read or written, a run in use by another process
+  130  interrupted (Ctrl-C); a search run is marked "interrupted" and `gemgraph search --resume RUN` continues it
+
+logging: the library logs through `logging` (loggers gemgraph.* and nasbench.*); the CLI prints them on stderr
+at WARNING (-v INFO, -vv DEBUG, -q ERROR, --log-level L), with time and logger name. `search` (new and
+--resume), `bootstrap` and `train` also append INFO lines to RUN/log.txt. Results go to stdout (--json: one JSON
+document, nothing else); progress bars and log lines go to stderr.
+"""
+
+
+def _sub(sub, name: str, help: str, examples: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter,
+                       epilog="examples:\n" + examples)
+    _add_logging(p, top=False)
+    return p
+
+
+def _json_flag(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as one JSON document on stdout (nothing else)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gemgraph", description="NASGEM: neural architecture search via graph embedding")
-    from . import __version__
+    from .. import __version__, encoders
+    from ..samplers import available as _samplers
 
-    p.add_argument("--version", action="version", version=f"gemgraph {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(prog="gemgraph", description="NASGEM: neural architecture search via graph embedding",
+                                formatter_class=_HelpFormatter, epilog=_EXIT_CODES)
+    p.add_argument("--version", action="version", version=f"gemgraph {__version__}",
+                   help="print the version and exit")
+    _add_logging(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="embed, search, report, bootstrap, train, export, plot, ablation, benchmark "
+                                "(gemgraph COMMAND -h for its options)")
 
-    e = sub.add_parser("embed", help="train a graph encoder on the WL kernel and report its fidelity")
-    e.add_argument("--nodes", type=int, default=30, help="cell size N (default 30, the paper's)")
-    e.add_argument("--encoder", default="mlp", help="encoder name: mlp (default), gin, gcn, raw")
+    e = _sub(sub, "embed", "train a graph encoder on the WL kernel and report its fidelity",
+             "  gemgraph embed --nodes 30 --epochs 4 --out encoder.pt\n"
+             "  gemgraph embed --encoder gin --labels degree --time-limit 600 --json\n")
+    e.add_argument("--nodes", type=int, default=30, help="cell size N (30: the paper's)")
+    e.add_argument("--encoder", default="mlp", choices=encoders.available(), help="encoder name")
     e.add_argument("--dim", type=int, default=128, help="embedding dimension")
-    e.add_argument("--hidden", default=None, help="hidden widths, comma separated (encoder default if omitted)")
-    e.add_argument("--max-concat", type=int, default=None, help="cap on concatenations in sampled cells")
-    e.add_argument("--wl-iter", type=int, default=3, help="WL iterations h (default 3)")
+    e.add_argument("--hidden", default=None, help="hidden widths, comma separated (omitted: the encoder's default)")
+    e.add_argument("--max-concat", type=int, default=None,
+                   help="cap on concatenations in sampled cells (omitted: no cap)")
+    e.add_argument("--wl-iter", type=int, default=3, help="WL iterations h")
     e.add_argument("--labels", default="degree,op",
-                   help="WL node labels: degree,op (default: ops-aware, the encoder also gets the one-hot ops) "
+                   help="WL node labels: degree,op (ops-aware, the encoder also gets the one-hot ops) "
                         "or degree (the paper's: degree labels, adjacency only; also 'paper')")
-    e.add_argument("--train-graphs", type=int, default=160_000, help="distinct training graphs (default 160000)")
-    e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule (default 16)")
+    e.add_argument("--train-graphs", type=int, default=160_000, help="distinct training graphs")
+    e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule")
     e.add_argument("--time-limit", type=float, default=0,
-                   help="time budget in seconds; the schedule is shortened to fit it (default 0: none)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    e.add_argument("--out", default=None, help="where to save the encoder (.pt)")
-    e.add_argument("--json", action="store_true", help="print the summary as JSON")
-    e.add_argument("--quiet", action="store_true", help="no progress bar")
+                   help="time budget in seconds; the schedule is shortened to fit it (0: none)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the sampled cells, the pairs and the weights")
+    e.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
+    e.add_argument("--out", default=None, help="where to save the encoder (.pt; omitted: not saved)")
+    _json_flag(e, "the summary")
     e.set_defaults(func=_cmd_embed)
 
-    s = sub.add_parser("search", help="run (or resume) the NASGEM search and bootstrap a GEMNet cell")
+    s = _sub(sub, "search", "run (or resume) the NASGEM search and bootstrap a GEMNet cell",
+             "  gemgraph search --preset quick --out runs/quick\n"
+             "  gemgraph search --resume runs/quick --iterations 16     # extend the run to 16 candidates\n"
+             "  gemgraph search --preset default --macs 25M:100M --sampler ucb --out runs/ucb -v\n"
+             "  gemgraph search --preset quick --out runs/q --json > summary.json\n")
     s.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
-                   help="settings bundle (default: default; see gemgraph.runs.PRESETS); flags below override it")
+                   help="settings bundle (omitted: default; see gemgraph.runs.PRESETS); flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
-    s.add_argument("--iterations", type=int, default=None, help="T, candidates to train (with --resume: extend to T)")
+    s.add_argument("--iterations", type=int, default=None,
+                   help="T, candidates to train (preset's; with --resume: extend the run to T)")
     s.add_argument("--out", default=None, help="run directory to create")
     s.add_argument("--resume", default=None, metavar="RUN", help="continue the run in RUN")
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell")
+    s.add_argument("--seed", type=int, default=None, help="the run's seed (preset: 0)")
+    s.add_argument("--max-concat", type=int, default=None, help="cap on concatenations per cell (preset: 8)")
     s.add_argument("--macs", default=None, metavar="LOW:HIGH",
                    help="computation regime: MACs per image, K/M/G suffixes, HIGH may be empty (e.g. 25M:100M; "
                         "0: lifts the window), measured in closed form on the preset's macs_network (CIFAR "
                         "presets: CifarNet width 16 at 32x32; imagenet-*: MobileNet width 0.5 at 224x224)")
     s.add_argument("--min-ops", type=int, default=None, help="minimum operation nodes per cell (presets: 5)")
-    s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate")
-    s.add_argument("--width", type=int, default=None, help="proxy network width")
+    s.add_argument("--epochs", type=int, default=None, help="proxy training epochs per candidate (preset's)")
+    s.add_argument("--width", type=int, default=None, help="proxy network width (preset's)")
     s.add_argument("--train-images", type=int, default=None,
                    help="proxy training images per candidate, a class-balanced subset (preset: all 5,000)")
-    s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000)")
-    s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept")
-    s.add_argument("--verify-top", type=int, default=None, help="train this many of the top-k and re-rank")
-    from .samplers import available as _samplers
-
+    s.add_argument("--num-samples", type=int, default=None, help="bootstrap samples (paper: 50,000; quick: 5,000)")
+    s.add_argument("--top-k", type=int, default=None, help="bootstrap candidates kept (preset: 5)")
+    s.add_argument("--verify-top", type=int, default=None,
+                   help="train this many of the top-k and re-rank (preset's: quick 2, default 0, paper 3)")
     s.add_argument("--sampler", default=None, choices=_samplers(),
                    help="how candidates are proposed: random (the paper) or predictor-guided batches "
                         "(acquisition/mean, ucb, thompson) (preset: random)")
     s.add_argument("--sampler-batch", type=int, default=None,
                    help="candidates per predictor-guided batch (preset: 10; Ray trains a batch in parallel)")
     s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
-    s.add_argument("--ray-address", default=None, help="existing Ray cluster (default: start a local one)")
+    s.add_argument("--ray-address", default=None, help="existing Ray cluster (omitted: start a local one)")
     s.add_argument("--ray-log-to-driver", action="store_true",
                    help="show the Ray workers' output (and tracebacks) here (default: in Ray's log folder)")
     s.add_argument("--reembed", action="store_true",
                    help="with --resume: accept RUN/encoder.pt as it now is (or retrain it) and re-embed")
     s.add_argument("--data", default=None,
-                   help="data root (default $GEMGRAPH_DATA; with neither, the 16x16 CIFAR-10 subset embedded in the "
+                   help="data root (omitted: $GEMGRAPH_DATA; with neither, the 16x16 CIFAR-10 subset embedded in the "
                         "package, which serves the quick preset)")
     s.add_argument("--download", action="store_true",
                    help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
-    s.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
+    _json_flag(s, "the run's summary (candidates, pick, predictor check)")
     s.set_defaults(func=_cmd_search)
 
-    r = sub.add_parser("report", help="summarise a run (table, or JSON with --json)")
-    r.add_argument("run", metavar="RUN")
-    r.add_argument("--json", action="store_true")
+    r = _sub(sub, "report", "summarise a run (table, or JSON with --json)",
+             "  gemgraph report runs/quick\n"
+             "  gemgraph report runs/quick --history --top 20\n"
+             "  gemgraph report runs/quick --json | jq .pick.best\n")
+    r.add_argument("run", metavar="RUN", help="run directory (made by gemgraph search)")
+    _json_flag(r, "everything about the run")
     r.add_argument("--top", type=int, default=10, help="candidates shown in the table")
     r.add_argument("--history", action="store_true", help="also list every pick (oldest first)")
     r.add_argument("--cv-folds", type=int, default=5,
-                   help="folds of the predictor's cross-validated rank check (default 5; 0: skip it)")
+                   help="folds of the predictor's cross-validated rank check (0: skip it)")
     r.set_defaults(func=_cmd_report)
 
-    b = sub.add_parser("bootstrap", help="re-run the bootstrap optimisation of a run")
-    b.add_argument("run", metavar="RUN")
-    b.add_argument("--num-samples", type=int, default=None)
-    b.add_argument("--top-k", type=int, default=None)
-    b.add_argument("--seed", type=int, default=None)
+    b = _sub(sub, "bootstrap", "re-run the bootstrap optimisation of a run",
+             "  gemgraph bootstrap runs/quick --num-samples 50000\n"
+             "  gemgraph bootstrap runs/quick --seed 3 --top-k 10 --json\n")
+    b.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
+    b.add_argument("--num-samples", type=int, default=None, help="cells sampled and ranked (omitted: the run's)")
+    b.add_argument("--top-k", type=int, default=None, help="candidates kept (omitted: the run's)")
+    b.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
     b.add_argument("--reembed", action="store_true",
                    help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
-    b.add_argument("--quiet", action="store_true", help="no progress line or bar")
+    _json_flag(b, "the new pick")
     b.set_defaults(func=_cmd_bootstrap)
 
-    t = sub.add_parser("train", help="train the picked GEMNet longer and report accuracy, MACs, params")
-    t.add_argument("run", metavar="RUN")
-    t.add_argument("--dataset", default="cifar10")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--width", type=int, default=32)
-    t.add_argument("--cells-per-stage", type=int, default=2)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=0.1)
-    t.add_argument("--split", default="test", choices=["val", "test"])
-    t.add_argument("--data", default=None, help="data root (default $GEMGRAPH_DATA)")
+    t = _sub(sub, "train", "train the picked GEMNet longer and report accuracy, MACs, params",
+             "  gemgraph train runs/quick --epochs 30\n"
+             "  gemgraph train runs/quick --epochs 2 --width 8 --device cpu --json\n")
+    t.add_argument("run", metavar="RUN", help="run directory with a pick (saves RUN/gemnet.pt)")
+    t.add_argument("--dataset", default="cifar10", choices=["cifar10"], help="training data")
+    t.add_argument("--epochs", type=int, default=30, help="training epochs")
+    t.add_argument("--width", type=int, default=32, help="CifarNet width (channels of the first stage)")
+    t.add_argument("--cells-per-stage", type=int, default=2, help="cells stacked per stage")
+    t.add_argument("--batch-size", type=int, default=128, help="SGD batch size")
+    t.add_argument("--lr", type=float, default=0.1, help="peak learning rate")
+    t.add_argument("--split", default="test", choices=["val", "test"], help="split the accuracy is measured on")
+    t.add_argument("--data", default=None, help="data root (omitted: $GEMGRAPH_DATA)")
     t.add_argument("--download", action="store_true",
                    help="fetch full CIFAR-10 through torchvision into --data (or $GEMGRAPH_DATA) when absent")
-    t.add_argument("--device", default="auto")
-    t.add_argument("--json", action="store_true")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
+    _json_flag(t, "the result")
     t.set_defaults(func=_cmd_train)
 
-    ex = sub.add_parser("export", help="export the trained GEMNet of a run: cell spec, torch.export program or ONNX",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                        epilog="examples: gemgraph export runs/quick --format onnx; "
-                               "gemgraph export runs/quick --format json --out cell.json. "
-                               "Exit status: 0 ok, 1 the export failed or differs from torch by more than --atol, 2 bad input.")
+    ex = _sub(sub, "export", "export the trained GEMNet of a run: cell spec, torch.export program or ONNX",
+              "  gemgraph export runs/quick --format onnx\n"
+              "  gemgraph export runs/quick --format json --out cell.json\n"
+              "exit status: 0 ok, 1 the export failed or differs from torch by more than --atol, 2 bad input\n")
     ex.add_argument("run", metavar="RUN", help="run folder (pt / onnx need RUN/gemnet.pt from `gemgraph train`)")
     ex.add_argument("--format", default="onnx", choices=["json", "pt", "onnx"],
                     help="json: cell spec; pt: torch.export program (.pt2); onnx: ONNX graph")
-    ex.add_argument("--out", default=None, help="output file (None: RUN/gemnet.json, .pt2 or .onnx)")
-    ex.add_argument("--data", default=None, help="data root of the check images (None: $GEMGRAPH_DATA)")
+    ex.add_argument("--out", default=None, help="output file (omitted: RUN/gemnet.json, .pt2 or .onnx)")
+    ex.add_argument("--data", default=None, help="data root of the check images (omitted: $GEMGRAPH_DATA)")
     ex.add_argument("--num-images", type=int, default=16, help="check batch: CIFAR-10 proxy test images")
     ex.add_argument("--atol", type=float, default=1e-4, help="largest accepted |export - torch| on the check batch")
     ex.add_argument("--seed", type=int, default=0, help="seed of the check-image draw")
-    ex.add_argument("--json", action="store_true", help="print the export report as JSON")
+    _json_flag(ex, "the export report")
     ex.set_defaults(func=_cmd_export)
 
-    pl = sub.add_parser("plot", help="plots of a run")
+    pl = _sub(sub, "plot", "plots of a run",
+              "  gemgraph plot surface runs/quick\n"
+              "  gemgraph plot surface runs/quick --num-samples 5000 --out surface.png --json\n")
     pl.add_argument("what", choices=["surface"], help="surface: PCA score surface (paper Fig. 3)")
-    pl.add_argument("run", metavar="RUN")
-    pl.add_argument("--out", default=None, help="PNG path (default RUN/surface.png)")
-    pl.add_argument("--num-samples", type=int, default=50_000)
-    pl.add_argument("--seed", type=int, default=None)
+    pl.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
+    pl.add_argument("--out", default=None, help="PNG path (omitted: RUN/surface.png)")
+    pl.add_argument("--num-samples", type=int, default=50_000, help="cells sampled for the surface")
+    pl.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
     pl.add_argument("--reembed", action="store_true",
                     help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
+    _json_flag(pl, "what was plotted (path, cells, explained variances)")
     pl.set_defaults(func=_cmd_plot)
-    ab = sub.add_parser("ablation", help="the NAS-Bench-101 ablation: predictor with vs without graph embedding")
+
+    ab = _sub(sub, "ablation", "the NAS-Bench-101 ablation: predictor with vs without graph embedding",
+              "  gemgraph ablation nb101 --out nb101-ablation\n"
+              "  gemgraph ablation nb101 --budgets 100,500 --seeds 5 --encoder gin --json\n")
     ab.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
-    ab.add_argument("--data", default=None, help="official-layout .tfrecord (default: the bundled 20k sample)")
+    ab.add_argument("--data", default=None, help="official-layout .tfrecord (omitted: the bundled 20k sample)")
     ab.add_argument("--budgets", default="100,200,500,1000,2000", help="evaluated models K, comma separated")
-    ab.add_argument("--seeds", type=int, default=30, help="seeds per budget (default 30)")
-    ab.add_argument("--out", default="nb101-ablation", help="output folder (default ./nb101-ablation)")
+    ab.add_argument("--seeds", type=int, default=30, help="seeds per budget")
+    ab.add_argument("--out", default="nb101-ablation", help="output folder")
     ab.add_argument("--metric", default="validation_accuracy",
-                    help="validation_accuracy (default) or test_accuracy (when the file has it)")
-    ab.add_argument("--epochs", type=int, default=108, help="training budget of the metric (default 108)")
-    ab.add_argument("--num-samples", type=int, default=50_000, help="bootstrap candidates per run (default 50000)")
-    ab.add_argument("--top-k", type=int, default=10, help="k of the top-k variants (default 10; 0: none)")
-    ab.add_argument("--encoder", default="mlp", help="encoder of the embedding arm: mlp (default), gin, gcn")
-    ab.add_argument("--encoder-dim", type=int, default=64, help="embedding dimension (default 64)")
-    ab.add_argument("--encoder-hidden", default=None, help="encoder hidden widths, comma separated")
-    ab.add_argument("--encoder-train-graphs", type=int, default=40_000, help="encoder training cells (default 40000)")
+                    help="validation_accuracy or test_accuracy (when the file has it)")
+    ab.add_argument("--epochs", type=int, default=108, help="training budget of the metric")
+    ab.add_argument("--num-samples", type=int, default=50_000, help="bootstrap candidates per run")
+    ab.add_argument("--top-k", type=int, default=10, help="k of the top-k variants (0: none)")
+    ab.add_argument("--encoder", default="mlp", choices=encoders.available(), help="encoder of the embedding arm")
+    ab.add_argument("--encoder-dim", type=int, default=64, help="embedding dimension")
+    ab.add_argument("--encoder-hidden", default=None,
+                    help="encoder hidden widths, comma separated (omitted: the encoder's default)")
+    ab.add_argument("--encoder-train-graphs", type=int, default=40_000, help="encoder training cells")
     ab.add_argument("--encoder-epochs", type=int, default=25,
-                    help="encoder epochs of the one-cycle schedule (default 25; early stopping applies)")
+                    help="encoder epochs of the one-cycle schedule (early stopping applies)")
     ab.add_argument("--encoder-time-limit", type=float, default=600.0,
-                    help="budget on encoder training seconds; the schedule is shortened to fit (default 600; 0: none)")
-    ab.add_argument("--wl-iter", type=int, default=1, help="WL iterations h on op labels (default 1)")
-    ab.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members (default 5)")
+                    help="budget on encoder training seconds; the schedule is shortened to fit (0: none)")
+    ab.add_argument("--wl-iter", type=int, default=1, help="WL iterations h on op labels")
+    ab.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members")
     ab.add_argument("--paper-predictor", action="store_true",
                     help="the paper's predictor: one MLP regressing the standardised accuracy (gemgraph 0.1's default)")
     ab.add_argument("--kappa", type=float, default=0.0,
-                    help="incumbent-aware pick by mean + kappa * std (default 0; < 0 pessimistic)")
-    ab.add_argument("--seed", type=int, default=0)
-    ab.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda (encoder)")
+                    help="incumbent-aware pick by mean + kappa * std (< 0 pessimistic)")
+    ab.add_argument("--seed", type=int, default=0, help="base seed of the draws and the encoder")
+    ab.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     ab.add_argument("--no-plot", action="store_true", help="do not write bias.png")
-    ab.add_argument("--json", action="store_true", help="print info, summary and paired differences as JSON")
-    ab.add_argument("--quiet", action="store_true", help="no progress bars")
+    _json_flag(ab, "info, summary and paired differences")
     ab.set_defaults(func=_cmd_ablation)
-    from .benchmark import DEFAULT_METHODS, FEATURES, METHODS
+    from ..benchmark import DEFAULT_METHODS, FEATURES, METHODS
 
-    bm = sub.add_parser("benchmark", help="search methods against random search on NAS-Bench-101 (regret curves)",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                        epilog="example: gemgraph benchmark nb101 --queries 150 --trials 100 "
-                               "--methods random,nasgem:both,nasgem-seq:embedding --out nb101-bench")
+    bm = _sub(sub, "benchmark", "search methods against random search on NAS-Bench-101 (regret curves)",
+              "  gemgraph benchmark nb101 --queries 150 --trials 100 "
+              "--methods random,nasgem:both,nasgem-seq:embedding --out nb101-bench\n"
+              "  gemgraph benchmark nb101 --trials 5 --no-plot --json\n")
     bm.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
-    bm.add_argument("--data", default=None, help="official-layout .tfrecord (default: the bundled 20k sample)")
+    bm.add_argument("--data", default=None, help="official-layout .tfrecord (omitted: the bundled 20k sample)")
     bm.add_argument("--queries", type=int, default=150, help="evaluations per trial")
     bm.add_argument("--trials", type=int, default=100, help="independent seeded trials per method")
     bm.add_argument("--methods", default=",".join(DEFAULT_METHODS),
@@ -878,10 +1138,9 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--paper-predictor", action="store_true", help="the paper's single-MLP regression predictor")
     bm.add_argument("--seed", type=int, default=0, help="base seed (trial i depends on (seed, i) only)")
     bm.add_argument("--out", default="nb101-benchmark", help="output folder (regret.csv, summary.csv, regret.png)")
-    bm.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda (encoder training)")
+    bm.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     bm.add_argument("--no-plot", action="store_true", help="do not write regret.png")
-    bm.add_argument("--json", action="store_true", help="print info, summary and failures as JSON")
-    bm.add_argument("--quiet", action="store_true", help="no progress bars")
+    _json_flag(bm, "info, summary and failures")
     bm.set_defaults(func=_cmd_benchmark)
     return p
 
@@ -890,13 +1149,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gemgraph`` console script."""
     import warnings
 
-    # torch_geometric imports torch.jit.script, deprecated in recent torch: not our users' concern
-    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        # torch_geometric imports torch.jit.script, deprecated in recent torch: not our users' concern
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+        args.verbose += args.verbose_top
+        args.quiet = args.quiet or args.quiet_top
+        args.log_level = args.log_level or args.log_level_top
+        args.log_level_value = _log_level(args)
+        with _Logging(args.log_level_value):
+            return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors at the edge become one line on stderr and an exit status."""
     import zipfile
 
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         code = int(args.func(args) or 0)
