@@ -58,7 +58,7 @@ from typing import Any, ClassVar, Union
 __all__ = [
     "BootstrapConfig", "EncoderConfig", "PredictorConfig", "RunConfig", "SamplerConfig", "SpaceConfig",
     "TrainerConfig", "PRESETS", "LEGACY_DEFAULTS", "CIFAR_MACS_NETWORK", "IMAGENET_MACS_NETWORK",
-    "build_config", "preset_config", "resolve_config", "load_config_file", "parse_set",
+    "build_config", "preset_config", "resolve_config", "changed_keys", "load_config_file", "parse_set",
 ]
 
 
@@ -770,8 +770,8 @@ def resolve_config(preset: str | None = None, *, file: str | os.PathLike | None 
 
 
 def changed_keys(cfg: RunConfig, *, file: str | os.PathLike | None = None,
-                 sets: Sequence[str] | None = None) -> list[tuple[str, Any, Any]]:
-    r"""``(key, given, current)`` for every key whose value the file or ``--set`` items would
+                 sets: Sequence[str] | None = None) -> list[tuple[str, str, Any, Any]]:
+    r"""``(source, key, given, current)`` (source ``"--config"`` or ``"--set"``) for every key whose value the file or ``--set`` items would
     change in ``cfg`` (the check that a resumed run keeps its config); a ``preset`` key counts
     when it names another preset."""
     out = []
@@ -782,5 +782,5 @@ def changed_keys(cfg: RunConfig, *, file: str | os.PathLike | None = None,
                              cfg.with_overrides(layer).to_dict())
         except ValueError as exc:
             raise ValueError(f"{source}: {exc}") from None
-        out += [(k, after[k], current[k]) for k in current if after[k] != current[k]]
+        out += [(source, k, after[k], current[k]) for k in current if after[k] != current[k]]
     return out
