@@ -552,6 +552,10 @@ class RunConfig(_Section):
             raise ValueError(f"config: the run's stored config is not a table, got {values!r}")
         flat = _flatten(values)
         valid = cls.all_keys()
+        missing = [k for k in valid if k not in flat and k not in LEGACY_DEFAULTS]
+        if missing:
+            raise ValueError(f"config: the run's stored config lacks {missing}: it is not a gemgraph search run's "
+                             "config (or it is damaged)")
         unknown = sorted(k for k in flat if k not in valid)
         if unknown:
             from . import __version__
@@ -560,10 +564,6 @@ class RunConfig(_Section):
                 f"config: the run's stored config has key(s) {unknown} that gemgraph {__version__} does not know "
                 f"(valid: {', '.join(valid)}); the run was written by another gemgraph version: open it with that "
                 "version, or start a new run with the settings you want (gemgraph config show lists them)")
-        missing = [k for k in valid if k not in flat and k not in LEGACY_DEFAULTS]
-        if missing:
-            raise ValueError(f"config: the run's stored config lacks {missing}: it is not a gemgraph search run's "
-                             "config (or it is damaged)")
         filled = {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in flat}, **flat}
         try:
             return cls().with_overrides(filled)
