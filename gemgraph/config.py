@@ -55,6 +55,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Union
 
+from . import __version__
+from .space import check_macs_window
+from .wl import label_names
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10: TOML files need the tomli package
+    try:
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found]
+    except ModuleNotFoundError:
+        tomllib = None  # type: ignore[assignment]
+
 __all__ = [
     "BootstrapConfig", "EncoderConfig", "PredictorConfig", "RunConfig", "SamplerConfig", "SpaceConfig",
     "TrainerConfig", "PRESETS", "LEGACY_DEFAULTS", "CIFAR_MACS_NETWORK", "IMAGENET_MACS_NETWORK",
@@ -69,9 +81,10 @@ class FrozenDict(Mapping):
     items; :func:`thaw` (or ``dict(...)``) gives a plain, mutable copy."""
 
     __slots__ = ("_data",)
+    _data: dict[str, Any]
 
-    def __init__(self, data: Mapping[str, Any] = ()) -> None:
-        object.__setattr__(self, "_data", {k: _freeze(v) for k, v in dict(data).items()})
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_data", {k: _freeze(v) for k, v in dict(data or {}).items()})
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -266,14 +279,10 @@ class _Section:
 
 
 def _check_macs(value: Any, name: str) -> Any:
-    from .space import check_macs_window
-
     return check_macs_window(value, name)
 
 
 def _check_labels(value: Any, name: str) -> Any:
-    from .wl import label_names
-
     label_names(value, name)
     return value
 
@@ -558,8 +567,6 @@ class RunConfig(_Section):
                              "config (or it is damaged)")
         unknown = sorted(k for k in flat if k not in valid)
         if unknown:
-            from . import __version__
-
             raise ValueError(
                 f"config: the run's stored config has key(s) {unknown} that gemgraph {__version__} does not know "
                 f"(valid: {', '.join(valid)}); the run was written by another gemgraph version: open it with that "
@@ -691,14 +698,9 @@ def load_config_file(path: str | os.PathLike, argument: str = "--config") -> dic
         raise ValueError(f"{argument}: expected a .json or .toml config file, got {os.fspath(path)!r}")
     try:
         if suffix == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-                try:
-                    import tomli as tomllib  # type: ignore[no-redef]
-                except ModuleNotFoundError:
-                    raise ValueError(f"{argument}: TOML config files need Python >= 3.11 or the tomli package; "
-                                     "use a .json file") from None
+            if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+                raise ValueError(f"{argument}: TOML config files need Python >= 3.11 or the tomli package; "
+                                 "use a .json file")
             with open(p, "rb") as fh:
                 data = tomllib.load(fh)
         else:
@@ -771,9 +773,9 @@ def resolve_config(preset: str | None = None, *, file: str | os.PathLike | None 
 
 def changed_keys(cfg: RunConfig, *, file: str | os.PathLike | None = None,
                  sets: Sequence[str] | None = None) -> list[tuple[str, str, Any, Any]]:
-    r"""``(source, key, given, current)`` (source ``"--config"`` or ``"--set"``) for every key whose value the file or ``--set`` items would
-    change in ``cfg`` (the check that a resumed run keeps its config); a ``preset`` key counts
-    when it names another preset."""
+    r"""``(source, key, given, current)`` (source ``"--config"`` or ``"--set"``) for every key
+    whose value the file or ``--set`` items would change in ``cfg`` (the check that a resumed
+    run keeps its config); a ``preset`` key counts when it names another preset."""
     out = []
     current = _flatten(cfg.to_dict())
     for source, layer in (("--config", {} if file is None else load_config_file(file)), ("--set", parse_set(sets))):
