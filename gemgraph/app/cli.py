@@ -184,6 +184,11 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
             stored = stored.get(part) if isinstance(stored, dict) else None
         if given != stored:
             bad.append(f"{flag} {given} (the run has {stored})")
+    from ..config import RunConfig, changed_keys
+
+    for source, key, given, stored in changed_keys(RunConfig.from_stored(cfg), file=getattr(args, "config", None),
+                                                   sets=getattr(args, "set", None)):
+        bad.append(f"{source} {key}={json.dumps(given)} (the run has {json.dumps(stored)})")
     if bad:
         raise ValueError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
                          "a new run with --out (only --iterations may change, to extend the run)")
@@ -192,8 +197,9 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
 def _open_search(args: argparse.Namespace):
     """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
     checked (and the data read) before the store is created and before anything is trained."""
-    from .runs import build_config, load_data, store_path
+    from ..config import RunConfig, resolve_config
     from ..store import RunStore
+    from .runs import load_data, store_path
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -201,7 +207,7 @@ def _open_search(args: argparse.Namespace):
             raise FileNotFoundError(f"--resume: no run store at {store_path(run_dir)}")
         _check_writable_run(run_dir, "--resume")
         with RunStore(store_path(run_dir), readonly=True) as existing:
-            cfg = existing.config
+            cfg = RunConfig.from_stored(existing.config).to_dict()  # a run stored before a key existed: its value
         _resume_conflicts(args, cfg)
         data = load_data(cfg, args.data, download=getattr(args, "download", False))
         store = RunStore(store_path(run_dir))
@@ -212,26 +218,30 @@ def _open_search(args: argparse.Namespace):
         if run_dir.exists() and not run_dir.is_dir():
             raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
         regime = _regime_overrides(args)
-        cfg = build_config(args.preset or "default", nodes=args.nodes, iterations=args.iterations, seed=args.seed,
-                           max_concat=args.max_concat, **regime, **{"bootstrap.num_samples": args.num_samples,
-                                                                    "bootstrap.top_k": args.top_k,
-                                                                    "bootstrap.verify_top": args.verify_top,
-                                                                    "trainer.epochs": args.epochs,
-                                                                    "trainer.width": args.width,
-                                                                    "sampler.name": args.sampler,
-                                                                    "sampler.batch_size": args.sampler_batch,
-                                                                    "trainer.max_train_images": args.train_images})
+        # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
+        cfg = resolve_config(args.preset, file=args.config, sets=args.set, overrides={
+            "nodes": args.nodes, "iterations": args.iterations, "seed": args.seed, "max_concat": args.max_concat,
+            **regime, "bootstrap.num_samples": args.num_samples, "bootstrap.top_k": args.top_k,
+            "bootstrap.verify_top": args.verify_top, "trainer.epochs": args.epochs, "trainer.width": args.width,
+            "sampler.name": args.sampler, "sampler.batch_size": args.sampler_batch,
+            "trainer.max_train_images": args.train_images}).to_dict()
         _probe_regime(cfg)
         data = load_data(cfg, args.data, download=args.download)
         _check_run_dir(run_dir, "--out")
+        same = False
         if store_path(run_dir).exists():
             existing = RunStore(store_path(run_dir), readonly=True)
-            same = existing.config == cfg
-            existing.close()
+            try:
+                same = RunConfig.from_stored(existing.config).to_dict() == cfg
+            except ValueError:  # not a search run's config
+                same = False
+            finally:
+                existing.close()
             if not same:
                 raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
                                  "to continue it, or another directory")
-        store = RunStore(store_path(run_dir), create=True, config=cfg)
+        # the same run (its stored config may predate keys that now take their old values): open it as it is
+        store = RunStore(store_path(run_dir)) if same else RunStore(store_path(run_dir), create=True, config=cfg)
     return run_dir, cfg, store, data
 
 
@@ -371,7 +381,9 @@ def _load_run(run_dir: str, reembed: bool = False):
     _check_writable_run(Path(run_dir), "RUN")
     store = RunStore(store_path(run_dir))
     try:
-        cfg = store.config
+        from ..config import RunConfig
+
+        cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
         encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
         if reembed:
             import numpy as np
@@ -752,6 +764,25 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     return 0 if not res.failures else 1
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    from ..config import RunConfig, resolve_config
+
+    if args.run is not None:
+        if args.preset or args.config or args.set:
+            raise ValueError("--run: shows the run's stored config; drop --preset / --config / --set")
+        from .runs import store_path
+        from ..store import RunStore
+
+        if not store_path(args.run).exists():
+            raise FileNotFoundError(f"--run: no run store at {store_path(args.run)}")
+        with RunStore(store_path(args.run), readonly=True) as st:
+            cfg = RunConfig.from_stored(st.config)
+    else:
+        cfg = resolve_config(args.preset, file=args.config, sets=args.set)
+    print(json.dumps(cfg.to_dict(), indent=2) if args.json else cfg.to_lines())
+    return 0
+
+
 # ---------------------------------------------------------------------- logging (configured here only)
 #: the packages whose loggers the CLI configures (the library only creates loggers, never handlers)
 _LOG_PACKAGES = ("gemgraph", "nasbench")
@@ -973,7 +1004,15 @@ def build_parser() -> argparse.ArgumentParser:
              "  gemgraph search --preset default --macs 25M:100M --sampler ucb --out runs/ucb -v\n"
              "  gemgraph search --preset quick --out runs/q --json > summary.json\n")
     s.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
-                   help="settings bundle (omitted: default; see gemgraph.runs.PRESETS); flags below override it")
+                   help="settings bundle (omitted: default; see gemgraph.config.PRESETS); --config, --set and the "
+                        "flags below override it")
+    # typed config (gemgraph.config): precedence preset < --config < --set < the flags below
+    s.add_argument("--config", default=None, metavar="FILE",
+                   help="settings file, JSON or TOML, in the run config's dict form (partial: keys left out keep the "
+                        "preset's; `gemgraph config show --json` writes a full one); overrides the preset")
+    s.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",
+                   help="set one config key, repeatable (e.g. --set trainer.lr=0.05 --set macs=[0,null]); VALUE is JSON "
+                        "when it parses, else a string; overrides --config; the flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
     s.add_argument("--iterations", type=int, default=None,
                    help="T, candidates to train (preset's; with --resume: extend the run to T)")
@@ -1013,6 +1052,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
     _json_flag(s, "the run's summary (candidates, pick, predictor check)")
     s.set_defaults(func=_cmd_search)
+
+    cf = _sub(sub, "config", "print a resolved run config (preset < --config < --set), or a run's stored one",
+              "  gemgraph config show --preset quick\n"
+              "  gemgraph config show --preset quick --set trainer.epochs=3 --json > my.json\n"
+              "  gemgraph config show --run runs/quick\n")
+    cf.add_argument("action", choices=["show"], help="what to do (show: print the config)")
+    cf.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
+                    help="settings bundle (omitted: the --set / --config preset key, else default)")
+    cf.add_argument("--config", default=None, metavar="FILE", help="settings file, JSON or TOML; overrides the preset")
+    cf.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",
+                    help="set one config key, repeatable; overrides --config")
+    cf.add_argument("--run", default=None, metavar="RUN", help="show the stored config of the run in RUN instead")
+    _json_flag(cf, "the config (a file --config reads) instead of key = value lines")
+    cf.set_defaults(func=_cmd_config)
 
     r = _sub(sub, "report", "summarise a run (table, or JSON with --json)",
              "  gemgraph report runs/quick\n"

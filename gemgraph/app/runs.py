@@ -41,7 +41,6 @@ which keeps the paper's degree labels on the adjacency alone.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -49,76 +48,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+# presets and configs live in gemgraph.config (typed, validated); re-exported where they were
+from ..config import CIFAR_MACS_NETWORK, IMAGENET_MACS_NETWORK, PRESETS, RunConfig, build_config  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-
-def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``cfg`` with top-level or ``"section.key"`` overrides set in place (None = keep); returns it."""
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if "." in key:
-            sec, sub = key.split(".", 1)
-            if sec not in cfg or not isinstance(cfg[sec], dict):
-                raise ValueError(f"{key}: unknown config section {sec!r}")
-            cfg[sec][sub] = value
-        else:
-            cfg[key] = value
-    return cfg
-
-
-_DEFAULT: dict[str, Any] = {
-    "nodes": 30, "iterations": 50, "max_concat": 8, "ops": ["conv1x1", "sepconv3x3"], "edge_prob": [0.1, 0.5],
-    "encoder": {"name": "mlp", "dim": 128, "wl_iter": 3, "n_train": 160000, "time_limit": None, "max_epochs": 16},
-    "trainer": {"epochs": 5, "width": 16, "cells_per_stage": 1, "max_train_images": None, "batch_size": 128,
-                "lr": 0.1, "split": "val"},
-    "predictor": {"hidden": 128, "n_members": 5, "target": "rank", "loss": "mse"},
-    "bootstrap": {"num_samples": 50000, "top_k": 5, "verify_top": 0},
-    "sampler": {"name": "random", "batch_size": 10, "n_init": 10, "kappa": 1.0},
-    "lam": 0.1, "seed": 0,
-}
-
-#: Settings bundles: ``quick`` and ``paper`` are the ``default`` with the keys below changed.
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": _apply(copy.deepcopy(_DEFAULT), {
-        "iterations": 8, "encoder.n_train": 20000, "trainer.epochs": 2, "trainer.width": 8,
-        "trainer.max_train_images": None, "trainer.batch_size": 64, "trainer.lr": 0.1, "trainer.num_threads": 1,
-        "trainer.resolution": 16, "bootstrap.num_samples": 5000, "bootstrap.verify_top": 2}),
-    "default": _DEFAULT,
-    "paper": _apply(copy.deepcopy(_DEFAULT), {"iterations": 200, "trainer.epochs": 10, "bootstrap.verify_top": 3}),
-}
-
-
-#: Computation regimes (issue 11): MAC window per image (``macs``, ``[low, high]``; ``high`` None =
-#: no upper bound), minimum operation nodes after pruning (``min_ops``), and the network the
-#: window is measured on (``macs_network``, a :class:`~gemgraph.cost.CellCost` config, counted in
-#: closed form). The CIFAR presets measure on the reference proxy network, CifarNet width 16 at
-#: 32x32, whatever the trainer's width; ``imagenet-a`` / ``imagenet-b`` on the GEMNet network,
-#: MobileNet width 0.5 (expansion 1) at 224x224, at the paper's budgets +- 5% (GEMNet-A 463M,
-#: GEMNet-B 563M MACs). ``paper`` has no window (the paper searches its proxy unconstrained).
-CIFAR_MACS_NETWORK: dict[str, Any] = {"network": "cifarnet", "width": 16, "cells_per_stage": 1, "input_size": [32, 32]}
-IMAGENET_MACS_NETWORK: dict[str, Any] = {"network": "mobilenet", "width": 0.5, "expansion": 1.0, "input_size": [224, 224]}
-#: Ops-aware embedding (issue 11): WL on combined (degree, op) labels and the encoder fed the
-#: one-hot ops (``encoder.labels``, ``encoder.use_ops``); ``paper`` keeps the paper's degree
-#: labels on the adjacency only.
-for _name, _labels, _use_ops in (("quick", ["degree", "op"], True), ("default", ["degree", "op"], True),
-                                 ("paper", "degree", False)):
-    PRESETS[_name]["encoder"].update(labels=_labels, use_ops=_use_ops)
-for _name, _macs, _min_ops in (("quick", [25e6, 100e6], 5), ("default", [25e6, 100e6], 5), ("paper", None, None)):
-    PRESETS[_name].update(macs=_macs, min_ops=_min_ops, macs_network=copy.deepcopy(CIFAR_MACS_NETWORK))
-for _name, _window in (("imagenet-a", [440e6, 486e6]), ("imagenet-b", [535e6, 591e6])):
-    PRESETS[_name] = {**copy.deepcopy(_DEFAULT), "macs": _window, "min_ops": 5,
-                      "macs_network": copy.deepcopy(IMAGENET_MACS_NETWORK)}
-
-
-def build_config(preset: str = "default", **overrides: Any) -> dict[str, Any]:
-    """A run config from a preset, with top-level or ``"section.key"`` overrides (None = keep)."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
-    cfg = copy.deepcopy(PRESETS[preset])
-    cfg["preset"] = preset
-    return _apply(cfg, overrides)
 
 
 def store_path(run_dir: str | os.PathLike) -> Path:
