@@ -51,3 +51,48 @@ def test_run_directory_functions_are_public_in_app_runs():
         assert callable(getattr(runs, name))
     for name in ("_open_search", "_load_run", "_NoTrainer", "_pick_table", "_history_table"):
         assert not hasattr(cli, name)
+
+
+def test_hidden_option_comes_from_the_encoder_registry():
+    assert encoders.hidden_option("mlp", [32, 16]) == [32, 16]
+    assert encoders.hidden_option("gin", [32, 16]) == 32 and encoders.hidden_option("GCN", [8]) == 8
+    with pytest.raises(ValueError, match="--hidden: the 'raw' encoder has no hidden layers"):
+        encoders.hidden_option("raw", [8], "--hidden")
+
+    @encoders.register("test-one-width")
+    class OneWidth(encoders.MLPEncoder):
+        hidden_option_kind = "width"
+
+    try:
+        assert encoders.hidden_option("test-one-width", [5, 6]) == 5  # a new encoder needs no CLI change
+    finally:
+        from gemgraph.encoders import base
+
+        base._REGISTRY.pop("test-one-width")
+
+
+@pytest.mark.parametrize("name,hidden,expect", [("gin", "12,99", 12), ("mlp", "12,10", [12, 10])])
+def test_embed_hidden_widths_per_encoder(tmp_path, capsys, name, hidden, expect):
+    from gemgraph.app.cli import main
+
+    out = tmp_path / "e.pt"
+    assert main(["embed", "--nodes", "5", "--encoder", name, "--hidden", hidden, "--dim", "4", "--train-graphs", "64",
+                 "--epochs", "1", "--labels", "degree", "--quiet", "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert encoders.load(out).config["hidden"] == expect
+    assert main(["embed", "--encoder", "raw", "--hidden", "8", "--quiet"]) == 2
+    assert "--hidden: the 'raw' encoder has no hidden layers" in capsys.readouterr().err
+
+
+def test_torch_jit_deprecation_is_filtered_by_category_and_module():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import gemgraph.app.cli as cli
+
+    src = Path(cli.__file__).read_text()
+    assert 'module=r"torch\\.jit\\._script"' in src and "message=" not in src.split("def main", 1)[1].split("def _run")[0]
+    r = subprocess.run([sys.executable, "-W", "default", "-m", "gemgraph", "embed", "--help"], capture_output=True,
+                       text=True, cwd=Path(cli.__file__).parents[2], timeout=120)
+    assert r.returncode == 0 and "torch.jit.script" not in r.stderr, r.stderr[-2000:]

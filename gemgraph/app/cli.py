@@ -59,6 +59,17 @@ def _mark(store, status: str) -> None:
         pass
 
 
+def _ints(text: str, name: str) -> list[int]:
+    """Comma-separated ints of the option ``name`` (a ValueError naming it otherwise)."""
+    try:
+        out = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}") from None
+    if not out:
+        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}")
+    return out
+
+
 def _cmd_embed(args: argparse.Namespace) -> int:
     from .. import encoders
     from ..embedding import train_encoder
@@ -72,9 +83,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     labels = label_names(args.labels, "--labels")
     kernel = WLKernel(n_iter=args.wl_iter, node_labels=labels)
-    kw = {} if args.hidden is None else {"hidden": [int(h) for h in args.hidden.split(",")]}
-    if args.encoder in ("gin", "gcn") and "hidden" in kw:
-        kw["hidden"] = kw["hidden"][0]
+    kw = {} if args.hidden is None else {"hidden": encoders.hidden_option(args.encoder, _ints(args.hidden, "--hidden"),
+                                                                           "--hidden")}
     # op labels need an encoder that sees the ops; degree labels (the paper's) use the adjacency only
     enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim,
                           ops=("input",) + space.ops if "op" in labels else None, **kw)
@@ -446,8 +456,10 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
                 "max_epochs": args.encoder_epochs,
                 "time_limit": None if args.encoder_time_limit <= 0 else args.encoder_time_limit}
     if args.encoder_hidden:
-        hid = ints(args.encoder_hidden, "--encoder-hidden")
-        enc_opts["hidden"] = hid[0] if args.encoder in ("gin", "gcn") else hid
+        from .. import encoders
+
+        enc_opts["hidden"] = encoders.hidden_option(args.encoder, ints(args.encoder_hidden, "--encoder-hidden"),
+                                                    "--encoder-hidden")
     if args.data is not None and not Path(args.data).is_file():
         raise FileNotFoundError(f"--data: no such NAS-Bench-101 file {args.data!r}")
     from nasbench import NASBenchFormatError
@@ -461,7 +473,17 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
             device=args.device,
             plot=not args.no_plot, progress=not args.quiet,
         )
-    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "excluded" in str(w.message)]
+    # the library's own UserWarnings (e.g. models without the metric, excluded) become notes in the
+    # text output; any other warning is shown as Python would have shown it
+    import gemgraph
+
+    pkg = str(Path(gemgraph.__file__).parent)
+    notes = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and str(Path(w.filename).resolve()).startswith(pkg):
+            notes.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     info = res.info
     if args.json:
         print(json.dumps({"info": info, "summary": res.summary, "paired": res.paired}, indent=2, default=str))
@@ -943,7 +965,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         # torch_geometric imports torch.jit.script, deprecated in recent torch: not our users' concern
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit\._script")
         parser = build_parser()
         args = parser.parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)
