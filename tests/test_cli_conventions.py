@@ -239,3 +239,13 @@ def test_nasbench_info_lines_reach_stderr_with_verbose(tmp_path, level, shown):
     assert _handlers() == before
     lines = [ln for ln in stream.getvalue().splitlines() if LINE.match(ln) and " INFO nasbench.bench: parsed " in ln]
     assert bool(lines) == shown, stream.getvalue()
+
+
+def test_usage_errors_return_2_and_help_returns_0(capsys):
+    assert main(["embed", "--encoder", "nope"]) == 2
+    assert "argument --encoder: invalid choice: 'nope'" in capsys.readouterr().err
+    assert main(["search", "--device", "gpu"]) == 2
+    assert main([]) == 2
+    capsys.readouterr()
+    assert main(["--help"]) == 0 and "exit status:" in capsys.readouterr().out
+    assert main(["report", "-h"]) == 0 and "examples:" in capsys.readouterr().out

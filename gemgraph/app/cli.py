@@ -960,14 +960,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gemgraph`` console script."""
+    """Entry point of the ``gemgraph`` console script: the exit status (see the top-level
+    help's table); argparse's usage errors return 2 (and ``--help`` / ``--version`` 0) rather
+    than raising SystemExit."""
     import warnings
 
     with warnings.catch_warnings():
         # torch_geometric imports torch.jit.script, deprecated in recent torch: not our users' concern
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit\._script")
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # usage error (2, message already on stderr), --help / --version (0)
+            return exc.code if isinstance(exc.code, int) else 2
         args.argv = list(sys.argv[1:] if argv is None else argv)
         args.verbose += args.verbose_top
         args.quiet = args.quiet or args.quiet_top
