@@ -89,7 +89,9 @@ class NASGEM:
             refitted from scratch on all stored candidates (sorted by iteration) when needed.
         trainer: the evaluator (``evaluate(cell) -> Result`` with ``accuracy, macs, params,
             score, train_seconds, status, error``), e.g. :class:`~gemgraph.evaluate.ProxyTrainer`
-            or :class:`~gemgraph.nb101.NB101Evaluator`.
+            or :class:`~gemgraph.nb101.NB101Evaluator`; None for bootstrap-only use (a fitted
+            ``predictor``, :meth:`bootstrap` with ``verify_top=0``): :meth:`run` and
+            :meth:`evaluate_all` then raise a ValueError.
         store: the :class:`~gemgraph.store.RunStore` of this run (or a
             :class:`~gemgraph.memstore.MemoryStore`).
         seed: seeds the candidates and the bootstrap.
@@ -117,7 +119,7 @@ class NASGEM:
         space: Any,
         encoder: Encoder,
         predictor: EfficiencyPredictor,
-        trainer: Evaluator,
+        trainer: Evaluator | None,
         store: Any,
         *,
         seed: int = 0,
@@ -138,8 +140,11 @@ class NASGEM:
             raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
         if encoder.num_nodes < space.num_nodes:
             raise ValueError(f"encoder: num_nodes={encoder.num_nodes} is smaller than the space's {space.num_nodes}")
-        if not hasattr(trainer, "evaluate"):
-            raise ValueError(f"trainer: expected an object with evaluate(cell), got {type(trainer).__name__}")
+        if trainer is not None and not hasattr(trainer, "evaluate"):
+            raise ValueError(f"trainer: expected an object with evaluate(cell) (or None: bootstrap only), "
+                             f"got {type(trainer).__name__}")
+        if trainer is None and verify_top:
+            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), got {verify_top}")
         check_int(top_k, "top_k", 1)
         check_int(verify_top, "verify_top", 0)
         check_int(num_samples, "num_samples", 1)
@@ -212,6 +217,9 @@ class NASGEM:
 
     def evaluate_all(self, iterations: int) -> None:
         """Evaluate iterations ``0 .. iterations-1`` batch by batch, skipping those already stored."""
+        if self.trainer is None:
+            raise ValueError("trainer: expected an evaluator to evaluate candidates, got None (this NASGEM was made "
+                             "for bootstrap only)")
         check_int(iterations, "iterations", 0)
         done = self.store.done_iterations()
         executor = make_executor(self.executor)

@@ -43,7 +43,7 @@ def _handlers() -> dict[str, tuple]:
 def test_every_option_has_help_and_every_subcommand_an_examples_epilog():
     parser = build_parser()
     subs = _subparsers(parser)
-    assert set(subs) == {"embed", "search", "report", "bootstrap", "train", "export", "plot", "ablation", "benchmark"}
+    assert set(subs) == {"embed", "search", "report", "bootstrap", "train", "export", "plot", "ablation", "benchmark", "config"}
     missing = []
     for name, p in [("gemgraph", parser), *subs.items()]:
         for a in p._actions:
@@ -239,3 +239,13 @@ def test_nasbench_info_lines_reach_stderr_with_verbose(tmp_path, level, shown):
     assert _handlers() == before
     lines = [ln for ln in stream.getvalue().splitlines() if LINE.match(ln) and " INFO nasbench.bench: parsed " in ln]
     assert bool(lines) == shown, stream.getvalue()
+
+
+def test_usage_errors_return_2_and_help_returns_0(capsys):
+    assert main(["embed", "--encoder", "nope"]) == 2
+    assert "argument --encoder: invalid choice: 'nope'" in capsys.readouterr().err
+    assert main(["search", "--device", "gpu"]) == 2
+    assert main([]) == 2
+    capsys.readouterr()
+    assert main(["--help"]) == 0 and "exit status:" in capsys.readouterr().out
+    assert main(["report", "-h"]) == 0 and "examples:" in capsys.readouterr().out

@@ -15,22 +15,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .runs import check_writable_run, load_run, open_search, probe_writable
+from .tables import history_table, pick_table
+
 _log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------- path checks (before any work)
-def _probe_writable(folder: Path, arg: str) -> None:
-    """ValueError naming ``arg`` unless a file can be created in ``folder`` (catches read-only
-    mounts and immutable folders too, which permission bits do not show for root)."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise ValueError(f"{arg}: expected a writable folder, got {str(folder)!r} ({exc.strerror or exc})") from None
-
-
 def _check_out_file(out: str, arg: str = "--out") -> None:
     """``out`` must be a file path whose folder exists and is writable (checked before training)."""
     path = Path(out)
@@ -39,32 +30,7 @@ def _check_out_file(out: str, arg: str = "--out") -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ValueError(f"{arg}: expected a file in an existing folder, but {str(parent)!r} is not a folder")
-    _probe_writable(parent, arg)
-
-
-def _check_run_dir(run_dir: Path, arg: str) -> None:
-    """A run directory to write: a folder (created if missing) in which files can be created."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"{arg}: expected a run directory, got the file {str(run_dir)!r}")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"{arg}: cannot create the run directory {str(run_dir)!r} ({exc.strerror or exc})") from None
-    _probe_writable(run_dir, arg)
-
-
-def _check_writable_run(run_dir: Path, arg: str) -> None:
-    """An existing run that is about to be written: its folder and ``run.sqlite`` writable."""
-    from .runs import store_path
-
-    try:
-        _probe_writable(run_dir, arg)
-        with open(store_path(run_dir), "r+b"):
-            pass
-    except (ValueError, OSError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else str(exc).split("(")[-1].rstrip(")")
-        raise ValueError(f"{arg}: the run {str(run_dir)!r} is read-only here ({why}); copy it to a writable place "
-                         f"to continue it (gemgraph report reads it as it is)") from None
+    probe_writable(parent, arg)
 
 
 class _naming:
@@ -93,6 +59,17 @@ def _mark(store, status: str) -> None:
         pass
 
 
+def _ints(text: str, name: str) -> list[int]:
+    """Comma-separated ints of the option ``name`` (a ValueError naming it otherwise)."""
+    try:
+        out = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}") from None
+    if not out:
+        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}")
+    return out
+
+
 def _cmd_embed(args: argparse.Namespace) -> int:
     from .. import encoders
     from ..embedding import train_encoder
@@ -106,9 +83,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     labels = label_names(args.labels, "--labels")
     kernel = WLKernel(n_iter=args.wl_iter, node_labels=labels)
-    kw = {} if args.hidden is None else {"hidden": [int(h) for h in args.hidden.split(",")]}
-    if args.encoder in ("gin", "gcn") and "hidden" in kw:
-        kw["hidden"] = kw["hidden"][0]
+    kw = {} if args.hidden is None else {"hidden": encoders.hidden_option(args.encoder, _ints(args.hidden, "--hidden"),
+                                                                           "--hidden")}
     # op labels need an encoder that sees the ops; degree labels (the paper's) use the adjacency only
     enc = encoders.create(args.encoder, num_nodes=args.nodes, dim=args.dim,
                           ops=("input",) + space.ops if "op" in labels else None, **kw)
@@ -134,135 +110,10 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-#: search flags that set the run's config: flag -> (argparse dest, config key)
-_SEARCH_CONFIG_FLAGS = {
-    "--preset": ("preset", "preset"), "--nodes": ("nodes", "nodes"), "--seed": ("seed", "seed"),
-    "--max-concat": ("max_concat", "max_concat"), "--epochs": ("epochs", "trainer.epochs"),
-    "--width": ("width", "trainer.width"), "--num-samples": ("num_samples", "bootstrap.num_samples"),
-    "--top-k": ("top_k", "bootstrap.top_k"), "--verify-top": ("verify_top", "bootstrap.verify_top"),
-    "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
-    "--train-images": ("train_images", "trainer.max_train_images"),
-}
-
-
-def _regime_overrides(args: argparse.Namespace) -> dict:
-    """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
-    from ..space import parse_macs_window
-
-    out: dict = {}
-    if getattr(args, "macs", None) is not None:
-        out["macs"] = list(parse_macs_window(args.macs, "--macs"))
-    if getattr(args, "min_ops", None) is not None:
-        if args.min_ops < 1:
-            raise ValueError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
-        out["min_ops"] = args.min_ops
-    return out
-
-
-def _probe_regime(cfg: dict) -> None:
-    """Fail before any training when no cell of the run's space meets its MAC window / min_ops
-    (a bounded number of draws: ``SearchSpace.max_draws``)."""
-    from .runs import make_space
-
-    space = make_space(cfg)
-    if space.constrained:
-        try:
-            space.sample(1, seed=cfg["seed"])
-        except ValueError as exc:
-            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
-
-
-def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
-    """A resumed run keeps its config: a flag giving another value is refused (equal ones pass)."""
-    bad = []
-    for flag, (dest, key) in _SEARCH_CONFIG_FLAGS.items():
-        given = getattr(args, dest, None)
-        if given is None:
-            continue
-        stored = cfg
-        for part in key.split("."):
-            stored = stored.get(part) if isinstance(stored, dict) else None
-        if given != stored:
-            bad.append(f"{flag} {given} (the run has {stored})")
-    from ..config import RunConfig, changed_keys
-
-    for source, key, given, stored in changed_keys(RunConfig.from_stored(cfg), file=getattr(args, "config", None),
-                                                   sets=getattr(args, "set", None)):
-        bad.append(f"{source} {key}={json.dumps(given)} (the run has {json.dumps(stored)})")
-    if bad:
-        raise ValueError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
-                         "a new run with --out (only --iterations may change, to extend the run)")
-
-
-def _open_search(args: argparse.Namespace):
-    """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
-    checked (and the data read) before the store is created and before anything is trained."""
-    from ..config import RunConfig, resolve_config
-    from ..store import RunStore
-    from .runs import load_data, store_path
-
-    if args.resume:
-        run_dir = Path(args.resume)
-        if not store_path(run_dir).exists():
-            raise FileNotFoundError(f"--resume: no run store at {store_path(run_dir)}")
-        _check_writable_run(run_dir, "--resume")
-        with RunStore(store_path(run_dir), readonly=True) as existing:
-            cfg = RunConfig.from_stored(existing.config).to_dict()  # a run stored before a key existed: its value
-        _resume_conflicts(args, cfg)
-        data = load_data(cfg, args.data, download=getattr(args, "download", False))
-        store = RunStore(store_path(run_dir))
-    else:
-        if not args.out:
-            raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
-        run_dir = Path(args.out)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
-        regime = _regime_overrides(args)
-        # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
-        cfg = resolve_config(args.preset, file=args.config, sets=args.set, overrides={
-            "nodes": args.nodes, "iterations": args.iterations, "seed": args.seed, "max_concat": args.max_concat,
-            **regime, "bootstrap.num_samples": args.num_samples, "bootstrap.top_k": args.top_k,
-            "bootstrap.verify_top": args.verify_top, "trainer.epochs": args.epochs, "trainer.width": args.width,
-            "sampler.name": args.sampler, "sampler.batch_size": args.sampler_batch,
-            "trainer.max_train_images": args.train_images}).to_dict()
-        _probe_regime(cfg)
-        data = load_data(cfg, args.data, download=args.download)
-        _check_run_dir(run_dir, "--out")
-        same = False
-        if store_path(run_dir).exists():
-            existing = RunStore(store_path(run_dir), readonly=True)
-            try:
-                same = RunConfig.from_stored(existing.config).to_dict() == cfg
-            except ValueError:  # not a search run's config
-                same = False
-            finally:
-                existing.close()
-            if not same:
-                raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
-                                 "to continue it, or another directory")
-        # the same run (its stored config may predate keys that now take their old values): open it as it is
-        store = RunStore(store_path(run_dir)) if same else RunStore(store_path(run_dir), create=True, config=cfg)
-    return run_dir, cfg, store, data
-
-
-def _pick_table(top: list[dict], verified: bool) -> str:
-    """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
-    from .runs import format_table
-
-    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f"),
-            ("measured", "measured", ".4f"), ("how", "", "s")]
-    return format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
-                          "predicted": None if e.get("measured") is not None and e.get("verified") is None
-                          else e["predicted"], "measured": e.get("measured"),
-                          "how": "verified" if e.get("verified") is not None
-                          else ("evaluated in the search" if e.get("measured") is not None else "predicted only")}
-                         for i, e in enumerate(top)], cols)
-
-
 def _cmd_search(args: argparse.Namespace) -> int:
     from ..store import RunLock
 
-    run_dir, cfg, store, data = _open_search(args)
+    run_dir, cfg, store, data = open_search(args)
     iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
     with _run_log(run_dir, args), RunLock(run_dir), store:
         store.set_meta("status", "running")
@@ -282,7 +133,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             _log.info("predictor check: Spearman %.3f over %d candidates (%d folds)", cv["spearman"], cv["n"],
                       cv["folds"])
     if args.json:
-        from .runs import dumps
+        from .tables import dumps
 
         print(dumps(summary))
     elif cv is not None and cv["spearman"] is not None:
@@ -295,6 +146,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     """Run the search; print its text summary (unless ``--json``) and return it as a dict."""
     import time
 
+    from ..search import NASGEM
     from .runs import (
         candidate_dict,
         format_table,
@@ -304,7 +156,6 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         prepare_encoder,
         sampler_args,
     )
-    from ..search import NASGEM
 
     say = (lambda *a, **k: None) if args.json else print
     t0 = time.perf_counter()
@@ -355,7 +206,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
                         ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
                         ("seconds", "train s", ".1f")]))
     print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
-    print(_pick_table(res.top, verified=True))
+    print(pick_table(res.top, verified=True))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
     return summary
 
@@ -365,44 +216,6 @@ def _top_json(top: list[dict]) -> list[dict]:
     from ..store import cell_to_json
 
     return [{**e, "cell": cell_to_json(e["cell"])} for e in top]
-
-
-def _load_run(run_dir: str, reembed: bool = False):
-    """(store, config, encoder, fitted predictor, space) of a run, for the commands that use
-    its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
-    predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
-    previous encoder)."""
-    from ..predictor import EfficiencyPredictor
-    from .runs import make_predictor, make_space, prepare_encoder, store_path
-    from ..store import RunStore
-
-    if not store_path(run_dir).exists():
-        raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
-    _check_writable_run(Path(run_dir), "RUN")
-    store = RunStore(store_path(run_dir))
-    try:
-        from ..config import RunConfig
-
-        cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
-        encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
-        if reembed:
-            import numpy as np
-
-            rows = sorted((r for r in store.candidates(status="ok") if r["score"] is not None),
-                          key=lambda r: r["iteration"])
-            if len(rows) < 2:
-                raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
-            predictor = make_predictor(cfg).fit(encoder.embed([r["cell"] for r in rows]),
-                                                np.array([r["score"] for r in rows], dtype=np.float64))
-        else:
-            ck = store.latest_predictor()
-            if ck is None:
-                raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
-            predictor = EfficiencyPredictor.from_state_dict(ck[1])
-    except BaseException:
-        store.close()
-        raise
-    return store, cfg, encoder, predictor, make_space(cfg)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -447,7 +260,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print(f"evaluated candidates' scores: {rows[-1]['score']:.4f} .. {rows[0]['score']:.4f}")
     if args.history:
         print("pick history (oldest first):")
-        print(_history_table(rep["picks"]))
+        print(history_table(rep["picks"]))
     cv = rep.get("predictor_cv")
     if cv is not None:
         rho = "undefined (constant predictions)" if cv["spearman"] is None else f"{cv['spearman']:.3f}"
@@ -462,24 +275,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"{reg['pick_macs'] / 1e6:.1f}M MACs, {reg['pick_op_nodes']} op nodes, "
               f"{'inside' if reg['pick_inside'] else 'OUTSIDE'}")
     return 0
-
-
-def _history_table(picks: list[dict]) -> str:
-    """The pick history as a table: id, time, settings, best predicted / verified score."""
-    from .runs import format_table
-
-    rows = []
-    for h in picks:
-        st, top = h["settings"], (h["payload"].get("top") or [{}])
-        best = top[0] if isinstance(top, list) and top and isinstance(top[0], dict) else {}
-        rows.append({"id": h["id"], "created_at": h["created_at"][:19].replace("T", " "),
-                     "num_samples": st.get("num_samples"), "seed": st.get("seed"), "top_k": st.get("top_k"),
-                     "verified": st.get("verified"), "predicted": best.get("predicted"),
-                     "best_verified": best.get("verified")})
-    return format_table(rows, [("id", "pick", "d"), ("created_at", "created (UTC)", "s"),
-                               ("num_samples", "samples", "d"), ("seed", "seed", "d"), ("top_k", "top-k", "d"),
-                               ("verified", "verified", "d"), ("predicted", "predicted", ".4f"),
-                               ("best_verified", "best verified", ".4f")])
 
 
 def _check_bootstrap_size(num_samples: int, num_nodes: int) -> None:
@@ -510,9 +305,9 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
 
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
-    _check_writable_run(Path(args.run), "RUN")
+    check_writable_run(Path(args.run), "RUN")
     with _run_log(args.run, args), RunLock(args.run):
-        store, cfg, encoder, predictor, space = _load_run(args.run, reembed=args.reembed)
+        store, cfg, encoder, predictor, space = load_run(args.run, reembed=args.reembed)
         with store:
             b = cfg["bootstrap"]
             num_samples = b["num_samples"] if args.num_samples is None else args.num_samples
@@ -520,7 +315,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             previous = store.pick()
             seed = cfg["seed"] if args.seed is None else args.seed
             top_k = b["top_k"] if args.top_k is None else args.top_k
-            search = NASGEM(space, encoder, predictor, _NoTrainer(), store, seed=seed, num_samples=num_samples,
+            search = NASGEM(space, encoder, predictor, None, store, seed=seed, num_samples=num_samples,
                             top_k=top_k, progress=not args.quiet)
             if not args.quiet:
                 print(f"bootstrap: embedding and ranking {num_samples:,} sampled cells ...", file=sys.stderr,
@@ -532,31 +327,26 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
                       top_k, secs)
             kept = [e for e in (previous or {}).get("top", []) if e.get("verified") is not None]
     if args.json:
-        from .runs import dumps
+        from .tables import dumps
 
         print(dumps({"run": str(args.run), "num_samples": num_samples, "num_evaluated": res.bootstrap.num_evaluated,
                      "seed": seed, "top_k": top_k, "seconds": secs, "top": _top_json(res.top),
                      "previous_verified": kept[0]["verified"] if kept else None}))
         return 0
     print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {secs:.1f} s")
-    print(_pick_table(res.top, verified=False))
+    print(pick_table(res.top, verified=False))
     if kept:
         print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "
               f"history: gemgraph report {args.run} --history")
     return 0
 
 
-class _NoTrainer:
-    def evaluate(self, cell):  # pragma: no cover - never called (verify_top=0)
-        raise RuntimeError("no trainer")
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..cost import count
     from ..evaluate import ProxyTrainer
     from ..nn import MobileNet
-    from .runs import dumps, store_path
     from ..store import RunStore, cell_from_json
+    from .runs import dumps, store_path
 
     if args.dataset != "cifar10":
         raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
@@ -597,8 +387,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ..export import export_run
-    from .runs import dumps
     from ..store import StoreError
+    from .runs import dumps
 
     try:
         rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
@@ -633,13 +423,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     if args.out:
         _check_out_file(args.out)
-    store, cfg, encoder, predictor, space = _load_run(args.run, reembed=args.reembed)
+    store, cfg, encoder, predictor, space = load_run(args.run, reembed=args.reembed)
     with store:
         out = Path(args.out) if args.out else Path(args.run) / "surface.png"
         info = score_surface(store, encoder, predictor, space, out, num_samples=args.num_samples,
                              seed=cfg["seed"] if args.seed is None else args.seed)
     if args.json:
-        from .runs import dumps
+        from .tables import dumps
 
         print(dumps({"what": args.what, "run": str(args.run), "path": str(out),
                      **{k: v for k, v in info.items() if k != "figure"}}))
@@ -666,8 +456,10 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
                 "max_epochs": args.encoder_epochs,
                 "time_limit": None if args.encoder_time_limit <= 0 else args.encoder_time_limit}
     if args.encoder_hidden:
-        hid = ints(args.encoder_hidden, "--encoder-hidden")
-        enc_opts["hidden"] = hid[0] if args.encoder in ("gin", "gcn") else hid
+        from .. import encoders
+
+        enc_opts["hidden"] = encoders.hidden_option(args.encoder, ints(args.encoder_hidden, "--encoder-hidden"),
+                                                    "--encoder-hidden")
     if args.data is not None and not Path(args.data).is_file():
         raise FileNotFoundError(f"--data: no such NAS-Bench-101 file {args.data!r}")
     from nasbench import NASBenchFormatError
@@ -681,7 +473,17 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
             device=args.device,
             plot=not args.no_plot, progress=not args.quiet,
         )
-    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "excluded" in str(w.message)]
+    # the library's own UserWarnings (e.g. models without the metric, excluded) become notes in the
+    # text output; any other warning is shown as Python would have shown it
+    import gemgraph
+
+    pkg = str(Path(gemgraph.__file__).parent)
+    notes = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and str(Path(w.filename).resolve()).startswith(pkg):
+            notes.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     info = res.info
     if args.json:
         print(json.dumps({"info": info, "summary": res.summary, "paired": res.paired}, indent=2, default=str))
@@ -1199,14 +1001,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gemgraph`` console script."""
+    """Entry point of the ``gemgraph`` console script: the exit status (see the top-level
+    help's table); argparse's usage errors return 2 (and ``--help`` / ``--version`` 0) rather
+    than raising SystemExit."""
     import warnings
 
     with warnings.catch_warnings():
         # torch_geometric imports torch.jit.script, deprecated in recent torch: not our users' concern
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit\._script")
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # usage error (2, message already on stderr), --help / --version (0)
+            return exc.code if isinstance(exc.code, int) else 2
         args.argv = list(sys.argv[1:] if argv is None else argv)
         args.verbose += args.verbose_top
         args.quiet = args.quiet or args.quiet_top

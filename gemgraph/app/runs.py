@@ -41,6 +41,7 @@ which keeps the paper's degree labels on the adjacency alone.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -50,6 +51,8 @@ from typing import Any
 
 # presets and configs live in gemgraph.config (typed, validated); re-exported where they were
 from ..config import CIFAR_MACS_NETWORK, IMAGENET_MACS_NETWORK, PRESETS, RunConfig, build_config  # noqa: F401
+from ..tables import format_table  # noqa: F401  (re-export: gemgraph.runs.format_table)
+from .tables import dumps  # noqa: F401  (re-export: gemgraph.runs.dumps)
 
 log = logging.getLogger(__name__)
 
@@ -300,8 +303,7 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
     folds; None with ``cv_folds=0`` or too few candidates). A run whose status says
     ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its process
     died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
-    from ..store import RunLock
-    from ..store import RunStore
+    from ..store import RunLock, RunStore
 
     cv = predictor_cv(run_dir, folds=cv_folds) if cv_folds else None
     with RunStore(store_path(run_dir), readonly=True) as st:
@@ -367,24 +369,183 @@ def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str,
     return out
 
 
-def format_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
-    """Plain-text table: ``columns`` = (key, header, format)."""
-    head = [h for _, h, _ in columns]
-    body = []
-    for r in rows:
-        line = []
-        for key, _, fmt in columns:
-            v = r.get(key)
-            line.append("-" if v is None else format(v, fmt))
-        body.append(line)
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    out = ["  ".join(h.rjust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(b, widths)) for b in body]
-    return "\n".join(out)
+# ---------------------------------------------------------------------- run directories for the CLI
+def probe_writable(folder: Path, arg: str) -> None:
+    """ValueError naming ``arg`` unless a file can be created in ``folder`` (catches read-only
+    mounts and immutable folders too, which permission bits do not show for root)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{arg}: expected a writable folder, got {str(folder)!r} ({exc.strerror or exc})") from None
 
 
-def dumps(obj: Any) -> str:
-    """JSON with NaN/inf as null (numpy values as Python values)."""
-    from ..store import _plain
+def check_run_dir(run_dir: Path, arg: str) -> None:
+    """A run directory to write: a folder (created if missing) in which files can be created."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{arg}: expected a run directory, got the file {str(run_dir)!r}")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{arg}: cannot create the run directory {str(run_dir)!r} ({exc.strerror or exc})") from None
+    probe_writable(run_dir, arg)
 
-    return json.dumps(_plain(obj), indent=2)
+
+def check_writable_run(run_dir: Path, arg: str) -> None:
+    """An existing run that is about to be written: its folder and ``run.sqlite`` writable."""
+
+    try:
+        probe_writable(run_dir, arg)
+        with open(store_path(run_dir), "r+b"):
+            pass
+    except (ValueError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc).split("(")[-1].rstrip(")")
+        raise ValueError(f"{arg}: the run {str(run_dir)!r} is read-only here ({why}); copy it to a writable place "
+                         f"to continue it (gemgraph report reads it as it is)") from None
+
+
+#: search flags that set the run's config: flag -> (argparse dest, config key)
+_SEARCH_CONFIG_FLAGS = {
+    "--preset": ("preset", "preset"), "--nodes": ("nodes", "nodes"), "--seed": ("seed", "seed"),
+    "--max-concat": ("max_concat", "max_concat"), "--epochs": ("epochs", "trainer.epochs"),
+    "--width": ("width", "trainer.width"), "--num-samples": ("num_samples", "bootstrap.num_samples"),
+    "--top-k": ("top_k", "bootstrap.top_k"), "--verify-top": ("verify_top", "bootstrap.verify_top"),
+    "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
+    "--train-images": ("train_images", "trainer.max_train_images"),
+}
+
+
+def _regime_overrides(args: argparse.Namespace) -> dict:
+    """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
+    from ..space import parse_macs_window
+
+    out: dict = {}
+    if getattr(args, "macs", None) is not None:
+        out["macs"] = list(parse_macs_window(args.macs, "--macs"))
+    if getattr(args, "min_ops", None) is not None:
+        if args.min_ops < 1:
+            raise ValueError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
+        out["min_ops"] = args.min_ops
+    return out
+
+
+def _probe_regime(cfg: dict) -> None:
+    """Fail before any training when no cell of the run's space meets its MAC window / min_ops
+    (a bounded number of draws: ``SearchSpace.max_draws``)."""
+    space = make_space(cfg)
+    if space.constrained:
+        try:
+            space.sample(1, seed=cfg["seed"])
+        except ValueError as exc:
+            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
+
+
+def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
+    """A resumed run keeps its config: a flag giving another value is refused (equal ones pass)."""
+    bad = []
+    for flag, (dest, key) in _SEARCH_CONFIG_FLAGS.items():
+        given = getattr(args, dest, None)
+        if given is None:
+            continue
+        stored = cfg
+        for part in key.split("."):
+            stored = stored.get(part) if isinstance(stored, dict) else None
+        if given != stored:
+            bad.append(f"{flag} {given} (the run has {stored})")
+    from ..config import changed_keys
+
+    for source, key, given, stored in changed_keys(RunConfig.from_stored(cfg), file=getattr(args, "config", None),
+                                                   sets=getattr(args, "set", None)):
+        bad.append(f"{source} {key}={json.dumps(given)} (the run has {json.dumps(stored)})")
+    if bad:
+        raise ValueError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
+                         "a new run with --out (only --iterations may change, to extend the run)")
+
+
+def open_search(args: argparse.Namespace):
+    """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
+    checked (and the data read) before the store is created and before anything is trained."""
+    from ..config import resolve_config
+    from ..store import RunStore
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not store_path(run_dir).exists():
+            raise FileNotFoundError(f"--resume: no run store at {store_path(run_dir)}")
+        check_writable_run(run_dir, "--resume")
+        with RunStore(store_path(run_dir), readonly=True) as existing:
+            cfg = RunConfig.from_stored(existing.config).to_dict()  # a run stored before a key existed: its value
+        _resume_conflicts(args, cfg)
+        data = load_data(cfg, args.data, download=getattr(args, "download", False))
+        store = RunStore(store_path(run_dir))
+    else:
+        if not args.out:
+            raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
+        run_dir = Path(args.out)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
+        regime = _regime_overrides(args)
+        # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
+        cfg = resolve_config(args.preset, file=args.config, sets=args.set, overrides={
+            "nodes": args.nodes, "iterations": args.iterations, "seed": args.seed, "max_concat": args.max_concat,
+            **regime, "bootstrap.num_samples": args.num_samples, "bootstrap.top_k": args.top_k,
+            "bootstrap.verify_top": args.verify_top, "trainer.epochs": args.epochs, "trainer.width": args.width,
+            "sampler.name": args.sampler, "sampler.batch_size": args.sampler_batch,
+            "trainer.max_train_images": args.train_images}).to_dict()
+        _probe_regime(cfg)
+        data = load_data(cfg, args.data, download=args.download)
+        check_run_dir(run_dir, "--out")
+        same = False
+        if store_path(run_dir).exists():
+            existing = RunStore(store_path(run_dir), readonly=True)
+            try:
+                same = RunConfig.from_stored(existing.config).to_dict() == cfg
+            except ValueError:  # not a search run's config
+                same = False
+            finally:
+                existing.close()
+            if not same:
+                raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
+                                 "to continue it, or another directory")
+        # the same run (its stored config may predate keys that now take their old values): open it as it is
+        store = RunStore(store_path(run_dir)) if same else RunStore(store_path(run_dir), create=True, config=cfg)
+    return run_dir, cfg, store, data
+
+
+def load_run(run_dir: str, reembed: bool = False):
+    """(store, config, encoder, fitted predictor, space) of a run, for the commands that use
+    its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
+    predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
+    previous encoder)."""
+    from ..predictor import EfficiencyPredictor
+    from ..store import RunStore
+
+    if not store_path(run_dir).exists():
+        raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
+    check_writable_run(Path(run_dir), "RUN")
+    store = RunStore(store_path(run_dir))
+    try:
+        from ..config import RunConfig
+
+        cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
+        encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
+        if reembed:
+            import numpy as np
+
+            rows = sorted((r for r in store.candidates(status="ok") if r["score"] is not None),
+                          key=lambda r: r["iteration"])
+            if len(rows) < 2:
+                raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
+            predictor = make_predictor(cfg).fit(encoder.embed([r["cell"] for r in rows]),
+                                                np.array([r["score"] for r in rows], dtype=np.float64))
+        else:
+            ck = store.latest_predictor()
+            if ck is None:
+                raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
+            predictor = EfficiencyPredictor.from_state_dict(ck[1])
+    except BaseException:
+        store.close()
+        raise
+    return store, cfg, encoder, predictor, make_space(cfg)

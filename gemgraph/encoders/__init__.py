@@ -7,7 +7,7 @@ r"""Graph encoders, swappable by name.
 >>> z = enc.embed(cells)          # (n, 64)
 """
 from . import gnn, mlp, raw  # noqa: F401  (register the built-ins)
-from .base import CellBatch, Encoder, as_batch, available, create, load, register
+from .base import CellBatch, Encoder, as_batch, available, create, hidden_option, load, register
 from .cached import CachedEncoder
 from .concat import ConcatEncoder
 from .gnn import GCNEncoder, GINEncoder
@@ -16,5 +16,5 @@ from .raw import RawEncoder
 
 __all__ = [
     "CachedEncoder", "CellBatch", "ConcatEncoder", "Encoder", "GCNEncoder", "GINEncoder", "MLPEncoder", "RawEncoder",
-    "as_batch", "available", "create", "load", "register",
+    "as_batch", "available", "create", "hidden_option", "load", "register",
 ]

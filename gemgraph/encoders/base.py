@@ -42,6 +42,25 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def hidden_option(name: str, widths: Sequence[int], arg: str = "hidden") -> Any:
+    r"""The ``hidden=`` value for the encoder ``name`` from a list of hidden widths (e.g. parsed
+    from a command line): the list for encoders with several layer widths (MLP), its first
+    entry for those with one width (GIN, GCN).
+
+    Raises:
+        ValueError: ``arg``: the encoder has no hidden layers (e.g. ``"raw"``), or unknown name.
+    """
+    key = str(name).lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"name: expected one of {available()}, got {name!r}")
+    kind = _REGISTRY[key].hidden_option_kind
+    if kind == "widths":
+        return [int(w) for w in widths]
+    if kind == "width":
+        return int(widths[0])
+    raise ValueError(f"{arg}: the {key!r} encoder has no hidden layers, got {list(widths)}")
+
+
 def create(name: str, num_nodes: int, dim: int = 128, **kwargs: Any) -> "Encoder":
     """Create an encoder by name (see :func:`available`).
 
@@ -112,6 +131,9 @@ class Encoder(nn.Module):
     """
 
     name = "base"
+    #: how the ``hidden`` option is given: ``"widths"`` (a sequence of layer widths), ``"width"``
+    #: (one int) or None (no hidden layers); see :func:`hidden_option`.
+    hidden_option_kind: str | None = None
 
     def __init__(self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None) -> None:
         super().__init__()

@@ -22,6 +22,7 @@ from .base import CellBatch, Encoder, register
 
 
 class _GNNEncoder(Encoder):
+    hidden_option_kind = "width"
     def __init__(
         self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None, hidden: int = 64, layers: int = 3
     ) -> None:

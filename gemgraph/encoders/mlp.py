@@ -12,6 +12,7 @@ from .base import CellBatch, Encoder, register
 
 @register("mlp")
 class MLPEncoder(Encoder):
+    hidden_option_kind = "widths"
     r"""MLP on the flattened strictly-upper-triangular adjacency (plus one-hot ops).
 
     Args:
