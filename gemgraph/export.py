@@ -382,7 +382,7 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
                         gemnet=ckpt["meta"], source=str(ckpt_path))
             cell = ckpt["cell"]
         else:
-            from .app.runs import store_path
+            from .store import store_path
             from .store import RunStore
 
             if not store_path(run).exists():

@@ -778,5 +778,5 @@ def test_serialisation_is_public():
     from gemgraph import store
     from gemgraph.store import serialise
 
-    assert store.to_plain is serialise.to_plain and store._plain is store.to_plain  # _plain: old name, kept
+    assert store.to_plain is serialise.to_plain and not hasattr(store, "_plain")  # the old private name is gone
     assert store.to_plain({"a": (np.float32(1.5), float("nan")), 2: np.arange(2)}) == {"a": [1.5, None], "2": [0, 1]}

@@ -171,7 +171,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         say(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
     executor = "local"
     if args.executor == "ray":
-        from ..search import RayExecutor
+        from ..executors import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
     b = cfg["bootstrap"]

@@ -50,15 +50,12 @@ from pathlib import Path
 from typing import Any
 
 # presets and configs live in gemgraph.config (typed, validated); re-exported where they were
+from ..store import store_path  # noqa: F401  (re-export: gemgraph.runs.store_path)
 from ..config import CIFAR_MACS_NETWORK, IMAGENET_MACS_NETWORK, PRESETS, RunConfig, build_config  # noqa: F401
 from ..tables import format_table  # noqa: F401  (re-export: gemgraph.runs.format_table)
 from .tables import dumps  # noqa: F401  (re-export: gemgraph.runs.dumps)
 
 log = logging.getLogger(__name__)
-
-
-def store_path(run_dir: str | os.PathLike) -> Path:
-    return Path(run_dir) / "run.sqlite"
 
 
 def make_space(cfg: dict[str, Any], regime: bool = True):

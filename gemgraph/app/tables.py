@@ -12,9 +12,9 @@ __all__ = ["dumps", "format_table", "history_table", "pick_table"]
 
 def dumps(obj: Any) -> str:
     """JSON with NaN/inf as null (numpy values as Python values)."""
-    from ..store import _plain
+    from ..store import to_plain
 
-    return json.dumps(_plain(obj), indent=2)
+    return json.dumps(to_plain(obj), indent=2)
 
 
 def pick_table(top: list[dict], verified: bool) -> str:

@@ -69,12 +69,10 @@ from __future__ import annotations
 
 from .errors import StoreError
 from .lock import RunLock
-from .runstore import RunStore
+from .runstore import RunStore, store_path
 from .schema import APPLICATION_ID
 from .serialise import cell_from_json, cell_hash, cell_to_json, to_plain
 
-#: Deprecated alias of :func:`to_plain` (the name :mod:`gemgraph.runs` imports).
-_plain = to_plain
 
 __all__ = ["APPLICATION_ID", "RunLock", "RunStore", "StoreError", "cell_from_json", "cell_hash", "cell_to_json",
-           "to_plain"]
+           "store_path", "to_plain"]

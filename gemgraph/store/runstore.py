@@ -36,6 +36,11 @@ _STATUSES = ("ok", "failed")
 _BUSY_TIMEOUT_S = 30.0
 
 
+
+def store_path(run_dir: str | os.PathLike) -> Path:
+    """The store file of the search run in ``run_dir``: ``run_dir/run.sqlite``."""
+    return Path(run_dir) / "run.sqlite"
+
 class RunStore:
     r"""The durable SQLite store of one search run.
 
