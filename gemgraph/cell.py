@@ -302,7 +302,8 @@ class Cell:
             raise ValueError(f"input_node: expected an index in [0, {n}), got {input_node}")
         input_node = int(input_node)
         if np.diag(adj).any():
-            raise ValueError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; a cell must be acyclic")
+            raise ValueError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; "
+                             "a cell must be acyclic")
         if adj[:, input_node].any():
             raise ValueError(f"input_node: node {input_node} has an incoming edge; the input must be a source")
         indeg = adj.sum(axis=0).astype(np.int64)

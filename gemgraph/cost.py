@@ -280,7 +280,8 @@ class CellCost:
         >>> macs, params = cost((adj, ops))
     """
 
-    def __init__(self, network: str = "cifarnet", input_size: int | Sequence[int] | None = None, **options: Any) -> None:
+    def __init__(self, network: str = "cifarnet", input_size: int | Sequence[int] | None = None,
+                 **options: Any) -> None:
         from .nn.networks import MOBILENET_STAGES
         from .nn.ops import make_divisible
 
@@ -346,7 +347,8 @@ class CellCost:
             try:
                 stages = [tuple(int(v) for v in s) for s in stages]
             except (TypeError, ValueError):
-                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, got {stages!r}") from None
+                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, "
+                                 f"got {stages!r}") from None
             for k, st in enumerate(stages):
                 if len(st) != 3 or st[0] < 1 or st[1] < 1 or st[2] not in (1, 2):
                     raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {st}")

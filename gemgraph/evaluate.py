@@ -213,7 +213,8 @@ class ProxyTrainer:
         self.root = root
         for name, ds in (("train_data", train_data), ("eval_data", eval_data)):
             if ds is not None and not (hasattr(ds, "data") and hasattr(ds, "targets") and hasattr(ds, "batch")):
-                raise ValueError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), got {type(ds).__name__}")
+                raise ValueError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), "
+                                 f"got {type(ds).__name__}")
         if (train_data is None) != (eval_data is None):
             raise ValueError("train_data/eval_data: give both or neither")
         self.train_data, self.eval_data = train_data, eval_data
@@ -408,7 +409,8 @@ class ProxyTrainer:
                         if not torch.isfinite(vals).all():
                             raise _Diverged(f"non-finite training loss at {where}")
                         if float(vals.max()) > self.max_loss:
-                            raise _Diverged(f"diverged: training loss {float(vals.max()):.4g} > max_loss={self.max_loss} at {where}")
+                            raise _Diverged(f"diverged: training loss {float(vals.max()):.4g} > "
+                                            f"max_loss={self.max_loss} at {where}")
                         loss_sum += float(vals.sum())
                         loss_n += len(vals)
                         bar.set_postfix(loss=f"{loss_sum / loss_n:.3f}", refresh=False)

@@ -273,7 +273,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
     try:
         import onnx
     except ImportError:
-        raise ImportError("export_onnx: needs the onnx and onnxscript packages (pip install 'gemgraph[export]')") from None
+        raise ImportError("export_onnx: needs the onnx and onnxscript packages "
+                          "(pip install 'gemgraph[export]')") from None
     t0 = time.perf_counter()
     model = model.to("cpu").eval()
     images = _check_images(images)
@@ -287,7 +288,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
     proto = onnx.load(str(path))
     out: dict[str, Any] = {"path": str(path), "format": "onnx",
                            "opset": next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None),
-                           "checker": True, "onnxruntime": False, "max_abs_diff": None, "batch": len(images), "ok": True}
+                           "checker": True, "onnxruntime": False, "max_abs_diff": None, "batch": len(images),
+                           "ok": True}
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types; any of them fails the export

@@ -403,7 +403,8 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
             return np.zeros((int(self.members_.w1.shape[0]), 0))
         return torch.cat(parts, dim=1).double().numpy()
 
-    def predict(self, Z: Any, return_std: bool = False, batch_size: int = 65_536) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def predict(self, Z: Any, return_std: bool = False,
+                batch_size: int = 65_536) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted scores for ``Z`` (m, d) on the targets' scale: ensemble mean (m,), and std (m,) if asked."""
         check_is_fitted(self, msg="%(name)s: not fitted yet; call fit(Z, y) before predict()")
         if isinstance(Z, torch.Tensor):

@@ -144,7 +144,8 @@ class NASGEM:
             raise ValueError(f"trainer: expected an object with evaluate(cell) (or None: bootstrap only), "
                              f"got {type(trainer).__name__}")
         if trainer is None and verify_top:
-            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), got {verify_top}")
+            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), "
+                             f"got {verify_top}")
         check_int(top_k, "top_k", 1)
         check_int(verify_top, "verify_top", 0)
         check_int(num_samples, "num_samples", 1)
@@ -154,7 +155,8 @@ class NASGEM:
         if not (isinstance(kappa, (int, float)) and math.isfinite(float(kappa))):
             raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
         self.space, self.encoder, self.predictor, self.trainer, self.store = space, encoder, predictor, trainer, store
-        self.seed, self.num_samples, self.top_k, self.verify_top = int(seed), int(num_samples), int(top_k), int(verify_top)
+        self.seed, self.num_samples = int(seed), int(num_samples)
+        self.top_k, self.verify_top = int(top_k), int(verify_top)
         self.sampler = make_sampler(sampler, **dict(sampler_options or {}))
         self.kappa = float(kappa)
         self.checkpoint_every = int(checkpoint_every)

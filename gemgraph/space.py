@@ -99,7 +99,8 @@ class SearchSpace:
         ops = tuple(canonical_op(o) for o in ops)
         if "input" in ops or "output" in ops:
             raise ValueError(f"ops: 'input'/'output' are structural, not searchable ops; got {ops}")
-        if max_concat is not None and (isinstance(max_concat, bool) or not isinstance(max_concat, (int, np.integer)) or max_concat < 0):
+        if max_concat is not None and (isinstance(max_concat, bool) or not isinstance(max_concat, (int, np.integer))
+                                       or max_concat < 0):
             raise ValueError(f"max_concat: expected None or an int >= 0, got {max_concat!r}")
         lo, hi = (edge_prob, edge_prob) if isinstance(edge_prob, (int, float)) else tuple(edge_prob)
         if not (0.0 < lo <= hi <= 1.0):
@@ -123,7 +124,8 @@ class SearchSpace:
         elif isinstance(cost, dict):
             cost = CellCost(**cost)
         elif not isinstance(cost, CellCost):
-            raise ValueError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, got {type(cost).__name__}")
+            raise ValueError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, "
+                             f"got {type(cost).__name__}")
         self.cost = cost
         if max_draws is not None and (isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer))
                                       or max_draws < 1):
@@ -133,7 +135,8 @@ class SearchSpace:
     def __repr__(self) -> str:
         extra = ""
         if self.macs is not None:
-            extra += f", macs={_fmt_window(self.macs)} ({self.cost.network} {self.cost.input_size[0]}x{self.cost.input_size[1]})"
+            extra += (f", macs={_fmt_window(self.macs)} "
+                      f"({self.cost.network} {self.cost.input_size[0]}x{self.cost.input_size[1]})")
         if self.min_ops is not None:
             extra += f", min_ops={self.min_ops}"
         return (

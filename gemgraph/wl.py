@@ -74,7 +74,8 @@ def as_cells(graphs: Any, argument: str = "X") -> list[Cell]:
         raise ValueError(f"{argument}: expected a sequence of cells, got a single Cell (wrap it in a list)")
     if isinstance(graphs, (torch.Tensor, np.ndarray)):
         if graphs.ndim != 3:
-            raise ValueError(f"{argument}: expected a batch of adjacency matrices (n, N, N), got shape {tuple(graphs.shape)}")
+            raise ValueError(f"{argument}: expected a batch of adjacency matrices (n, N, N), "
+                             f"got shape {tuple(graphs.shape)}")
         return [Cell(a) for a in graphs]
     try:
         items = list(graphs)
@@ -368,14 +369,16 @@ class WLKernel(BaseEstimator):
                 else:
                     missing = [k for k, c in enumerate(cells) if c.ops is None]
                     if missing:
-                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; cell {missing[0]} has none")
+                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; "
+                                         f"cell {missing[0]} has none")
                     lab = lab * len(OPS) + np.concatenate([c.op_indices for c in cells])
             return lab
         raw: list[Any] = []
         for k, c in enumerate(cells):
             lab = list(self.node_labels(c))
             if len(lab) != c.num_nodes:
-                raise ValueError(f"node_labels: callable returned {len(lab)} labels for cell {k} with {c.num_nodes} nodes")
+                raise ValueError(f"node_labels: callable returned {len(lab)} labels for cell {k} "
+                                 f"with {c.num_nodes} nodes")
             raw.extend(lab)
         ids: dict[Any, int] = {}
         return np.array([ids.setdefault(v, len(ids)) for v in raw], dtype=np.int64)

@@ -208,7 +208,8 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
     enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"],
                           ops=("input", *cfg["ops"]) if e.get("use_ops", False) else None)
     res = train_encoder(enc, make_space(cfg, regime=False),
-                        WLKernel(n_iter=e["wl_iter"], node_labels=tuple(labels) if isinstance(labels, list) else labels),
+                        WLKernel(n_iter=e["wl_iter"],
+                                 node_labels=tuple(labels) if isinstance(labels, list) else labels),
                         seed=cfg["seed"],
                         n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
                         device=device, progress=progress)
@@ -436,7 +437,8 @@ def _probe_regime(cfg: dict) -> None:
         try:
             space.sample(1, seed=cfg["seed"])
         except ValueError as exc:
-            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
+            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: "
+                             f"{exc}") from None
 
 
 def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:

@@ -19,7 +19,8 @@ def dumps(obj: Any) -> str:
 
 def pick_table(top: list[dict], verified: bool) -> str:
     """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
-    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f"),
+    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
+            ("predicted", "predicted", ".4f"),
             ("measured", "measured", ".4f"), ("how", "", "s")]
     return format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
                           "predicted": None if e.get("measured") is not None and e.get("verified") is None

@@ -505,7 +505,8 @@ class RunStore:
         with self._lock:
             self._need_schema_2()
             self._write("INSERT OR REPLACE INTO predictors (iteration, state, nbytes, created_at, checksum) "
-                        "VALUES (?, ?, ?, ?, ?)", (iteration, sqlite3.Binary(blob), len(blob), utc_now(), blob_checksum(blob)))
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (iteration, sqlite3.Binary(blob), len(blob), utc_now(), blob_checksum(blob)))
 
     def _state_columns(self) -> str:
         return "iteration, state" + (", checksum" if self._schema >= 2 else "")
@@ -564,7 +565,8 @@ class RunStore:
         sett = dumps({**pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
             self._need_schema_2()
-            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)", (text, sett, utc_now()))
+            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
+                              (text, sett, utc_now()))
             return int(cur.lastrowid)
 
     def pick(self) -> dict | None:
@@ -629,7 +631,8 @@ class RunStore:
         best = max(scored, key=lambda r: (r[col["score"]], -r[col["iteration"]]), default=None)
         return {
             "iterations_done": len(rows), "n_ok": n_ok, "n_failed": len(rows) - n_ok,
-            "best": None if best is None else {k: best[col[k]] for k in ("id", "iteration", "score", "accuracy", "macs")},
+            "best": None if best is None else {k: best[col[k]]
+                                               for k in ("id", "iteration", "score", "accuracy", "macs")},
             "latest_predictor": latest, "pick": pick,
         }
 
