@@ -337,7 +337,7 @@ class Cell:
             op_attr: node attribute holding the op name; ops are used only if every node has it.
             input_node: the input node's *label* in ``graph`` (default: as in :meth:`from_dag`).
         """
-        import networkx as nx
+        import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
         if not isinstance(graph, nx.DiGraph):
             raise ValueError(f"graph: expected a networkx.DiGraph, got {type(graph).__name__}")
@@ -381,7 +381,7 @@ class Cell:
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` with nodes 0..N-1 (attribute ``op`` when ops are set)."""
-        import networkx as nx
+        import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
         g = nx.DiGraph()
         for v in range(self.num_nodes):
@@ -403,9 +403,9 @@ class Cell:
             ops, shape (N, 2 num_nodes - 1 [+ len(OPS)]) float (the features of the ``"gin"`` /
             ``"gcn"`` encoders); and ``op`` (N,) long op indices when the cell has ops.
         """
-        from torch_geometric.data import Data
+        from torch_geometric.data import Data  # noqa: PLC0415 - torch_geometric is heavy; loaded for to_pyg only
 
-        from .features import node_features
+        from .features import node_features  # noqa: PLC0415 - import cycle: gemgraph.features imports gemgraph.cell
 
         src, dst = np.nonzero(self._adj)
         edge_index = torch.from_numpy(np.stack([src, dst]).astype(np.int64))

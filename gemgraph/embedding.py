@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy import stats
+from tqdm.auto import tqdm
 
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder
@@ -327,8 +328,6 @@ def train_encoder(
         gen = torch.Generator().manual_seed(seed + 3)
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=max_epochs, desc=f"train {encoder.name} encoder", unit="epoch")
         t_train = time.perf_counter()
         for epoch in range(1, max_epochs + 1):

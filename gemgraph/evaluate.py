@@ -48,9 +48,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .cell import Cell
 from .cost import count
+from .nn import CifarNet
 from .score import efficiency
 from .utils import check_int, resolve_device, warmup_cosine
 
@@ -250,7 +252,7 @@ class ProxyTrainer:
             FileNotFoundError, ValueError: as :func:`gemgraph.datasets.cifar10_proxy`.
         """
         if self.train_data is None and "train" not in self._cache:
-            from .datasets import cifar10_proxy
+            from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
 
             cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                           download=self.download)
@@ -259,7 +261,7 @@ class ProxyTrainer:
         """(train dataset, train indices, train images on device, eval dataset, eval images on device)."""
         if "train" not in self._cache:
             if self.train_data is None:
-                from .datasets import cifar10_proxy
+                from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
 
                 train, ev = cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                                           download=self.download)
@@ -268,7 +270,7 @@ class ProxyTrainer:
                 train, ev = self.train_data, self.eval_data
                 native = int(train.data.shape[-1])
                 if self.resolution is not None and self.resolution != native:
-                    from .datasets import CifarTensorDataset, downsample
+                    from .datasets import CifarTensorDataset, downsample  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                     if not all(isinstance(d, CifarTensorDataset) for d in (train, ev)):
                         raise ValueError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
@@ -281,13 +283,13 @@ class ProxyTrainer:
             if self.max_train_images is None or self.max_train_images >= len(train):
                 idx = torch.arange(len(train))
             else:
-                from .datasets import balanced_indices
+                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                 idx = torch.from_numpy(balanced_indices(train.targets, self.max_train_images, seed=self.seed))
             if self.max_eval_images is None or self.max_eval_images >= len(ev):
                 eval_idx = torch.arange(len(ev))
             else:
-                from .datasets import balanced_indices
+                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                 eval_idx = torch.from_numpy(balanced_indices(ev.targets, self.max_eval_images, seed=self.seed))
             self._cache.update(
@@ -300,8 +302,6 @@ class ProxyTrainer:
     # ------------------------------------------------------------------ model
     def build_model(self, cell: Cell, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
         """The (untrained, CPU) network for ``cell``, initialised from ``seed``."""
-        from .nn import CifarNet
-
         with torch.random.fork_rng(devices=[]):  # built on the CPU: only the CPU generator is used
             torch.default_generator.manual_seed(self.seed)
             return CifarNet(cell, num_classes=num_classes, width=self.width,
@@ -355,8 +355,6 @@ class ProxyTrainer:
         return Result(acc, macs, params, efficiency(acc, macs, self.lam), **res), model
 
     def _train(self, model: nn.Module, train: Any, idx: torch.Tensor, data: torch.Tensor, res: dict) -> None:
-        from tqdm.auto import tqdm
-
         dev = self.device
         cuda = dev.type == "cuda"
         cl = cuda if self.channels_last is None else self.channels_last

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .bootstrap import BootstrapResult, bootstrap_optimize, network_key
 from .cell import Cell
@@ -227,8 +228,6 @@ class NASGEM:
         executor = make_executor(self.executor)
         bar = None
         if self.progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=iterations, initial=len([t for t in done if t < iterations]), desc="NASGEM search",
                        unit="cand")
         try:

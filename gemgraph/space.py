@@ -117,7 +117,7 @@ class SearchSpace:
                 raise ValueError(f"min_ops: expected at most num_nodes - 1 = {self.num_nodes - 1} operation nodes, "
                                  f"got {min_ops}")
         self.min_ops = None if min_ops is None else int(min_ops)
-        from .cost import CellCost
+        from .cost import CellCost  # noqa: PLC0415 - gemgraph.cost (flop counter, nn) kept off `import gemgraph`
 
         if cost is None:
             cost = CellCost("cifarnet")
@@ -212,7 +212,7 @@ class SearchSpace:
 
     def _accept(self, adj: torch.Tensor, ops: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(accepted (n,) bool, MACs (n,) int64 of the non-empty cells or None)."""
-        from .cost import stats_chunk
+        from .cost import stats_chunk  # noqa: PLC0415 - gemgraph.cost kept off `import gemgraph`
 
         alive = alive_mask(adj)
         n_ops = alive[:, 1:].sum(1)

@@ -34,7 +34,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .cell import Cell
+from .cell import OPS, Cell
 
 NodeLabels = Union[str, Sequence[str], Callable[[Cell], Sequence[Any]]]
 
@@ -359,8 +359,6 @@ class WLKernel(BaseEstimator):
     def _initial_labels(self, cells: list[Cell], src: np.ndarray, dst: np.ndarray, T: int) -> np.ndarray:
         names = label_names(self.node_labels)
         if names is not None:
-            from .cell import OPS
-
             lab = np.zeros(T, dtype=np.int64)
             for name in names:
                 if name == "degree":

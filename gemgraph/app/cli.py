@@ -55,7 +55,7 @@ def _mark(store, status: str) -> None:
     try:
         if store.get_meta("status") == "running":
             store.set_meta("status", status)
-    except Exception:  # pragma: no cover - e.g. the disk is full
+    except Exception:  # noqa: BLE001 - never mask the error being handled  # pragma: no cover - e.g. the disk is full
         pass
 
 

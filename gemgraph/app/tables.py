@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..store import to_plain
 from ..tables import format_table
 
 __all__ = ["dumps", "format_table", "history_table", "pick_table"]
@@ -12,8 +13,6 @@ __all__ = ["dumps", "format_table", "history_table", "pick_table"]
 
 def dumps(obj: Any) -> str:
     """JSON with NaN/inf as null (numpy values as Python values)."""
-    from ..store import to_plain
-
     return json.dumps(to_plain(obj), indent=2)
 
 

@@ -364,10 +364,10 @@ IMAGE_SHAPE = (32, 32, 3)  # HWC, as CIFAR-10 stores it
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     """The few callables a pickled numpy array needs, under the module names numpy 1.x / 2.x write."""
     try:
-        from numpy._core import multiarray, numeric
+        from numpy._core import multiarray, numeric  # noqa: PLC0415 - numpy-version shim, for unpickling only
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
-    import _codecs
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]  # noqa: PLC0415 - numpy < 2
+    import _codecs  # noqa: PLC0415 - for unpickling only
 
     out: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
                                        ("_codecs", "encode"): _codecs.encode}
@@ -575,8 +575,8 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
         ValueError: the download failed (no network, an archive with the wrong md5), or an
             extracted file fails its md5 check.
     """
-    from torchvision.datasets import CIFAR10
-    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
+    from torchvision.datasets import CIFAR10  # noqa: PLC0415 - torchvision (heavy) loads only to download
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive  # noqa: PLC0415 - torchvision (heavy)
 
     base = Path(root).expanduser()
     folder = base / CIFAR10.base_folder

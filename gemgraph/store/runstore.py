@@ -7,6 +7,7 @@ the SQL and the migration live in :mod:`gemgraph.store.schema`, the JSON forms i
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import io
 import json
 import logging
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..cell import Cell
 from ..utils import check_int, finite_or_none
@@ -252,10 +254,8 @@ class RunStore:
                 self._check_version()
                 return
             try:
-                from importlib.metadata import version
-
-                gg_version = version("gemgraph")
-            except Exception:  # pragma: no cover - not installed as a distribution
+                gg_version = importlib.metadata.version("gemgraph")
+            except Exception:  # noqa: BLE001 - any failure means unknown  # pragma: no cover - not installed as a distribution
                 gg_version = "unknown"
             _schema.create_tables(conn, config_json, gg_version)
 
@@ -494,8 +494,6 @@ class RunStore:
             state: e.g. :meth:`EfficiencyPredictor.state_dict` (tensors, lists, numbers); numpy
                 arrays and scalars are converted so that it loads with ``weights_only=True``.
         """
-        import torch
-
         iteration = check_int(iteration, "iteration", 0)
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
@@ -512,8 +510,6 @@ class RunStore:
         return "iteration, state" + (", checksum" if self._schema >= 2 else "")
 
     def _load_state(self, iteration: int, blob: bytes, checksum: str | None = None) -> dict:
-        import torch
-
         if self.verify and self._schema >= 2 and blob_checksum(blob) != checksum:
             raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} fails its checksum: it was "
                              "changed outside gemgraph or the file is damaged (bit rot)")
