@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -232,6 +232,15 @@ class Cell:
         return int(count_concat(self._adj[None].astype(bool))[0])
 
     # ------------------------------------------------------------------ pruning
+    @overload
+    def prune(self, return_kept: Literal[False] = False) -> "Cell": ...
+
+    @overload
+    def prune(self, return_kept: Literal[True]) -> "tuple[Cell, np.ndarray]": ...
+
+    @overload
+    def prune(self, return_kept: bool) -> "Cell | tuple[Cell, np.ndarray]": ...
+
     def prune(self, return_kept: bool = False) -> "Cell | tuple[Cell, np.ndarray]":
         r"""Apply the cell -> network rule and drop every node not on a path from the input.
 
@@ -256,7 +265,7 @@ class Cell:
             raise ValueError("cell: no node is reachable from the input; the pruned cell would be empty")
         adj = self._adj[np.ix_(kept, kept)]
         ops = None if self._ops is None else [self._ops[i] for i in kept]
-        if ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
+        if ops is not None and self._ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
             raise ValueError("cell: the 'output' node is not reachable from the input")
         pruned = Cell(adj, ops)
         self._pruned = pruned
@@ -438,6 +447,14 @@ class Cell:
 
 
 # ---------------------------------------------------------------------- batched helpers
+@overload
+def alive_mask(adj: torch.Tensor) -> torch.Tensor: ...
+
+
+@overload
+def alive_mask(adj: np.ndarray) -> np.ndarray: ...
+
+
 def alive_mask(adj: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     r"""Batched reachability from node 0 for upper-triangular adjacency.
 
@@ -448,11 +465,16 @@ def alive_mask(adj: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         bool of shape (B, N): node 0 always True; node j True iff some i < j is True with
         ``adj[:, i, j]``. One vectorised step per node (N steps, each over the batch).
     """
-    is_torch = isinstance(adj, torch.Tensor)
     B, N, _ = adj.shape
-    # column j of adj as a contiguous row: in-edges of node j
-    adj_t = adj.transpose(1, 2).contiguous() if is_torch else np.ascontiguousarray(adj.transpose(0, 2, 1))
-    alive = torch.zeros((B, N), dtype=torch.bool, device=adj.device) if is_torch else np.zeros((B, N), dtype=bool)
+    adj_t: Any  # the same kind as adj (the loop below is written for both)
+    alive: Any
+    if isinstance(adj, torch.Tensor):
+        # column j of adj as a contiguous row: in-edges of node j
+        adj_t = adj.transpose(1, 2).contiguous()
+        alive = torch.zeros((B, N), dtype=torch.bool, device=adj.device)
+    else:
+        adj_t = np.ascontiguousarray(adj.transpose(0, 2, 1))
+        alive = np.zeros((B, N), dtype=bool)
     alive[:, 0] = True
     for j in range(1, N):
         alive[:, j] = (adj_t[:, j, :j] & alive[:, :j]).any(1)

@@ -280,8 +280,8 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         tr_mask = np.ones((M, n), dtype=bool)
         va_mask = np.zeros((M, n), dtype=bool)
         for m in range(M):
-            va = rng.permutation(n)[:n_val]
-            tr_mask[m, va], va_mask[m, va] = False, True
+            held = rng.permutation(n)[:n_val]
+            tr_mask[m, held], va_mask[m, held] = False, True
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(0, 2**31)))
             net = _BatchedMLP(M, d, int(self.hidden)).to(dev)

@@ -291,6 +291,7 @@ class SearchSpace:
         # random rank among the multi-input nodes; the first max_concat keep all inputs
         key = torch.rand(m, N, generator=gen).masked_fill(~multi, 2.0)
         rank = key.argsort(1).argsort(1)
+        assert self.max_concat is not None  # only called with a concatenation cap
         keep_all = multi & (rank < self.max_concat)
         # every other node keeps one random input edge
         score = torch.rand(m, N, N, generator=gen).masked_fill_(adj.logical_not(), -1.0)
@@ -322,7 +323,7 @@ class SearchSpace:
         adj = torch.from_numpy(np.stack([c.adjacency for c in cells])).bool()
         if any(c.ops is None for c in cells):
             return adj, None
-        return adj, torch.from_numpy(np.stack([c.op_indices for c in cells]))
+        return adj, torch.from_numpy(np.stack([o for c in cells if (o := c.op_indices) is not None]))
 
     def contains(self, cell: Cell) -> bool:
         """True if ``cell`` could have been sampled: right size, valid (every node with an

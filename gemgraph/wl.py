@@ -371,13 +371,15 @@ class WLKernel(BaseEstimator):
                                          f"cell {missing[0]} has none")
                     lab = lab * len(OPS) + np.concatenate([c.op_indices for c in cells])
             return lab
+        fn = self.node_labels
+        assert callable(fn)  # label_names is None for a callable only
         raw: list[Any] = []
         for k, c in enumerate(cells):
-            lab = list(self.node_labels(c))
-            if len(lab) != c.num_nodes:
-                raise ValueError(f"node_labels: callable returned {len(lab)} labels for cell {k} "
+            vals = list(fn(c))
+            if len(vals) != c.num_nodes:
+                raise ValueError(f"node_labels: callable returned {len(vals)} labels for cell {k} "
                                  f"with {c.num_nodes} nodes")
-            raw.extend(lab)
+            raw.extend(vals)
         ids: dict[Any, int] = {}
         return np.array([ids.setdefault(v, len(ids)) for v in raw], dtype=np.int64)
 
@@ -475,8 +477,7 @@ class WLKernel(BaseEstimator):
         ``s_i * s_j`` (``s = 1 / sqrt(diag)``; the product is commutative, so the normalised
         matrix stays exactly symmetric) and the diagonal of non-empty rows is set to 1.
         """
-        sym = Fb is None
-        if not sym:
+        if Fb is not None:
             n, m = Fa.shape[0], Fb.shape[0]
             da = np.bincount(Fa.indices, minlength=Fa.shape[1]).astype(bool)
             db = np.bincount(Fb.indices, minlength=Fb.shape[1]).astype(bool)
