@@ -66,8 +66,9 @@ class Result:
     Attributes:
         accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
         macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
-            also when ``resolution`` pools the inputs; 0 when the network could not be built).
-        params: parameters.
+            also when ``resolution`` pools the inputs; 0 when the network could not be built; None
+            when unknown, for a Ray task that failed).
+        params: parameters (None when unknown, as ``macs``).
         score: ``efficiency(accuracy, macs, lam)`` (NaN when failed).
         train_seconds: wall time of the training loop.
         status: ``"ok"`` or ``"failed"``.
@@ -79,8 +80,8 @@ class Result:
     """
 
     accuracy: float
-    macs: int
-    params: int
+    macs: int | None
+    params: int | None
     score: float
     train_seconds: float
     status: str = "ok"

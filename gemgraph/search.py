@@ -273,7 +273,7 @@ class NASGEM:
                                   top_k=self.top_k + self.verify_top, seed=derive_seed(self.seed, "bootstrap"),
                                   kappa=self.kappa, incumbents=[(r["cell"], r["score"]) for r in ok],
                                   min_predicted=self.verify_top, progress=self.progress)
-        top = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
+        top: list[dict[str, Any]] = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
                 "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
         by_key = {network_key(r["cell"]): r for r in ok}
         for e in top:
@@ -283,6 +283,7 @@ class NASGEM:
                     e.update(accuracy=r["accuracy"], macs=r["macs"], params=r["params"])
         todo = [e for e in top if e["measured"] is None][: self.verify_top]
         for e in todo:
+            assert self.trainer is not None  # verify_top > 0 needs a trainer (checked in __init__)
             r = self.trainer.evaluate(e["cell"])
             e.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
                      macs=finite_or_none(r.macs, "macs"), params=r.params)

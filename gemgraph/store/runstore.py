@@ -133,6 +133,7 @@ class RunStore:
             if kind == "empty":
                 if not create:
                     raise StoreError(f"{self.path}: is an empty SQLite file, not a gemgraph run store")
+                assert new_config is not None  # create=True requires a config (checked above)
                 self._initialise(new_config)
             else:
                 self._check_version()
@@ -203,7 +204,7 @@ class RunStore:
 
     def _inspect(self) -> str:
         """``"store"`` (any schema version), ``"empty"`` or raise StoreError for a foreign db."""
-        conn = self._conn
+        conn = self._db()
         # one read transaction: the header and the schema from the same snapshot (another
         # process may be committing a new store between two autocommit reads)
         own = not conn.in_transaction
@@ -235,7 +236,7 @@ class RunStore:
         delay = 0.002
         while True:
             try:
-                return str(self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+                return str(self._db().execute("PRAGMA journal_mode=WAL").fetchone()[0])
             except sqlite3.OperationalError as exc:
                 msg = str(exc).lower()
                 if ("locked" not in msg and "busy" not in msg) or time.monotonic() >= deadline:
@@ -246,7 +247,7 @@ class RunStore:
     def _initialise(self, config_json: str) -> None:
         """Create the schema in one transaction (re-checking under the write lock, so two
         processes creating the same store at once end with one store)."""
-        conn = self._conn
+        conn = self._db()
         self._set_wal()
         with immediate(conn):
             if self._inspect() == "store":  # another process created it meanwhile
@@ -260,7 +261,7 @@ class RunStore:
             _schema.create_tables(conn, config_json, gg_version)
 
     def _check_version(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db().execute("PRAGMA user_version").fetchone()[0]
         if version == 1:  # migrated when opened for writing, else read as schema 1
             self._schema = 1
         elif version != self.SCHEMA_VERSION:
@@ -280,7 +281,7 @@ class RunStore:
 
     def _quick_check(self) -> None:
         """``PRAGMA quick_check``; StoreError naming the problems unless it says ``ok``."""
-        rows = [r[0] for r in self._conn.execute("PRAGMA quick_check(20)")]
+        rows = [r[0] for r in self._db().execute("PRAGMA quick_check(20)")]
         if rows != ["ok"]:
             raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: "
                              f"{'; '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}); restore it from a copy, or "
@@ -289,7 +290,7 @@ class RunStore:
     def _migrate_from_1(self) -> None:
         """Schema 1 -> 2 in one transaction (:func:`gemgraph.store.schema.migrate_from_1`),
         unless another process migrated the file meanwhile."""
-        conn = self._conn
+        conn = self._db()
         self._set_wal()
         with immediate(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it
@@ -303,7 +304,7 @@ class RunStore:
                  self.path, self.SCHEMA_VERSION, n_rows)
 
     def _info(self, key: str) -> str:
-        row = self._conn.execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
+        row = self._db().execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: damaged run store: store_info has no {key!r}")
         return row[0]
@@ -417,6 +418,7 @@ class RunStore:
                     raise StoreError(f"{self.path}: iteration {iteration} is already stored (candidate id "
                                      f"{old[0] if old else '?'}); a resumed run must skip done_iterations()") from None
                 raise StoreError(f"{self.path}: candidate {iteration} rejected by the store: {exc}") from exc
+            assert cur.lastrowid is not None  # set by the INSERT
             return int(cur.lastrowid)
 
     def _columns(self) -> str:
@@ -563,6 +565,7 @@ class RunStore:
             self._need_schema_2()
             cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
                               (text, sett, utc_now()))
+            assert cur.lastrowid is not None  # set by the INSERT
             return int(cur.lastrowid)
 
     def pick(self) -> dict | None:
