@@ -101,14 +101,14 @@ class CellBatch:
         ops = np.full((n, num_nodes), -1, dtype=np.int64) if with_ops else None
         if n and (sizes == num_nodes).all():
             adj[:] = np.stack([c.adjacency for c in cells]).astype(bool)
-            if with_ops:
-                ops[:] = np.stack([c.op_indices for c in cells])
+            if ops is not None:  # with_ops: every cell has op indices
+                ops[:] = np.stack([o for c in cells if (o := c.op_indices) is not None])
         else:
             for k, c in enumerate(cells):
                 m = c.num_nodes
                 adj[k, :m, :m] = c.adjacency.astype(bool)
-                if with_ops:
-                    ops[k, :m] = c.op_indices
+                if ops is not None and (o := c.op_indices) is not None:
+                    ops[k, :m] = o
         return cls(
             torch.from_numpy(adj), None if ops is None else torch.from_numpy(ops), torch.from_numpy(sizes)
         )

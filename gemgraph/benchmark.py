@@ -94,7 +94,8 @@ def parse_methods(methods: str | Sequence[str]) -> list[tuple[str, str | None]]:
         else:
             feats = feats or "embedding"
             if feats not in FEATURES:
-                raise ValueError(f"methods: unknown feature set {feats!r} in {item!r}; expected one of {list(FEATURES)}")
+                raise ValueError(f"methods: unknown feature set {feats!r} in {item!r}; "
+                                 f"expected one of {list(FEATURES)}")
             entry = (name, feats)
         if entry in out:
             raise ValueError(f"methods: {item!r} is given twice")

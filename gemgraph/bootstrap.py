@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder, as_batch
@@ -210,8 +211,6 @@ def bootstrap_optimize(
             vectors = vectors[torch.from_numpy(pool_idx)]
     starts = range(0, len(batch), batch_size)
     if progress:
-        from tqdm.auto import tqdm
-
         starts = tqdm(starts, desc="bootstrap", unit="batch", total=len(starts))
     mus, sds = [], []
     for s in starts:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -232,6 +232,15 @@ class Cell:
         return int(count_concat(self._adj[None].astype(bool))[0])
 
     # ------------------------------------------------------------------ pruning
+    @overload
+    def prune(self, return_kept: Literal[False] = False) -> "Cell": ...
+
+    @overload
+    def prune(self, return_kept: Literal[True]) -> "tuple[Cell, np.ndarray]": ...
+
+    @overload
+    def prune(self, return_kept: bool) -> "Cell | tuple[Cell, np.ndarray]": ...
+
     def prune(self, return_kept: bool = False) -> "Cell | tuple[Cell, np.ndarray]":
         r"""Apply the cell -> network rule and drop every node not on a path from the input.
 
@@ -256,7 +265,7 @@ class Cell:
             raise ValueError("cell: no node is reachable from the input; the pruned cell would be empty")
         adj = self._adj[np.ix_(kept, kept)]
         ops = None if self._ops is None else [self._ops[i] for i in kept]
-        if ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
+        if ops is not None and self._ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
             raise ValueError("cell: the 'output' node is not reachable from the input")
         pruned = Cell(adj, ops)
         self._pruned = pruned
@@ -302,7 +311,8 @@ class Cell:
             raise ValueError(f"input_node: expected an index in [0, {n}), got {input_node}")
         input_node = int(input_node)
         if np.diag(adj).any():
-            raise ValueError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; a cell must be acyclic")
+            raise ValueError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; "
+                             "a cell must be acyclic")
         if adj[:, input_node].any():
             raise ValueError(f"input_node: node {input_node} has an incoming edge; the input must be a source")
         indeg = adj.sum(axis=0).astype(np.int64)
@@ -336,7 +346,7 @@ class Cell:
             op_attr: node attribute holding the op name; ops are used only if every node has it.
             input_node: the input node's *label* in ``graph`` (default: as in :meth:`from_dag`).
         """
-        import networkx as nx
+        import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
         if not isinstance(graph, nx.DiGraph):
             raise ValueError(f"graph: expected a networkx.DiGraph, got {type(graph).__name__}")
@@ -380,7 +390,7 @@ class Cell:
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` with nodes 0..N-1 (attribute ``op`` when ops are set)."""
-        import networkx as nx
+        import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
         g = nx.DiGraph()
         for v in range(self.num_nodes):
@@ -402,9 +412,9 @@ class Cell:
             ops, shape (N, 2 num_nodes - 1 [+ len(OPS)]) float (the features of the ``"gin"`` /
             ``"gcn"`` encoders); and ``op`` (N,) long op indices when the cell has ops.
         """
-        from torch_geometric.data import Data
+        from torch_geometric.data import Data  # noqa: PLC0415 - torch_geometric is heavy; loaded for to_pyg only
 
-        from .features import node_features
+        from .features import node_features  # noqa: PLC0415 - import cycle: gemgraph.features imports gemgraph.cell
 
         src, dst = np.nonzero(self._adj)
         edge_index = torch.from_numpy(np.stack([src, dst]).astype(np.int64))
@@ -437,6 +447,14 @@ class Cell:
 
 
 # ---------------------------------------------------------------------- batched helpers
+@overload
+def alive_mask(adj: torch.Tensor) -> torch.Tensor: ...
+
+
+@overload
+def alive_mask(adj: np.ndarray) -> np.ndarray: ...
+
+
 def alive_mask(adj: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     r"""Batched reachability from node 0 for upper-triangular adjacency.
 
@@ -447,11 +465,16 @@ def alive_mask(adj: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         bool of shape (B, N): node 0 always True; node j True iff some i < j is True with
         ``adj[:, i, j]``. One vectorised step per node (N steps, each over the batch).
     """
-    is_torch = isinstance(adj, torch.Tensor)
     B, N, _ = adj.shape
-    # column j of adj as a contiguous row: in-edges of node j
-    adj_t = adj.transpose(1, 2).contiguous() if is_torch else np.ascontiguousarray(adj.transpose(0, 2, 1))
-    alive = torch.zeros((B, N), dtype=torch.bool, device=adj.device) if is_torch else np.zeros((B, N), dtype=bool)
+    adj_t: Any  # the same kind as adj (the loop below is written for both)
+    alive: Any
+    if isinstance(adj, torch.Tensor):
+        # column j of adj as a contiguous row: in-edges of node j
+        adj_t = adj.transpose(1, 2).contiguous()
+        alive = torch.zeros((B, N), dtype=torch.bool, device=adj.device)
+    else:
+        adj_t = np.ascontiguousarray(adj.transpose(0, 2, 1))
+        alive = np.zeros((B, N), dtype=bool)
     alive[:, 0] = True
     for j in range(1, N):
         alive[:, j] = (adj_t[:, j, :j] & alive[:, :j]).any(1)

@@ -48,6 +48,7 @@ import json
 import math
 import numbers
 import os
+import sys
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -59,13 +60,13 @@ from . import __version__
 from .space import check_macs_window
 from .wl import label_names
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10: TOML files need the tomli package
+else:  # pragma: no cover - Python 3.10: TOML files need the tomli package
     try:
-        import tomli as tomllib  # type: ignore[no-redef,import-not-found]
+        import tomli as tomllib  # type: ignore[import-not-found]  # optional: Python 3.10 only
     except ModuleNotFoundError:
-        tomllib = None  # type: ignore[assignment]
+        tomllib = None
 
 __all__ = [
     "BootstrapConfig", "EncoderConfig", "PredictorConfig", "RunConfig", "SamplerConfig", "SpaceConfig",

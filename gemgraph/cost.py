@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .cell import OP_INDEX, OPS, Cell, alive_mask, canonical_op
+from .nn import MOBILENET_STAGES, CifarNet, MobileNet, make_divisible
 from .utils import check_int
 
 __all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES"]
@@ -100,8 +102,6 @@ _MOBILENET_KEYS = {"num_classes", "width", "expansion", "stages", "stem_channels
 
 def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(adj bool (n, N, N), ops long (n, N) or None)`` from cells, a CellBatch or tensors."""
-    from .cell import Cell
-
     if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
         adj, ops = cells
     elif hasattr(cells, "adj") and hasattr(cells, "sizes"):  # a CellBatch
@@ -176,8 +176,6 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
         ValueError: for a cell with no operation node reachable from the input, an
             unreachable ``"output"`` node, or a reachable node with op ``"input"`` or padding.
     """
-    from .cell import OP_INDEX, OPS, alive_mask, canonical_op
-
     adj, ops = _as_cell_tensors(cells)
     default = OP_INDEX[canonical_op(default_op, argument="default_op")]
     if default in (OP_INDEX["input"], OP_INDEX["output"]):
@@ -217,8 +215,6 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
 def stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     """:func:`cell_stats` of valid cells, no checks: adj (m, N, N) bool, ops (m, N) long,
     ``alive = alive_mask(adj)`` -> (m, 4) int64."""
-    from .cell import OP_INDEX
-
     N = a.shape[1]
     node = torch.arange(N)
     I_OUT = OP_INDEX["output"]
@@ -280,10 +276,8 @@ class CellCost:
         >>> macs, params = cost((adj, ops))
     """
 
-    def __init__(self, network: str = "cifarnet", input_size: int | Sequence[int] | None = None, **options: Any) -> None:
-        from .nn.networks import MOBILENET_STAGES
-        from .nn.ops import make_divisible
-
+    def __init__(self, network: str = "cifarnet", input_size: int | Sequence[int] | None = None,
+                 **options: Any) -> None:
         key = _NETWORK_ALIASES.get(str(network).lower()) if isinstance(network, str) else None
         if key is None:
             raise ValueError(f"network: expected one of {list(_NETWORKS)} (or 'cifar' / 'imagenet'), got {network!r}")
@@ -346,7 +340,8 @@ class CellCost:
             try:
                 stages = [tuple(int(v) for v in s) for s in stages]
             except (TypeError, ValueError):
-                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, got {stages!r}") from None
+                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, "
+                                 f"got {stages!r}") from None
             for k, st in enumerate(stages):
                 if len(st) != 3 or st[0] < 1 or st[1] < 1 or st[2] not in (1, 2):
                     raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {st}")
@@ -399,8 +394,6 @@ class CellCost:
 
     def build(self, cell: Any) -> nn.Module:
         """The module whose cost this describes (for checking against :func:`count`)."""
-        from .nn import CifarNet, MobileNet
-
         return (CifarNet if self.network == "cifarnet" else MobileNet)(cell, **self.options)
 
     def from_stats(self, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

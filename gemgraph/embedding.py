@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy import stats
+from tqdm.auto import tqdm
 
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder
@@ -140,7 +141,8 @@ def pair_cosine(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cosine_similarity(z[pairs[:, 0]], z[pairs[:, 1]], dim=1, eps=1e-8)
 
 
-def fidelity(encoder: Encoder, cells: Sequence[Cell], kernel: WLKernel, n_pairs: int = 20_000, seed: int = 0) -> FidelityReport:
+def fidelity(encoder: Encoder, cells: Sequence[Cell], kernel: WLKernel, n_pairs: int = 20_000,
+             seed: int = 0) -> FidelityReport:
     r"""Fidelity of ``encoder`` to ``kernel`` on random same-size pairs of ``cells``.
 
     Args:
@@ -178,7 +180,8 @@ def _draw_cells(source: Any, n: int, seed: int) -> list[Cell]:
     return cells
 
 
-def _split_unique(cells: list[Cell], n_train: int, n_val: int, n_test: int, seed: int) -> tuple[list[Cell], list[Cell], list[Cell]]:
+def _split_unique(cells: list[Cell], n_train: int, n_val: int, n_test: int,
+                  seed: int) -> tuple[list[Cell], list[Cell], list[Cell]]:
     """Disjoint train/val/test sets of *distinct* graphs."""
     uniq = list(dict.fromkeys(cells))  # distinct, order kept
     rng = np.random.default_rng(seed)
@@ -325,8 +328,6 @@ def train_encoder(
         gen = torch.Generator().manual_seed(seed + 3)
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=max_epochs, desc=f"train {encoder.name} encoder", unit="epoch")
         t_train = time.perf_counter()
         for epoch in range(1, max_epochs + 1):
@@ -342,7 +343,8 @@ def train_encoder(
                 iu = torch.triu_indices(len(idx), len(idx), 1, device=dev)
                 loss = torch.mean((cos[iu[0], iu[1]] - target[iu[0], iu[1]]) ** 2)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"train_encoder: non-finite loss at epoch {epoch}; try a lower lr (lr={lr})")
+                    raise FloatingPointError(f"train_encoder: non-finite loss at epoch {epoch}; "
+                                             f"try a lower lr (lr={lr})")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

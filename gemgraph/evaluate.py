@@ -48,9 +48,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .cell import Cell
 from .cost import count
+from .nn import CifarNet
 from .score import efficiency
 from .utils import check_int, resolve_device, warmup_cosine
 
@@ -64,8 +66,9 @@ class Result:
     Attributes:
         accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
         macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
-            also when ``resolution`` pools the inputs; 0 when the network could not be built).
-        params: parameters.
+            also when ``resolution`` pools the inputs; 0 when the network could not be built; None
+            when unknown, for a Ray task that failed).
+        params: parameters (None when unknown, as ``macs``).
         score: ``efficiency(accuracy, macs, lam)`` (NaN when failed).
         train_seconds: wall time of the training loop.
         status: ``"ok"`` or ``"failed"``.
@@ -77,8 +80,8 @@ class Result:
     """
 
     accuracy: float
-    macs: int
-    params: int
+    macs: int | None
+    params: int | None
     score: float
     train_seconds: float
     status: str = "ok"
@@ -213,7 +216,8 @@ class ProxyTrainer:
         self.root = root
         for name, ds in (("train_data", train_data), ("eval_data", eval_data)):
             if ds is not None and not (hasattr(ds, "data") and hasattr(ds, "targets") and hasattr(ds, "batch")):
-                raise ValueError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), got {type(ds).__name__}")
+                raise ValueError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), "
+                                 f"got {type(ds).__name__}")
         if (train_data is None) != (eval_data is None):
             raise ValueError("train_data/eval_data: give both or neither")
         self.train_data, self.eval_data = train_data, eval_data
@@ -249,7 +253,7 @@ class ProxyTrainer:
             FileNotFoundError, ValueError: as :func:`gemgraph.datasets.cifar10_proxy`.
         """
         if self.train_data is None and "train" not in self._cache:
-            from .datasets import cifar10_proxy
+            from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
 
             cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                           download=self.download)
@@ -258,7 +262,7 @@ class ProxyTrainer:
         """(train dataset, train indices, train images on device, eval dataset, eval images on device)."""
         if "train" not in self._cache:
             if self.train_data is None:
-                from .datasets import cifar10_proxy
+                from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
 
                 train, ev = cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                                           download=self.download)
@@ -267,7 +271,7 @@ class ProxyTrainer:
                 train, ev = self.train_data, self.eval_data
                 native = int(train.data.shape[-1])
                 if self.resolution is not None and self.resolution != native:
-                    from .datasets import CifarTensorDataset, downsample
+                    from .datasets import CifarTensorDataset, downsample  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                     if not all(isinstance(d, CifarTensorDataset) for d in (train, ev)):
                         raise ValueError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
@@ -280,13 +284,13 @@ class ProxyTrainer:
             if self.max_train_images is None or self.max_train_images >= len(train):
                 idx = torch.arange(len(train))
             else:
-                from .datasets import balanced_indices
+                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                 idx = torch.from_numpy(balanced_indices(train.targets, self.max_train_images, seed=self.seed))
             if self.max_eval_images is None or self.max_eval_images >= len(ev):
                 eval_idx = torch.arange(len(ev))
             else:
-                from .datasets import balanced_indices
+                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                 eval_idx = torch.from_numpy(balanced_indices(ev.targets, self.max_eval_images, seed=self.seed))
             self._cache.update(
@@ -299,8 +303,6 @@ class ProxyTrainer:
     # ------------------------------------------------------------------ model
     def build_model(self, cell: Cell, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
         """The (untrained, CPU) network for ``cell``, initialised from ``seed``."""
-        from .nn import CifarNet
-
         with torch.random.fork_rng(devices=[]):  # built on the CPU: only the CPU generator is used
             torch.default_generator.manual_seed(self.seed)
             return CifarNet(cell, num_classes=num_classes, width=self.width,
@@ -354,8 +356,6 @@ class ProxyTrainer:
         return Result(acc, macs, params, efficiency(acc, macs, self.lam), **res), model
 
     def _train(self, model: nn.Module, train: Any, idx: torch.Tensor, data: torch.Tensor, res: dict) -> None:
-        from tqdm.auto import tqdm
-
         dev = self.device
         cuda = dev.type == "cuda"
         cl = cuda if self.channels_last is None else self.channels_last
@@ -408,7 +408,8 @@ class ProxyTrainer:
                         if not torch.isfinite(vals).all():
                             raise _Diverged(f"non-finite training loss at {where}")
                         if float(vals.max()) > self.max_loss:
-                            raise _Diverged(f"diverged: training loss {float(vals.max()):.4g} > max_loss={self.max_loss} at {where}")
+                            raise _Diverged(f"diverged: training loss {float(vals.max()):.4g} > "
+                                            f"max_loss={self.max_loss} at {where}")
                         loss_sum += float(vals.sum())
                         loss_n += len(vals)
                         bar.set_postfix(loss=f"{loss_sum / loss_n:.3f}", refresh=False)

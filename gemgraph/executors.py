@@ -75,7 +75,7 @@ class RayExecutor:
         **init_kwargs: Any,
     ) -> None:
         try:
-            import ray
+            import ray  # noqa: PLC0415 - ray is an optional dependency
         except ImportError:
             raise ImportError("RayExecutor needs Ray: pip install 'gemgraph[ray]'") from None
         self._ray = ray
@@ -149,7 +149,7 @@ _SETUP_ERRORS = (FileNotFoundError, ImportError)
 def _failed_result(exc: BaseException, ray: Any, seconds: float) -> Any:
     """The failed :class:`~gemgraph.evaluate.Result` for a Ray task that raised or lost its
     worker; setup errors (see :data:`_SETUP_ERRORS`) are raised instead."""
-    from .evaluate import Result
+    from .evaluate import Result  # noqa: PLC0415 - gemgraph.evaluate loads the flop counter; only when a Ray task fails
 
     rex = ray.exceptions
     cause = getattr(exc, "cause", None) if isinstance(exc, rex.RayTaskError) else None

@@ -40,6 +40,9 @@ import torch
 from torch import nn
 
 from .cell import Cell
+from .nn import CellModule, CifarNet, MobileNet
+from .store import RunStore, cell_from_json, cell_to_json, store_path
+from .store import to_plain as plain
 from .utils import check_int
 
 __all__ = [
@@ -59,15 +62,11 @@ GEMNET_FILE = "gemnet.pt"
 
 
 def _networks() -> dict[str, type[nn.Module]]:
-    from .nn import CifarNet, MobileNet
-
     return {"CifarNet": CifarNet, "MobileNet": MobileNet}
 
 
 def _plain(x: Any) -> Any:
     """JSON-safe plain copy (what ``weights_only`` loading accepts besides tensors)."""
-    from .store import to_plain as plain
-
     return plain(x)
 
 
@@ -83,8 +82,6 @@ def network_config(model: nn.Module) -> dict[str, Any]:
     Raises:
         ValueError: for a module whose settings cannot be read off.
     """
-    from .nn import CellModule, CifarNet
-
     if type(model) is not CifarNet:
         raise ValueError(f"model: can read the settings of a CifarNet only, got {type(model).__name__}; "
                          "pass network= and kwargs= to save_gemnet")
@@ -117,8 +114,6 @@ def save_gemnet(path: str | os.PathLike, model: nn.Module, cell: Cell, *, networ
 
     The file holds ``{"format", "version", "network", "kwargs", "cell", "state_dict", "meta"}``.
     """
-    from .store import cell_to_json
-
     if not isinstance(model, nn.Module):
         raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(cell, Cell):
@@ -176,8 +171,6 @@ def load_gemnet(path: str | os.PathLike, map_location: str | torch.device = "cpu
         >>> model = gemgraph.load_gemnet("runs/quick/gemnet.pt")     # doctest: +SKIP
         >>> model(images).argmax(1)                                  # doctest: +SKIP
     """
-    from .store import cell_from_json
-
     ckpt = read_gemnet(path, map_location)
     cls = _networks().get(ckpt["network"])
     if cls is None:
@@ -191,8 +184,6 @@ def load_gemnet(path: str | os.PathLike, map_location: str | torch.device = "cpu
 # ---------------------------------------------------------------------- formats
 def export_json(path: str | os.PathLike, cell: Cell, **extra: Any) -> Path:
     """Write ``{"format": "gemgraph.cell", "cell": {"n", "edges", "ops"}, ...extra}`` as JSON."""
-    from .store import cell_to_json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": "gemgraph.cell", "version": 1, "cell": cell_to_json(cell), **_plain(extra)}
@@ -271,9 +262,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
         ImportError: without the ``onnx`` / ``onnxscript`` packages (``pip install gemgraph[export]``).
     """
     try:
-        import onnx
+        import onnx  # noqa: PLC0415 - onnx is an optional dependency (gemgraph[export])
     except ImportError:
-        raise ImportError("export_onnx: needs the onnx and onnxscript packages (pip install 'gemgraph[export]')") from None
+        raise ImportError("export_onnx: needs the onnx and onnxscript packages "
+                          "(pip install 'gemgraph[export]')") from None
     t0 = time.perf_counter()
     model = model.to("cpu").eval()
     images = _check_images(images)
@@ -287,7 +279,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
     proto = onnx.load(str(path))
     out: dict[str, Any] = {"path": str(path), "format": "onnx",
                            "opset": next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None),
-                           "checker": True, "onnxruntime": False, "max_abs_diff": None, "batch": len(images), "ok": True}
+                           "checker": True, "onnxruntime": False, "max_abs_diff": None, "batch": len(images),
+                           "ok": True}
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types; any of them fails the export
@@ -313,7 +306,7 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
     Raises:
         ImportError: if onnxruntime is not installed.
     """
-    import onnxruntime as ort
+    import onnxruntime as ort  # noqa: PLC0415 - onnxruntime is an optional dependency
 
     images = _check_images(images)
     opts = ort.SessionOptions()
@@ -333,7 +326,7 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
 def _run_images(root: str | os.PathLike | None, n: int, in_channels: int, seed: int) -> tuple[torch.Tensor, str]:
     """``n`` normalised test images of the CIFAR-10 proxy set, or a seeded normal batch without data."""
     try:
-        from .datasets import cifar10_proxy
+        from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
         test = cifar10_proxy(root, split="test")
         idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:n]
@@ -374,17 +367,12 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
     out = Path(out) if out is not None else run / FORMATS[fmt]
     ckpt_path = run / GEMNET_FILE
     if fmt == "json":
-        from .store import cell_from_json
-
         if ckpt_path.is_file():
             ckpt = read_gemnet(ckpt_path)
             export_json(out, cell_from_json(ckpt["cell"]), network=ckpt["network"], kwargs=ckpt["kwargs"],
                         gemnet=ckpt["meta"], source=str(ckpt_path))
             cell = ckpt["cell"]
         else:
-            from .store import store_path
-            from .store import RunStore
-
             if not store_path(run).exists():
                 raise FileNotFoundError(f"RUN: {run} has neither {GEMNET_FILE} nor a run store")
             with RunStore(store_path(run)) as store:

@@ -13,6 +13,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from scipy.stats import binned_statistic_2d
+from sklearn.base import clone
+
 __all__ = ["plot_bias", "score_surface"]
 
 # arm -> (colour, line style); unknown arms cycle through the default colours
@@ -173,13 +177,10 @@ def score_surface(
         dict with ``figure``, ``num_samples``, ``evr_embedding`` / ``evr_raw`` (variance
         explained by the two PCA axes) and the predicted score ranges.
     """
-    import numpy as np
-    from matplotlib.figure import Figure
-    from scipy.stats import binned_statistic_2d
-    from sklearn.base import clone
-    from sklearn.decomposition import PCA
+    from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib loads when a plot is drawn
+    from sklearn.decomposition import PCA  # noqa: PLC0415 - loads when a plot is drawn
 
-    from .encoders import create
+    from .encoders import create  # noqa: PLC0415 - gemgraph.encoders loads torch_geometric
 
     adj, ops = space.sample_tensors(num_samples, seed=seed)
     rows = [r for r in store.candidates(status="ok") if r["score"] is not None]

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .bootstrap import BootstrapResult, bootstrap_optimize, network_key
 from .cell import Cell
@@ -144,7 +145,8 @@ class NASGEM:
             raise ValueError(f"trainer: expected an object with evaluate(cell) (or None: bootstrap only), "
                              f"got {type(trainer).__name__}")
         if trainer is None and verify_top:
-            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), got {verify_top}")
+            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), "
+                             f"got {verify_top}")
         check_int(top_k, "top_k", 1)
         check_int(verify_top, "verify_top", 0)
         check_int(num_samples, "num_samples", 1)
@@ -154,7 +156,8 @@ class NASGEM:
         if not (isinstance(kappa, (int, float)) and math.isfinite(float(kappa))):
             raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
         self.space, self.encoder, self.predictor, self.trainer, self.store = space, encoder, predictor, trainer, store
-        self.seed, self.num_samples, self.top_k, self.verify_top = int(seed), int(num_samples), int(top_k), int(verify_top)
+        self.seed, self.num_samples = int(seed), int(num_samples)
+        self.top_k, self.verify_top = int(top_k), int(verify_top)
         self.sampler = make_sampler(sampler, **dict(sampler_options or {}))
         self.kappa = float(kappa)
         self.checkpoint_every = int(checkpoint_every)
@@ -225,8 +228,6 @@ class NASGEM:
         executor = make_executor(self.executor)
         bar = None
         if self.progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=iterations, initial=len([t for t in done if t < iterations]), desc="NASGEM search",
                        unit="cand")
         try:
@@ -272,7 +273,7 @@ class NASGEM:
                                   top_k=self.top_k + self.verify_top, seed=derive_seed(self.seed, "bootstrap"),
                                   kappa=self.kappa, incumbents=[(r["cell"], r["score"]) for r in ok],
                                   min_predicted=self.verify_top, progress=self.progress)
-        top = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
+        top: list[dict[str, Any]] = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
                 "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
         by_key = {network_key(r["cell"]): r for r in ok}
         for e in top:
@@ -282,6 +283,7 @@ class NASGEM:
                     e.update(accuracy=r["accuracy"], macs=r["macs"], params=r["params"])
         todo = [e for e in top if e["measured"] is None][: self.verify_top]
         for e in todo:
+            assert self.trainer is not None  # verify_top > 0 needs a trainer (checked in __init__)
             r = self.trainer.evaluate(e["cell"])
             e.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
                      macs=finite_or_none(r.macs, "macs"), params=r.params)

@@ -99,7 +99,8 @@ class SearchSpace:
         ops = tuple(canonical_op(o) for o in ops)
         if "input" in ops or "output" in ops:
             raise ValueError(f"ops: 'input'/'output' are structural, not searchable ops; got {ops}")
-        if max_concat is not None and (isinstance(max_concat, bool) or not isinstance(max_concat, (int, np.integer)) or max_concat < 0):
+        if max_concat is not None and (isinstance(max_concat, bool) or not isinstance(max_concat, (int, np.integer))
+                                       or max_concat < 0):
             raise ValueError(f"max_concat: expected None or an int >= 0, got {max_concat!r}")
         lo, hi = (edge_prob, edge_prob) if isinstance(edge_prob, (int, float)) else tuple(edge_prob)
         if not (0.0 < lo <= hi <= 1.0):
@@ -116,14 +117,15 @@ class SearchSpace:
                 raise ValueError(f"min_ops: expected at most num_nodes - 1 = {self.num_nodes - 1} operation nodes, "
                                  f"got {min_ops}")
         self.min_ops = None if min_ops is None else int(min_ops)
-        from .cost import CellCost
+        from .cost import CellCost  # noqa: PLC0415 - gemgraph.cost (flop counter, nn) kept off `import gemgraph`
 
         if cost is None:
             cost = CellCost("cifarnet")
         elif isinstance(cost, dict):
             cost = CellCost(**cost)
         elif not isinstance(cost, CellCost):
-            raise ValueError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, got {type(cost).__name__}")
+            raise ValueError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, "
+                             f"got {type(cost).__name__}")
         self.cost = cost
         if max_draws is not None and (isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer))
                                       or max_draws < 1):
@@ -133,7 +135,8 @@ class SearchSpace:
     def __repr__(self) -> str:
         extra = ""
         if self.macs is not None:
-            extra += f", macs={_fmt_window(self.macs)} ({self.cost.network} {self.cost.input_size[0]}x{self.cost.input_size[1]})"
+            extra += (f", macs={_fmt_window(self.macs)} "
+                      f"({self.cost.network} {self.cost.input_size[0]}x{self.cost.input_size[1]})")
         if self.min_ops is not None:
             extra += f", min_ops={self.min_ops}"
         return (
@@ -209,7 +212,7 @@ class SearchSpace:
 
     def _accept(self, adj: torch.Tensor, ops: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(accepted (n,) bool, MACs (n,) int64 of the non-empty cells or None)."""
-        from .cost import stats_chunk
+        from .cost import stats_chunk  # noqa: PLC0415 - gemgraph.cost kept off `import gemgraph`
 
         alive = alive_mask(adj)
         n_ops = alive[:, 1:].sum(1)
@@ -288,6 +291,7 @@ class SearchSpace:
         # random rank among the multi-input nodes; the first max_concat keep all inputs
         key = torch.rand(m, N, generator=gen).masked_fill(~multi, 2.0)
         rank = key.argsort(1).argsort(1)
+        assert self.max_concat is not None  # only called with a concatenation cap
         keep_all = multi & (rank < self.max_concat)
         # every other node keeps one random input edge
         score = torch.rand(m, N, N, generator=gen).masked_fill_(adj.logical_not(), -1.0)
@@ -319,7 +323,7 @@ class SearchSpace:
         adj = torch.from_numpy(np.stack([c.adjacency for c in cells])).bool()
         if any(c.ops is None for c in cells):
             return adj, None
-        return adj, torch.from_numpy(np.stack([c.op_indices for c in cells]))
+        return adj, torch.from_numpy(np.stack([o for c in cells if (o := c.op_indices) is not None]))
 
     def contains(self, cell: Cell) -> bool:
         """True if ``cell`` could have been sampled: right size, valid (every node with an

@@ -4,10 +4,13 @@ from __future__ import annotations
 import math
 import os
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -68,8 +71,6 @@ def warmup_cosine(step: int, total: int, warmup_steps: int, *, start: float = 0.
 def cache_root() -> "os.PathLike[str]":
     """``$GEMGRAPH_CACHE``, or ``~/.cache/gemgraph``: where derived artefacts (parsed tables,
     trained NB101 encoders) are kept between runs."""
-    from pathlib import Path
-
     root = os.environ.get("GEMGRAPH_CACHE")
     return Path(root) if root else Path.home() / ".cache" / "gemgraph"
 
@@ -90,9 +91,6 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
 def is_fitted(estimator: Any) -> bool:
     """True if scikit-learn's ``check_is_fitted`` accepts ``estimator`` (its
     ``__sklearn_is_fitted__``, else its fitted attributes ending in ``_``)."""
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
     try:
         check_is_fitted(estimator)
     except NotFittedError:

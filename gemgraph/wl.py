@@ -34,7 +34,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .cell import Cell
+from .cell import OPS, Cell
 
 NodeLabels = Union[str, Sequence[str], Callable[[Cell], Sequence[Any]]]
 
@@ -74,7 +74,8 @@ def as_cells(graphs: Any, argument: str = "X") -> list[Cell]:
         raise ValueError(f"{argument}: expected a sequence of cells, got a single Cell (wrap it in a list)")
     if isinstance(graphs, (torch.Tensor, np.ndarray)):
         if graphs.ndim != 3:
-            raise ValueError(f"{argument}: expected a batch of adjacency matrices (n, N, N), got shape {tuple(graphs.shape)}")
+            raise ValueError(f"{argument}: expected a batch of adjacency matrices (n, N, N), "
+                             f"got shape {tuple(graphs.shape)}")
         return [Cell(a) for a in graphs]
     try:
         items = list(graphs)
@@ -358,8 +359,6 @@ class WLKernel(BaseEstimator):
     def _initial_labels(self, cells: list[Cell], src: np.ndarray, dst: np.ndarray, T: int) -> np.ndarray:
         names = label_names(self.node_labels)
         if names is not None:
-            from .cell import OPS
-
             lab = np.zeros(T, dtype=np.int64)
             for name in names:
                 if name == "degree":
@@ -368,15 +367,19 @@ class WLKernel(BaseEstimator):
                 else:
                     missing = [k for k, c in enumerate(cells) if c.ops is None]
                     if missing:
-                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; cell {missing[0]} has none")
+                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; "
+                                         f"cell {missing[0]} has none")
                     lab = lab * len(OPS) + np.concatenate([c.op_indices for c in cells])
             return lab
+        fn = self.node_labels
+        assert callable(fn)  # label_names is None for a callable only
         raw: list[Any] = []
         for k, c in enumerate(cells):
-            lab = list(self.node_labels(c))
-            if len(lab) != c.num_nodes:
-                raise ValueError(f"node_labels: callable returned {len(lab)} labels for cell {k} with {c.num_nodes} nodes")
-            raw.extend(lab)
+            vals = list(fn(c))
+            if len(vals) != c.num_nodes:
+                raise ValueError(f"node_labels: callable returned {len(vals)} labels for cell {k} "
+                                 f"with {c.num_nodes} nodes")
+            raw.extend(vals)
         ids: dict[Any, int] = {}
         return np.array([ids.setdefault(v, len(ids)) for v in raw], dtype=np.int64)
 
@@ -474,8 +477,7 @@ class WLKernel(BaseEstimator):
         ``s_i * s_j`` (``s = 1 / sqrt(diag)``; the product is commutative, so the normalised
         matrix stays exactly symmetric) and the diagonal of non-empty rows is set to 1.
         """
-        sym = Fb is None
-        if not sym:
+        if Fb is not None:
             n, m = Fa.shape[0], Fb.shape[0]
             da = np.bincount(Fa.indices, minlength=Fa.shape[1]).astype(bool)
             db = np.bincount(Fb.indices, minlength=Fb.shape[1]).astype(bool)

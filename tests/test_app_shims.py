@@ -21,6 +21,7 @@ def test_console_entry_points():
     root = Path(__file__).resolve().parents[1]
     text = (root / "pyproject.toml").read_text()
     assert 'gemgraph = "gemgraph.app.cli:main"' in text
-    for cmd in (["-m", "gemgraph", "--version"], ["-c", "import sys; from gemgraph.cli import main; sys.exit(main(['--version']))"]):
+    for cmd in (["-m", "gemgraph", "--version"],
+                ["-c", "import sys; from gemgraph.cli import main; sys.exit(main(['--version']))"]):
         r = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=root, timeout=120)
         assert r.returncode == 0 and r.stdout.startswith("gemgraph "), r.stderr[-2000:]

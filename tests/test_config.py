@@ -229,7 +229,8 @@ def _fake_env(monkeypatch, seen: list):
     from . import _search_helpers
 
     monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
-    monkeypatch.setattr("gemgraph.cli._search", lambda args, run_dir, cfg, store, data, it: seen.append((cfg, it)) or {})
+    monkeypatch.setattr("gemgraph.cli._search",
+                        lambda args, run_dir, cfg, store, data, it: seen.append((cfg, it)) or {})
 
 
 TINY = ["--nodes", "6", "--macs", "0:", "--min-ops", "1", "--quiet", "--device", "cpu"]

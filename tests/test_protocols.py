@@ -104,4 +104,5 @@ def test_a_wrong_object_is_not_a_protocol():
             return None
 
     assert isinstance(Partial(), protocols.Evaluator)  # runtime_checkable checks names only ...
-    assert _compatible(protocols.Evaluator.evaluate, Partial().evaluate) == "no parameter 'cell'"  # ... this checks more
+    # ... this checks more
+    assert _compatible(protocols.Evaluator.evaluate, Partial().evaluate) == "no parameter 'cell'"

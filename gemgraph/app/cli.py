@@ -55,7 +55,7 @@ def _mark(store, status: str) -> None:
     try:
         if store.get_meta("status") == "running":
             store.set_meta("status", status)
-    except Exception:  # pragma: no cover - e.g. the disk is full
+    except Exception:  # noqa: BLE001 - never mask the error being handled  # pragma: no cover - e.g. the disk is full
         pass
 
 
@@ -363,8 +363,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         _log.info("GEMNet trained %d epochs: status %s, %s accuracy %.4f", args.epochs, res.status, args.split,
                   res.accuracy)
         macs224, params224 = count(MobileNet(cell, num_classes=1000), (3, 224, 224))
-        out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width, "cells_per_stage": args.cells_per_stage,
-               "split": args.split, **res.to_dict(), "imagenet_mobilenet_macs": macs224, "imagenet_mobilenet_params": params224}
+        out = {"cell": pick["best"], "epochs": args.epochs, "width": args.width,
+               "cells_per_stage": args.cells_per_stage,
+               "split": args.split, **res.to_dict(), "imagenet_mobilenet_macs": macs224,
+               "imagenet_mobilenet_params": params224}
         if model is not None:
             from pathlib import Path
 
@@ -375,11 +377,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(out))
     else:
-        print(f"GEMNet (CifarNet width {args.width}, {args.cells_per_stage} cell(s)/stage) trained {args.epochs} epochs: "
+        print(f"GEMNet (CifarNet width {args.width}, {args.cells_per_stage} cell(s)/stage) "
+              f"trained {args.epochs} epochs: "
               f"status {res.status}{'' if res.ok else ' (' + str(res.error) + ')'}")
-        print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {res.macs / 1e6:.1f} M   params {res.params / 1e6:.3f} M"
+        print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {res.macs / 1e6:.1f} M"
+              f"   params {res.params / 1e6:.3f} M"
               f"   score {res.score:.4f}   train {res.train_seconds:.1f} s")
-        print(f"  as a 224x224 ImageNet MobileNet (GEMNet setting): {macs224 / 1e6:.0f} M MACs, {params224 / 1e6:.2f} M params")
+        print(f"  as a 224x224 ImageNet MobileNet (GEMNet setting): {macs224 / 1e6:.0f} M MACs, "
+              f"{params224 / 1e6:.2f} M params")
         if "saved" in out:
             print(f"  saved to {out['saved']} (gemgraph.load_gemnet; `gemgraph export` for json / pt / onnx)")
     return 0 if res.ok else 1
@@ -408,7 +413,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         else:
             checks = ["onnx.checker ok"] if rep["format"] == "onnx" else []
             if rep.get("max_abs_diff") is not None:
-                checks.append(f"max |diff| vs torch {rep['max_abs_diff']:.2e} on {rep['images']} (atol {rep['atol']:g})")
+                checks.append(f"max |diff| vs torch {rep['max_abs_diff']:.2e} on {rep['images']} "
+                              f"(atol {rep['atol']:g})")
             elif rep["format"] == "onnx":
                 checks.append("onnxruntime not installed: not run")
             line += ": " + ", ".join(checks)
@@ -813,7 +819,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="settings file, JSON or TOML, in the run config's dict form (partial: keys left out keep the "
                         "preset's; `gemgraph config show --json` writes a full one); overrides the preset")
     s.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",
-                   help="set one config key, repeatable (e.g. --set trainer.lr=0.05 --set macs=[0,null]); VALUE is JSON "
+                   help="set one config key, repeatable (e.g. --set trainer.lr=0.05 --set macs=[0,null]); "
+                        "VALUE is JSON "
                         "when it parses, else a string; overrides --config; the flags below override it")
     s.add_argument("--nodes", type=int, default=None, help="cell size N (preset: 30)")
     s.add_argument("--iterations", type=int, default=None,

@@ -46,8 +46,22 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from sklearn.base import clone
+
+from ..config import changed_keys, resolve_config
+from ..predictor import EfficiencyPredictor
+from ..space import SearchSpace, parse_macs_window
+from ..store import RunLock, RunStore, cell_from_json, cell_to_json
+from ..utils import check_int
+from ..wl import WLKernel
 
 # presets and configs live in gemgraph.config (typed, validated); re-exported where they were
 from ..store import store_path  # noqa: F401  (re-export: gemgraph.runs.store_path)
@@ -61,8 +75,6 @@ log = logging.getLogger(__name__)
 def make_space(cfg: dict[str, Any], regime: bool = True):
     """The run's :class:`~gemgraph.SearchSpace`; ``regime=False``: without the MAC window and
     ``min_ops`` (the encoder learns the unrestricted supernet, as in the paper)."""
-    from ..space import SearchSpace
-
     if not regime:
         cfg = {**cfg, "macs": None, "min_ops": None}
     macs = cfg.get("macs")  # .get: runs stored before computation regimes have no window
@@ -76,7 +88,7 @@ def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | Non
     """The run's :class:`~gemgraph.evaluate.ProxyTrainer`; ``data`` = already loaded ``(train,
     eval)`` datasets at 32x32 (the trainer pools them to its resolution), else they are read from
     ``data_root`` (or the embedded subset; ``download``: fetched) when first used."""
-    from ..evaluate import ProxyTrainer
+    from ..evaluate import ProxyTrainer  # noqa: PLC0415 - gemgraph.evaluate (flop counter) kept off CLI start-up
 
     t = cfg["trainer"]
     train, ev = (None, None) if data is None else data
@@ -99,8 +111,6 @@ def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None, d
         ValueError: ``data``: the data file is corrupt, truncated or unreadable (named, with
             the reason).
     """
-    import zipfile
-
     where = os.fspath(data_root) if data_root is not None else f"$GEMGRAPH_DATA={os.environ.get('GEMGRAPH_DATA')!r}"
     try:
         make_trainer(cfg, data_root=None if data_root is None else os.fspath(data_root), device="cpu",
@@ -125,8 +135,6 @@ def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def make_predictor(cfg: dict[str, Any]):
-    from ..predictor import EfficiencyPredictor
-
     p = cfg["predictor"]
     extra = {k: p[k] for k in ("target", "loss") if k in p}
     return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"], **extra)
@@ -136,8 +144,6 @@ def encoder_identity(encoder: Any) -> dict[str, Any]:
     r"""What identifies a trained encoder: ``{"blake2b", "name", "config"}``, the hash over its
     name, config and every state-dict tensor (key, dtype, shape, bytes), independent of how the
     file was serialised."""
-    import torch
-
     h = hashlib.blake2b(digest_size=20)
     h.update(json.dumps({"name": encoder.name, "config": encoder.config}, sort_keys=True).encode())
     for key, t in sorted(encoder.state_dict().items()):
@@ -172,9 +178,8 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
         ValueError: ``encoder.pt`` does not match the run's recorded encoder, or cannot be
             loaded while an encoder is recorded (unless ``reembed``).
     """
-    from .. import encoders
-    from ..embedding import train_encoder
-    from ..wl import WLKernel
+    from .. import encoders  # noqa: PLC0415 - gemgraph.encoders loads torch_geometric
+    from ..embedding import train_encoder  # noqa: PLC0415 - loads gemgraph.encoders (torch_geometric)
 
     path = Path(run_dir) / "encoder.pt"
     recorded = store.get_meta("encoder")
@@ -208,7 +213,8 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
     enc = encoders.create(e["name"], num_nodes=cfg["nodes"], dim=e["dim"],
                           ops=("input", *cfg["ops"]) if e.get("use_ops", False) else None)
     res = train_encoder(enc, make_space(cfg, regime=False),
-                        WLKernel(n_iter=e["wl_iter"], node_labels=tuple(labels) if isinstance(labels, list) else labels),
+                        WLKernel(n_iter=e["wl_iter"],
+                                 node_labels=tuple(labels) if isinstance(labels, list) else labels),
                         seed=cfg["seed"],
                         n_train=e["n_train"], max_epochs=e["max_epochs"], time_limit=e["time_limit"],
                         device=device, progress=progress)
@@ -226,8 +232,6 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
 
 def candidate_dict(row: dict[str, Any]) -> dict[str, Any]:
     """A stored candidate as JSON-ready dict (the cell as ``{"n", "edges", "ops"}``)."""
-    from ..store import cell_to_json
-
     out = {k: v for k, v in row.items() if k != "cell"}
     out["cell"] = cell_to_json(row["cell"])
     out["num_edges"] = row["cell"].num_edges
@@ -254,14 +258,9 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
         when the out-of-fold predictions are constant), or None when the run has fewer than
         4 successful candidates or no encoder file.
     """
-    import numpy as np
-    from scipy import stats
-    from sklearn.base import clone
-    from sklearn.model_selection import KFold, cross_val_predict
+    from sklearn.model_selection import KFold, cross_val_predict  # noqa: PLC0415 - loads for --cv only
 
-    from .. import encoders
-    from ..store import RunStore
-    from ..utils import check_int
+    from .. import encoders  # noqa: PLC0415 - gemgraph.encoders loads torch_geometric
 
     folds = check_int(folds, "folds", minimum=2)
     path = Path(run_dir) / "encoder.pt"
@@ -272,8 +271,6 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
     if len(rows) < 4 or not path.exists():
         return None
     if ck is not None:
-        from ..predictor import EfficiencyPredictor
-
         template = EfficiencyPredictor.from_state_dict(ck[1])
     else:
         template = make_predictor(cfg)
@@ -300,8 +297,6 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
     folds; None with ``cv_folds=0`` or too few candidates). A run whose status says
     ``"running"`` while no process holds its lock has ``meta["status"] = "killed"`` (its process
     died without a word, e.g. by ``SIGKILL``; ``search --resume`` continues it)."""
-    from ..store import RunLock, RunStore
-
     cv = predictor_cv(run_dir, folds=cv_folds) if cv_folds else None
     with RunStore(store_path(run_dir), readonly=True) as st:
         rows = st.candidates()
@@ -329,8 +324,6 @@ def pick_rows(pick: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The stored pick's top-k as table rows: rank, op nodes and edges (after pruning), predicted
     and measured score (verified by the bootstrap, or evaluated in the search; None when only
     predicted), how it was measured, accuracy and MMACs."""
-    from ..store import cell_from_json
-
     if not pick:
         return []
     out = []
@@ -357,8 +350,6 @@ def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str,
     out: dict[str, Any] = {"macs": None if space.macs is None else list(space.macs), "min_ops": space.min_ops,
                            "network": space.cost.config}
     if pick:
-        from ..store import cell_from_json
-
         cell = cell_from_json(pick["best"])
         out["pick_macs"] = int(space.cost.macs([cell])[0])
         out["pick_op_nodes"] = cell.prune().num_nodes - 1
@@ -370,8 +361,6 @@ def regime_report(cfg: dict[str, Any], pick: dict[str, Any] | None) -> dict[str,
 def probe_writable(folder: Path, arg: str) -> None:
     """ValueError naming ``arg`` unless a file can be created in ``folder`` (catches read-only
     mounts and immutable folders too, which permission bits do not show for root)."""
-    import tempfile
-
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -416,8 +405,6 @@ _SEARCH_CONFIG_FLAGS = {
 
 def _regime_overrides(args: argparse.Namespace) -> dict:
     """``--macs LOW:HIGH`` / ``--min-ops K`` as config overrides (checked here, before any work)."""
-    from ..space import parse_macs_window
-
     out: dict = {}
     if getattr(args, "macs", None) is not None:
         out["macs"] = list(parse_macs_window(args.macs, "--macs"))
@@ -436,7 +423,8 @@ def _probe_regime(cfg: dict) -> None:
         try:
             space.sample(1, seed=cfg["seed"])
         except ValueError as exc:
-            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: {exc}") from None
+            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: "
+                             f"{exc}") from None
 
 
 def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
@@ -451,7 +439,6 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
             stored = stored.get(part) if isinstance(stored, dict) else None
         if given != stored:
             bad.append(f"{flag} {given} (the run has {stored})")
-    from ..config import changed_keys
 
     for source, key, given, stored in changed_keys(RunConfig.from_stored(cfg), file=getattr(args, "config", None),
                                                    sets=getattr(args, "set", None)):
@@ -464,9 +451,6 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
 def open_search(args: argparse.Namespace):
     """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
     checked (and the data read) before the store is created and before anything is trained."""
-    from ..config import resolve_config
-    from ..store import RunStore
-
     if args.resume:
         run_dir = Path(args.resume)
         if not store_path(run_dir).exists():
@@ -516,21 +500,14 @@ def load_run(run_dir: str, reembed: bool = False):
     its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
     predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
     previous encoder)."""
-    from ..predictor import EfficiencyPredictor
-    from ..store import RunStore
-
     if not store_path(run_dir).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(run_dir)}")
     check_writable_run(Path(run_dir), "RUN")
     store = RunStore(store_path(run_dir))
     try:
-        from ..config import RunConfig
-
         cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
         encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
         if reembed:
-            import numpy as np
-
             rows = sorted((r for r in store.candidates(status="ok") if r["score"] is not None),
                           key=lambda r: r["iteration"])
             if len(rows) < 2:

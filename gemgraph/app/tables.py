@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..store import to_plain
 from ..tables import format_table
 
 __all__ = ["dumps", "format_table", "history_table", "pick_table"]
@@ -12,14 +13,13 @@ __all__ = ["dumps", "format_table", "history_table", "pick_table"]
 
 def dumps(obj: Any) -> str:
     """JSON with NaN/inf as null (numpy values as Python values)."""
-    from ..store import to_plain
-
     return json.dumps(to_plain(obj), indent=2)
 
 
 def pick_table(top: list[dict], verified: bool) -> str:
     """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
-    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"), ("predicted", "predicted", ".4f"),
+    cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
+            ("predicted", "predicted", ".4f"),
             ("measured", "measured", ".4f"), ("how", "", "s")]
     return format_table([{"rank": i + 1, "edges": e["cell"].num_edges, "concat": e["cell"].num_concat,
                           "predicted": None if e.get("measured") is not None and e.get("verified") is None

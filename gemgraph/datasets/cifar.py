@@ -221,7 +221,8 @@ class CifarTensorDataset(Dataset):
         if data.dtype != torch.uint8 or data.dim() != 4:
             raise ValueError(f"data: expected a uint8 (N, C, H, W) tensor, got {data.dtype} {tuple(data.shape)}")
         if targets.dim() != 1 or len(targets) != len(data) or targets.is_floating_point():
-            raise ValueError(f"targets: expected {len(data)} integer labels, got {targets.dtype} {tuple(targets.shape)}")
+            raise ValueError(f"targets: expected {len(data)} integer labels, "
+                             f"got {targets.dtype} {tuple(targets.shape)}")
         if len(mean) != data.shape[1] or len(std) != data.shape[1]:
             raise ValueError(f"mean/std: expected {data.shape[1]} values each, got {len(mean)} and {len(std)}")
         self.data = data
@@ -363,10 +364,10 @@ IMAGE_SHAPE = (32, 32, 3)  # HWC, as CIFAR-10 stores it
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     """The few callables a pickled numpy array needs, under the module names numpy 1.x / 2.x write."""
     try:
-        from numpy._core import multiarray, numeric
+        from numpy._core import multiarray, numeric  # noqa: PLC0415 - numpy-version shim, for unpickling only
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
-    import _codecs
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]  # noqa: PLC0415 - numpy < 2
+    import _codecs  # noqa: PLC0415 - for unpickling only
 
     out: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
                                        ("_codecs", "encode"): _codecs.encode}
@@ -430,7 +431,8 @@ def _unpickle(path: Path) -> dict:
             d = _BatchUnpickler(f, path).load()
     except _Refused as exc:
         raise ValueError(f"root: {exc}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as exc:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError) as exc:
         raise ValueError(f"root: {path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
     if not isinstance(d, dict):
         raise ValueError(f"root: {path} is not a CIFAR-10 batch: expected a dict, got {type(d).__name__}")
@@ -573,8 +575,8 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
         ValueError: the download failed (no network, an archive with the wrong md5), or an
             extracted file fails its md5 check.
     """
-    from torchvision.datasets import CIFAR10
-    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
+    from torchvision.datasets import CIFAR10  # noqa: PLC0415 - torchvision (heavy) loads only to download
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive  # noqa: PLC0415 - torchvision (heavy)
 
     base = Path(root).expanduser()
     folder = base / CIFAR10.base_folder
@@ -589,7 +591,8 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
         try:
             download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision: RuntimeError on a bad md5
-            raise ValueError(f"download: fetching {CIFAR10.url} into {base} failed ({type(exc).__name__}: {exc})") from None
+            raise ValueError(f"download: fetching {CIFAR10.url} into {base} failed "
+                             f"({type(exc).__name__}: {exc})") from None
         bad = intact()
         if bad:
             raise ValueError(f"root: after downloading {CIFAR10.url}, {[str(folder / b) for b in bad]} fail their "
@@ -635,7 +638,8 @@ def cifar10_proxy(
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
     check_int(seed, "seed", 0)
     splits = (split,) if isinstance(split, str) else tuple(split)
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1 or 32 % resolution:
+    if (isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1
+            or 32 % resolution):
         raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
     bad = [s for s in splits if s not in SPLITS]
     if bad or not splits:

@@ -10,6 +10,9 @@ import numpy as np
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
+from nasbench import METRICS, NASBench101
+from nasbench.spec import LABEL_OPS
+
 from ..cell import OP_INDEX, canonical_op
 from ..features import node_features
 
@@ -64,8 +67,6 @@ class NB101Dataset(InMemoryDataset):
         pre_filter: Callable | None = None,
         force_reload: bool = False,
     ) -> None:
-        from nasbench import METRICS
-
         if root is None:
             raise ValueError("root: expected a dataset folder, got None")
         if file_name is not None and (not isinstance(file_name, str) or os.sep in file_name or not file_name):
@@ -107,14 +108,10 @@ class NB101Dataset(InMemoryDataset):
 
     def bench(self):
         """The :class:`nasbench.NASBench101` this dataset is made from (read again; cached columnar)."""
-        from nasbench import NASBench101
-
         return NASBench101.sample_dataset() if self.file_name is None else NASBench101(self.raw_paths[0])
 
     def process(self) -> None:
         """Read the raw file once, build one ``Data`` per model, save them."""
-        from nasbench.spec import LABEL_OPS
-
         nb = self.bench()
         y = nb.metric_array(self.metric, epochs=self.epochs, reduce=self.reduce, seed=self.seed)
         mats, labs, nv = nb.matrices, nb.op_labels, nb.num_vertices

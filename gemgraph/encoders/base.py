@@ -90,7 +90,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "
         blob = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # corrupt / foreign file
+    except Exception as exc:  # noqa: BLE001 - torch.load of a corrupt / foreign file raises anything
         raise ValueError(f"{where} is not a gemgraph encoder file ({exc})") from None
     if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
         raise ValueError(f"{where} is not a gemgraph encoder file")

@@ -10,7 +10,8 @@ import torch
 from .base import CellBatch, Encoder, as_batch
 
 # fixed random odd 64-bit words: a cell's hash is a wrapping integer dot product of its bits
-_WORDS = np.random.default_rng(0xCAC4E).integers(1, 2**63, size=1 << 16, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+_WORDS = (np.random.default_rng(0xCAC4E).integers(1, 2**63, size=1 << 16, dtype=np.int64).astype(np.uint64)
+          | np.uint64(1))
 
 
 def _rows(batch: CellBatch) -> np.ndarray:

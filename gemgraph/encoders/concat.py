@@ -43,7 +43,8 @@ class ConcatEncoder(Encoder):
         self.normalize = norm
 
     def extra_repr(self) -> str:
-        names = ", ".join(f"{type(p).__name__}{'(normalised)' if n else ''}" for p, n in zip(self.parts, self.normalize))
+        names = ", ".join(f"{type(p).__name__}{'(normalised)' if n else ''}"
+                          for p, n in zip(self.parts, self.normalize))
         return f"[{names}], dim={self.dim}"
 
     def forward(self, batch: CellBatch) -> torch.Tensor:

@@ -188,7 +188,8 @@ class MobileNet(nn.Module):
         stages = [tuple(int(v) for v in s) for s in stages]
         for k, (c, n, s) in enumerate(stages):
             if c < 1 or n < 1 or s not in (1, 2):
-                raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {(c, n, s)}")
+                raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), "
+                                 f"got {(c, n, s)}")
         self.num_classes, self.width, self.expansion = num_classes, float(width), float(expansion)
         c_in = make_divisible(stem_channels * width)
         self.stem = ConvBNReLU(3, c_in, 3, stride=2)
@@ -227,7 +228,7 @@ class MobileNet(nn.Module):
         regime; the parameter count then depends on the cell. The chosen multiplier is
         ``model.width``. Other keyword arguments go to the constructor.
         """
-        from ..cost import count
+        from ..cost import count  # noqa: PLC0415 - import cycle: gemgraph.cost imports gemgraph.nn
 
         if not float(macs) > 0:
             raise ValueError(f"macs: expected a positive MAC budget, got {macs!r}")

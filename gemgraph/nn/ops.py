@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from ..cell import canonical_op
+
 __all__ = ["ConvBNReLU", "SepConvBNReLU", "PoolBN", "OP_BUILDERS", "build_op"]
 
 
@@ -113,8 +115,6 @@ def build_op(name: str, in_channels: int, out_channels: int, stride: int = 1) ->
     Raises:
         ValueError: for an unknown name, or ``"input"`` / ``"output"`` (structural, no op).
     """
-    from ..cell import canonical_op
-
     name = canonical_op(name, argument="op")
     if name not in OP_BUILDERS:
         raise ValueError(f"op: {name!r} is structural and has no module; expected one of {sorted(OP_BUILDERS)}")

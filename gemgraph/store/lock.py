@@ -46,7 +46,7 @@ class RunLock:
         return self._lock is not None
 
     def _file_lock(self) -> Any:
-        from filelock import FileLock
+        from filelock import FileLock  # noqa: PLC0415 - filelock loads when a run is locked (CLI start-up)
 
         # thread_local=False: the hold belongs to this object, whichever thread releases it
         return FileLock(os.fspath(self.path), timeout=0, thread_local=False)
@@ -72,7 +72,7 @@ class RunLock:
                 the message names the holder's PID and host.
             FileNotFoundError: if the run directory does not exist.
         """
-        from filelock import Timeout
+        from filelock import Timeout  # noqa: PLC0415 - see _file_lock
 
         if self._lock is not None:
             raise StoreError(f"run {self.run_dir}: this RunLock is already acquired")
@@ -98,7 +98,7 @@ class RunLock:
     def holder(self) -> dict[str, Any] | None:
         """``{"pid", "host", "started"}`` of the process holding the lock, or None when free
         (or held by this object)."""
-        from filelock import Timeout
+        from filelock import Timeout  # noqa: PLC0415 - see _file_lock
 
         if self._lock is not None or not self.path.exists():
             return None

@@ -7,6 +7,7 @@ the SQL and the migration live in :mod:`gemgraph.store.schema`, the JSON forms i
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import io
 import json
 import logging
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..cell import Cell
 from ..utils import check_int, finite_or_none
@@ -131,6 +133,7 @@ class RunStore:
             if kind == "empty":
                 if not create:
                     raise StoreError(f"{self.path}: is an empty SQLite file, not a gemgraph run store")
+                assert new_config is not None  # create=True requires a config (checked above)
                 self._initialise(new_config)
             else:
                 self._check_version()
@@ -201,7 +204,7 @@ class RunStore:
 
     def _inspect(self) -> str:
         """``"store"`` (any schema version), ``"empty"`` or raise StoreError for a foreign db."""
-        conn = self._conn
+        conn = self._db()
         # one read transaction: the header and the schema from the same snapshot (another
         # process may be committing a new store between two autocommit reads)
         own = not conn.in_transaction
@@ -233,7 +236,7 @@ class RunStore:
         delay = 0.002
         while True:
             try:
-                return str(self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+                return str(self._db().execute("PRAGMA journal_mode=WAL").fetchone()[0])
             except sqlite3.OperationalError as exc:
                 msg = str(exc).lower()
                 if ("locked" not in msg and "busy" not in msg) or time.monotonic() >= deadline:
@@ -244,7 +247,7 @@ class RunStore:
     def _initialise(self, config_json: str) -> None:
         """Create the schema in one transaction (re-checking under the write lock, so two
         processes creating the same store at once end with one store)."""
-        conn = self._conn
+        conn = self._db()
         self._set_wal()
         with immediate(conn):
             if self._inspect() == "store":  # another process created it meanwhile
@@ -252,15 +255,13 @@ class RunStore:
                 self._check_version()
                 return
             try:
-                from importlib.metadata import version
-
-                gg_version = version("gemgraph")
-            except Exception:  # pragma: no cover - not installed as a distribution
+                gg_version = importlib.metadata.version("gemgraph")
+            except Exception:  # noqa: BLE001 - any failure means unknown  # pragma: no cover - not installed as a distribution
                 gg_version = "unknown"
             _schema.create_tables(conn, config_json, gg_version)
 
     def _check_version(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db().execute("PRAGMA user_version").fetchone()[0]
         if version == 1:  # migrated when opened for writing, else read as schema 1
             self._schema = 1
         elif version != self.SCHEMA_VERSION:
@@ -280,7 +281,7 @@ class RunStore:
 
     def _quick_check(self) -> None:
         """``PRAGMA quick_check``; StoreError naming the problems unless it says ``ok``."""
-        rows = [r[0] for r in self._conn.execute("PRAGMA quick_check(20)")]
+        rows = [r[0] for r in self._db().execute("PRAGMA quick_check(20)")]
         if rows != ["ok"]:
             raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: "
                              f"{'; '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}); restore it from a copy, or "
@@ -289,7 +290,7 @@ class RunStore:
     def _migrate_from_1(self) -> None:
         """Schema 1 -> 2 in one transaction (:func:`gemgraph.store.schema.migrate_from_1`),
         unless another process migrated the file meanwhile."""
-        conn = self._conn
+        conn = self._db()
         self._set_wal()
         with immediate(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process migrated it
@@ -303,7 +304,7 @@ class RunStore:
                  self.path, self.SCHEMA_VERSION, n_rows)
 
     def _info(self, key: str) -> str:
-        row = self._conn.execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
+        row = self._db().execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: damaged run store: store_info has no {key!r}")
         return row[0]
@@ -417,6 +418,7 @@ class RunStore:
                     raise StoreError(f"{self.path}: iteration {iteration} is already stored (candidate id "
                                      f"{old[0] if old else '?'}); a resumed run must skip done_iterations()") from None
                 raise StoreError(f"{self.path}: candidate {iteration} rejected by the store: {exc}") from exc
+            assert cur.lastrowid is not None  # set by the INSERT
             return int(cur.lastrowid)
 
     def _columns(self) -> str:
@@ -494,8 +496,6 @@ class RunStore:
             state: e.g. :meth:`EfficiencyPredictor.state_dict` (tensors, lists, numbers); numpy
                 arrays and scalars are converted so that it loads with ``weights_only=True``.
         """
-        import torch
-
         iteration = check_int(iteration, "iteration", 0)
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
@@ -505,14 +505,13 @@ class RunStore:
         with self._lock:
             self._need_schema_2()
             self._write("INSERT OR REPLACE INTO predictors (iteration, state, nbytes, created_at, checksum) "
-                        "VALUES (?, ?, ?, ?, ?)", (iteration, sqlite3.Binary(blob), len(blob), utc_now(), blob_checksum(blob)))
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (iteration, sqlite3.Binary(blob), len(blob), utc_now(), blob_checksum(blob)))
 
     def _state_columns(self) -> str:
         return "iteration, state" + (", checksum" if self._schema >= 2 else "")
 
     def _load_state(self, iteration: int, blob: bytes, checksum: str | None = None) -> dict:
-        import torch
-
         if self.verify and self._schema >= 2 and blob_checksum(blob) != checksum:
             raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} fails its checksum: it was "
                              "changed outside gemgraph or the file is damaged (bit rot)")
@@ -564,7 +563,9 @@ class RunStore:
         sett = dumps({**pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
             self._need_schema_2()
-            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)", (text, sett, utc_now()))
+            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
+                              (text, sett, utc_now()))
+            assert cur.lastrowid is not None  # set by the INSERT
             return int(cur.lastrowid)
 
     def pick(self) -> dict | None:
@@ -629,7 +630,8 @@ class RunStore:
         best = max(scored, key=lambda r: (r[col["score"]], -r[col["iteration"]]), default=None)
         return {
             "iterations_done": len(rows), "n_ok": n_ok, "n_failed": len(rows) - n_ok,
-            "best": None if best is None else {k: best[col[k]] for k in ("id", "iteration", "score", "accuracy", "macs")},
+            "best": None if best is None else {k: best[col[k]]
+                                               for k in ("id", "iteration", "score", "accuracy", "macs")},
             "latest_predictor": latest, "pick": pick,
         }
 

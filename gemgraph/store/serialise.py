@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..cell import Cell
 
@@ -99,8 +100,6 @@ def dumps(x: Any, what: str) -> str:
 
 def to_tensors(x: Any) -> Any:
     """Make a state dict ``torch.load(weights_only=True)``-safe: numpy -> tensors / Python."""
-    import torch
-
     if isinstance(x, dict):
         return {k: to_tensors(v) for k, v in x.items()}
     if isinstance(x, list):
