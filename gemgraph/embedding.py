@@ -203,8 +203,9 @@ def _reset_parameters(module: torch.nn.Module, seed: int) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for m in module.modules():
-            if m is not module and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+            reset = getattr(m, "reset_parameters", None)
+            if m is not module and callable(reset):
+                reset()
 
 
 def _onecycle(step: int, total: int, warmup: float = 0.05) -> float:
@@ -273,10 +274,10 @@ def train_encoder(
     kernel = WLKernel(n_iter=3, node_labels="degree") if kernel is None else kernel
     if not isinstance(kernel, WLKernel) or not kernel.normalize:
         raise ValueError("kernel: expected a normalised gemgraph.WLKernel (values in [0, 1])")
-    for name, v, lo in [("n_train", n_train, 2), ("n_val", n_val, 2), ("n_test", n_test, 2),
+    for name, value, lo in [("n_train", n_train, 2), ("n_val", n_val, 2), ("n_test", n_test, 2),
                         ("val_pairs", val_pairs, 1),
                         ("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0), ("patience", patience, 1)]:
-        check_int(v, name, lo)
+        check_int(value, name, lo)
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr: expected a positive finite float, got {lr!r}")
     if schedule not in ("onecycle", "plateau"):
@@ -385,7 +386,7 @@ def train_encoder(
         result.time_limited = result.time_limited or plan["epochs"] < max_epochs
     encoder.eval()
     z = encoder.embed(xb_test)
-    cos = pair_cosine(z, torch.from_numpy(tpairs)).double().numpy()
-    result.report = _report(cos, t_target, len(test))
+    cos_test = pair_cosine(z, torch.from_numpy(tpairs)).double().numpy()
+    result.report = _report(cos_test, t_target, len(test))
     result.seconds = time.perf_counter() - t0
     return result

@@ -95,6 +95,13 @@ class NB101Pool:
         return int(self.accuracy.shape[0])
 
     @property
+    def ops(self) -> torch.Tensor:
+        """(n, 7) int64 op ids of the models (-1 padding): an NB101 pool always has ops."""
+        if self.batch.ops is None:
+            raise ValueError("pool: its CellBatch has no ops (an NB101 pool always has them)")
+        return self.batch.ops
+
+    @property
     def best_index(self) -> int:
         """Position of the best model (first one on ties)."""
         return int(np.argmax(self.accuracy))
@@ -258,10 +265,11 @@ class NB101Space:
     def sample_tensors(self, n: int, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """``min(n, len)`` distinct models drawn with ``seed``, in pool order (all of them when ``n >= len``)."""
         idx = self.sample_indices(n, seed)
+        adj, ops = self.pool.batch.adj, self.pool.ops
         if len(idx) == len(self.pool):
-            return self.pool.batch.adj.clone(), self.pool.batch.ops.clone()
+            return adj.clone(), ops.clone()
         t = torch.from_numpy(idx)
-        return self.pool.batch.adj[t], self.pool.batch.ops[t]
+        return adj[t], ops[t]
 
     def sample(self, n: int, seed: int | None = 0) -> list[Cell]:
         """``min(n, len)`` distinct models as cells."""
@@ -298,9 +306,9 @@ class NB101Evaluator:
         self.count = bool(count)
         self.queries = 0
         adj = pool.batch.adj.numpy()
-        ops = pool.batch.ops.numpy()
+        ops = pool.ops.numpy()
         sizes = pool.batch.sizes.tolist()
-        self._exact = {_cell_key(adj[i, :m, :m], ops[i, :m]): i for i, m in enumerate(sizes)}
+        self._exact = {_cell_key(adj[i, :m, :m], ops[i, :m].tolist()): i for i, m in enumerate(sizes)}
         self._by_hash = {str(h): i for i, h in enumerate(pool.hashes)}
 
     def __repr__(self) -> str:

@@ -106,10 +106,12 @@ def train_nb101_encoder(
     cells = sample_space_cells(n_train + 1000 + 64, seed)
     res = train_encoder(enc, cells, WLKernel(n_iter=wl_iter, node_labels="op"), seed=seed, n_train=n_train,
                         max_epochs=max_epochs, lr=lr, time_limit=time_limit, device=device, progress=progress)
+    if res.report is None:  # train_encoder always measures fidelity on its held-out pairs
+        raise RuntimeError("train_nb101_encoder: the encoder's training returned no fidelity report")
     info = {"settings": settings, "fidelity": res.report.to_dict(), "seconds": time.perf_counter() - t0,
             "epochs": len(res.history), "best_epoch": res.best_epoch,
             "hit_time_limit": bool(res.time_limited)}
-    if pt is not None:
+    if pt is not None and json_path is not None:
         res.encoder.save(pt)
         json_path.write_text(json.dumps(info, indent=2))
     return res.encoder.eval(), {**info, "cached": False}

@@ -26,6 +26,8 @@ def check_seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         check_int(seeds, "seeds", 1)
         return list(range(int(seeds)))
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
     out = [check_int(s, "seeds", 0) for s in seeds]
     if not out or len(set(out)) != len(out):
         raise ValueError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
@@ -123,8 +125,10 @@ def run_ablation(
     if make_predictor is None:
         EfficiencyPredictor(**params).check_params()  # fail early, naming the option
 
-        def factory(seed: int) -> Any:
+        def default_factory(seed: int) -> Any:
             return EfficiencyPredictor(**params, seed=seed)
+
+        factory: Callable[[int], Any] = default_factory
     elif predictor:
         raise ValueError("predictor: give either predictor options or make_predictor, not both")
     elif not callable(make_predictor):
@@ -193,6 +197,8 @@ def run_ablation(
                     nas = search(store, enc, run_seed, p_seed, top_k)
                     res = nas.bootstrap()  # refits on the K stored models, ranks the pool, verifies top_k
                     boot = res.bootstrap
+                    if boot is None or boot.pool_index is None or boot.predicted is None:
+                        raise RuntimeError("ablation: the search's bootstrap returned no ranking of the pool")
                     cidx, mu = boot.pool_index, boot.predicted
                     rho = _spearman(mu, acc[cidx])
                     top = int(np.argmax(mu))  # the paper's pick: the argmax of the predictions

@@ -194,10 +194,10 @@ class Encoder(nn.Module):
             raise ValueError(f"cells: this encoder one-hot encodes ops {list(self.ops)} but the cells carry no ops")
         idx = batch.ops.clone()
         idx[idx < 0] = len(OPS)
-        pos = self._op_lut[idx]
+        pos = self.get_buffer("_op_lut")[idx]
         real = batch.ops >= 0
         if bool((real & (pos < 0)).any()):
-            bad = batch.ops[real & (pos < 0)][0].item()
+            bad = int(batch.ops[real & (pos < 0)][0].item())
             raise ValueError(f"cells: op {OPS[bad]!r} is not among this encoder's ops {list(self.ops)}")
         onehot = torch.zeros(*pos.shape, len(self.ops), device=pos.device)
         onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)

@@ -51,7 +51,7 @@ class CachedEncoder(Encoder):
         if not isinstance(encoder, Encoder):
             raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
         super().__init__(num_nodes=encoder.num_nodes, dim=encoder.dim)
-        self.inner = encoder
+        self.inner: Encoder | None = encoder
         batch = as_batch(cells, encoder.num_nodes)
         self._vectors = encoder.embed(batch, batch_size=batch_size)
         rows = _rows(batch)
