@@ -9,7 +9,7 @@ from gemgraph import encoders
 from gemgraph.memstore import MemoryStore
 from gemgraph.search import NASGEM
 
-from ._search_helpers import tiny_search
+from .._search_helpers import tiny_search
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

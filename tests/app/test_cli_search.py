@@ -3,7 +3,7 @@ import json
 
 from gemgraph.app.cli import main
 
-from .conftest import need_data
+from ..conftest import need_data
 
 
 def test_search_report_bootstrap_plot_train(tmp_path, monkeypatch, capsys):

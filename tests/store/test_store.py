@@ -22,7 +22,7 @@ import pytest
 from gemgraph import Cell
 from gemgraph.store import APPLICATION_ID, RunLock, RunStore, StoreError, cell_from_json, cell_hash, cell_to_json
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Shared by this module and the child processes (exec'd in both).
 HELPERS = r'''
@@ -686,7 +686,7 @@ def _journal_mode_in_header(path: Path) -> str:
 
 
 def test_closed_store_is_one_file_that_opens_on_read_only_media(tmp_path):
-    from ._readonly import read_only_dir
+    from .._readonly import read_only_dir
 
     path = tmp_path / "run.sqlite"
     store = new_store(tmp_path)
@@ -712,7 +712,7 @@ def test_closed_store_is_one_file_that_opens_on_read_only_media(tmp_path):
 
 
 def test_wal_mode_store_without_its_wal_opens_on_read_only_media(tmp_path):
-    from ._readonly import read_only_dir
+    from .._readonly import read_only_dir
 
     store = new_store(tmp_path)
     add(store, 0)

@@ -18,7 +18,7 @@ def test_old_paths_are_the_app_modules():
 
 
 def test_console_entry_points():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     text = (root / "pyproject.toml").read_text()
     assert 'gemgraph = "gemgraph.app.cli:main"' in text
     for cmd in (["-m", "gemgraph", "--version"],

@@ -19,9 +19,9 @@ from gemgraph.app.cli import main
 from gemgraph.app.runs import build_config, make_predictor, make_space, prepare_encoder, store_path
 from gemgraph.store import RunLock, RunStore
 
-from ._readonly import read_only_dir
+from .._readonly import read_only_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny_config() -> dict:
@@ -83,7 +83,7 @@ def test_embed_out_must_be_a_writable_file_path(tmp_path, capsys):
 
 
 def test_search_out_that_is_a_file_or_under_one(tmp_path, capsys, monkeypatch):
-    from . import _search_helpers
+    from .. import _search_helpers
 
     monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     (tmp_path / "afile").write_text("x")
@@ -141,7 +141,7 @@ def _fake_search_env(monkeypatch, exc: BaseException):
     from gemgraph import encoders
     from gemgraph.search import NASGEM
 
-    from . import _search_helpers
+    from .. import _search_helpers
 
     monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
     monkeypatch.setattr("gemgraph.app.runs.prepare_encoder",

@@ -9,7 +9,7 @@ from gemgraph.predictor import EfficiencyPredictor
 from gemgraph.app.runs import build_config, pick_rows, predictor_cv, report
 from gemgraph.store import RunStore
 
-from ._search_helpers import tiny_search
+from .._search_helpers import tiny_search
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -230,7 +230,7 @@ def test_nasbench_info_lines_reach_stderr_with_verbose(tmp_path, level, shown):
     from gemgraph.app.cli import _Logging
     from nasbench import NASBench101
 
-    from .nasbench._fixtures import build
+    from ..nasbench._fixtures import build
 
     fx = build(tmp_path / "f.tfrecord")
     stream = io.StringIO()
