@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import tables
+
 __all__ = ["DEFAULT_BUDGETS", "ROW_COLUMNS", "SUMMARY_COLUMNS", "PAIRED_COLUMNS", "write_csv", "read_csv",
            "format_table", "arms_in_order"]
 
@@ -62,16 +64,15 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def format_table(summary: Sequence[Mapping[str, Any]], *, percent: bool = True) -> str:
-    """A plain-text table: one line per budget, one ``mean [ci_low, ci_high]`` column per arm."""
+    """A plain-text table (:func:`gemgraph.tables.format_table`) under a caption: one line per
+    budget, one ``mean [ci_low, ci_high]`` column per arm."""
     arms = arms_in_order(summary)
     f = 100.0 if percent else 1.0
-    cells: dict[tuple[int, str], str] = {}
+    rows: dict[int, dict[str, Any]] = {}
     for r in summary:
+        K = int(r["budget"])
         lo, hi = float(r["ci_low"]) * f, float(r["ci_high"]) * f
-        cells[(int(r["budget"]), str(r["arm"]))] = f"{float(r['mean']) * f:.3f} [{lo:.3f}, {hi:.3f}]"
-    width = max([len(a) for a in arms] + [len(v) for v in cells.values()] + [10])
+        rows.setdefault(K, {"budget": K})[str(r["arm"])] = f"{float(r['mean']) * f:.3f} [{lo:.3f}, {hi:.3f}]"
     unit = "bias, % points: mean [95% CI]" if percent else "bias: mean [CI]"
-    lines = [f"{'budget':>7}  " + "  ".join(f"{a:>{width}}" for a in arms) + f"    ({unit})"]
-    for K in sorted({int(r["budget"]) for r in summary}):
-        lines.append(f"{K:>7}  " + "  ".join(f"{cells.get((K, a), '-'):>{width}}" for a in arms))
-    return "\n".join(lines)
+    columns = [("budget", "budget", "d")] + [(a, a, "s") for a in arms]
+    return f"{unit}\n" + tables.format_table([rows[K] for K in sorted(rows)], columns)

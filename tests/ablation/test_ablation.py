@@ -121,6 +121,9 @@ def test_files_and_columns(small_run):
         for s in range(3):
             assert sorted(r["arm"] for r in rows if r["budget"] == K and r["seed"] == s) == sorted(arms)
     assert "embedding" in res.table() and "95% CI" in res.table()
+    lines = res.table().splitlines()  # the shared plain-text table (gemgraph.tables) under a caption
+    assert lines[0].startswith("bias, % points") and set(lines[2]) == {"-", " "} and len(lines) == 3 + 2
+    assert lines[3].split()[0] == "20" and "[" in lines[3]
 
 
 def test_bias_is_best_minus_picked(small_run, tiny):
