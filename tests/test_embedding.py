@@ -143,3 +143,54 @@ def test_cli_embed(tmp_path, capsys):
     enc = encoders.load(out)
     assert enc.embed(SearchSpace(8).sample(5, seed=0)).shape == (5, 8)
     assert main(["embed", "--nodes", "8", "--encoder", "nope", "--quiet"]) != 0
+
+
+@pytest.mark.parametrize("name", ["mlp", "gin"])
+def test_encoder_training_is_the_same_on_any_thread_count(name):
+    """Same seed, same encoder with 1 and 2 intra-op threads (PyTorch's LayerNorm backward sums
+    its weight gradients per thread: ThreadStableLayerNorm keeps the sum on one)."""
+    from gemgraph import SearchSpace, encoders
+    from gemgraph.embedding import train_encoder
+    from gemgraph.wl import WLKernel
+
+    cells = SearchSpace(12).sample(700, seed=1)
+    before = torch.get_num_threads()
+    out = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            enc = encoders.create(name, num_nodes=12, dim=16)
+            res = train_encoder(enc, cells, WLKernel(n_iter=2), seed=0, n_train=500, max_epochs=3, progress=False)
+            out.append(res.encoder.embed(cells[:50]))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(out[0], out[1])
+
+
+def test_thread_stable_layer_norm_is_layer_norm():
+    from gemgraph.encoders.mlp import ThreadStableLayerNorm
+
+    torch.manual_seed(0)
+    x = torch.randn(300, 64, requires_grad=True)
+    ref, ours = torch.nn.LayerNorm(64), ThreadStableLayerNorm(64)
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 1.5)
+        ref.bias.uniform_(-0.5, 0.5)
+    ours.load_state_dict(ref.state_dict())
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        grads = []
+        for m in (ref, ours):
+            x.grad = None
+            m.zero_grad()
+            y = m(x)
+            (y * torch.linspace(-1, 1, 64)).sum().backward()
+            grads.append((y.detach(), x.grad.clone(), m.weight.grad.clone(), m.bias.grad.clone()))
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(*grads))  # PyTorch's own numbers on one thread
+    assert torch.get_num_threads() == before
+    with torch.no_grad():
+        assert torch.equal(ours(x), ref(x))

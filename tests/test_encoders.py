@@ -150,3 +150,10 @@ def test_load_never_unpickles_code(tmp_path):
     with pytest.raises(ValueError, match="not a gemgraph encoder file"):
         encoders.load(tmp_path / "evil.pt")
     assert not marker.exists()
+
+
+def test_every_registered_encoder_class_has_a_docstring():
+    from gemgraph.encoders.base import _REGISTRY
+
+    for name, cls in _REGISTRY.items():
+        assert cls.__doc__ and cls.__doc__.strip(), f"encoder {name!r} ({cls.__name__}) has no docstring"

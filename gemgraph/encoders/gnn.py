@@ -22,7 +22,10 @@ from .base import CellBatch, Encoder, register
 
 
 class _GNNEncoder(Encoder):
+    """Shared constructor and forward of the PyG message-passing encoders."""
+
     hidden_option_kind = "width"
+
     def __init__(
         self, num_nodes: int, dim: int = 128, ops: Sequence[str] | None = None, hidden: int = 64, layers: int = 3
     ) -> None:
