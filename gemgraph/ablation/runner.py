@@ -161,10 +161,10 @@ def run_ablation(
             raise RuntimeError("ablation: a picked cell is not a model of the pool")
         return i
 
-    def best_stored(store: MemoryStore) -> tuple[int, float]:
-        ok = [r for r in store.candidates(status="ok")]
-        r = max(ok, key=lambda r: (r["accuracy"], -r["iteration"]))  # first evaluated on ties
-        return position(r["cell"]), float(r["accuracy"])
+    def best_stored(store: MemoryStore) -> int:
+        """Pool position of the best evaluated model (the first evaluated on ties)."""
+        r = max(store.candidates(status="ok"), key=lambda r: (r["accuracy"], -r["iteration"]))
+        return position(r["cell"])
 
     def search(store: MemoryStore, enc: Encoder, run_seed: int, p_seed: int, verify: int) -> NASGEM:
         # the NASGEM loop with the paper's random sampler: its draws are the evaluated sample
@@ -187,12 +187,12 @@ def run_ablation(
             for K in budgets:
                 p_seed = derive_seed(seed, "ablation", s, "predictor", K)
                 search(store, any_enc, run_seed, p_seed, 0).evaluate_all(K)
-                pick, _ = best_stored(store)
+                pick = best_stored(store)
                 if random_arm:
                     rows.append(row(K, s, "random", K, pick))
                     if top_k:
                         search(wider, any_enc, run_seed, p_seed, 0).evaluate_all(K + top_k)
-                        rows.append(row(K, s, f"random+{top_k}", K + top_k, best_stored(wider)[0]))
+                        rows.append(row(K, s, f"random+{top_k}", K + top_k, best_stored(wider)))
                 for arm, enc in loop_encoders.items():
                     nas = search(store, enc, run_seed, p_seed, top_k)
                     res = nas.bootstrap()  # refits on the K stored models, ranks the pool, verifies top_k

@@ -53,12 +53,15 @@ class CachedEncoder(Encoder):
         super().__init__(num_nodes=encoder.num_nodes, dim=encoder.dim)
         self.inner: Encoder | None = encoder
         batch = as_batch(cells, encoder.num_nodes)
-        self._vectors = encoder.embed(batch, batch_size=batch_size)
-        rows = _rows(batch)
-        h = _hash(rows)
+        self._index(batch, encoder.embed(batch, batch_size=batch_size))
+
+    def _index(self, batch: CellBatch, vectors: torch.Tensor) -> None:
+        """Keep ``vectors`` (row i = cell i of ``batch``) and the sorted hash index to find them."""
+        self._vectors = vectors
+        self._rows = _rows(batch)
+        h = _hash(self._rows)
         self._order = np.argsort(h, kind="stable")
         self._keys = h[self._order]
-        self._rows = rows
 
     @classmethod
     def from_vectors(cls, cells: Any, vectors: torch.Tensor | np.ndarray, num_nodes: int | None = None,
@@ -91,12 +94,7 @@ class CachedEncoder(Encoder):
         self = cls.__new__(cls)
         Encoder.__init__(self, num_nodes=int(batch.adj.shape[1]), dim=int(v.shape[1]), ops=ops)
         self.inner = None
-        self._vectors = v.contiguous()
-        rows = _rows(batch)
-        h = _hash(rows)
-        self._order = np.argsort(h, kind="stable")
-        self._keys = h[self._order]
-        self._rows = rows
+        self._index(batch, v.contiguous())
         return self
 
     def extra_repr(self) -> str:
