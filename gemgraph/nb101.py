@@ -23,34 +23,38 @@ from typing import Any
 
 import numpy as np
 import torch
+from nasbench.spec import LABEL_OPS
 
 from .batch import CellBatch
-from .cell import OPS, Cell
+from .cell import OPS, Cell, canonical_op
 from .utils import check_int
 
 __all__ = ["NB101_OPS", "NB101_LABEL_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool",
-           "check_metric", "sample_space_cells"]
+           "check_metric", "sample_space_cells", "label_op_ids"]
 
 #: NAS-Bench-101's five op labels, as gemgraph op names (what NB101 encoders one-hot encode).
 NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3", "conv1x1", "maxpool3x3")
 
-#: gemgraph's name of each NAS-Bench-101 operation (``nasbench.spec`` names them officially).
-_GEMGRAPH_NAME = {"input": "input", "output": "output", "conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1",
-                  "maxpool3x3": "maxpool3x3"}
-
-
-def _label_ops() -> dict[int, str]:
-    from nasbench.spec import LABEL_OPS  # noqa: PLC0415 - nasbench is only needed here
-
-    return {int(k): _GEMGRAPH_NAME[v] for k, v in LABEL_OPS.items()}
-
-
 #: NAS-Bench-101 integer op label (``nasbench.spec.OP_LABELS``) -> gemgraph op name.
-NB101_LABEL_OPS: dict[int, str] = _label_ops()
+NB101_LABEL_OPS: dict[int, str] = {int(k): canonical_op(v) for k, v in LABEL_OPS.items()}
+#: gemgraph op name -> NAS-Bench-101 integer op label.
+_OP_LABELS: dict[str, int] = {v: k for k, v in NB101_LABEL_OPS.items()}
 
 # NAS-Bench-101 op labels (-3 padding, -2 output, -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool)
 # -> index in gemgraph.cell.OPS (-1 = padding), looked up at ``label + 3``.
 _LABEL_LUT = np.array([-1] + [OPS.index(NB101_LABEL_OPS[k]) for k in (-2, -1, 0, 1, 2)], dtype=np.int64)
+
+
+def label_op_ids(labels: np.ndarray) -> np.ndarray:
+    """NAS-Bench-101 op labels (-3 padding .. 2), any shape -> ids in :data:`gemgraph.cell.OPS` (-1 padding).
+
+    Raises:
+        ValueError: for labels outside -3..2.
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    if labels.size and (labels.min() < -3 or labels.max() > 2):
+        raise ValueError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
+    return _LABEL_LUT[labels + 3]
 
 def load_nb101(data: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
     r"""Open NAS-Bench-101 data: a file in the official layout, or the bundled sample.
@@ -146,10 +150,8 @@ def sample_space_cells(n: int, seed: int) -> list[Cell]:
 
     check_int(n, "n", 1)
     mats, labs, nv = sample_arrays(n, seed=seed, unique=True)
-    names = np.array([""] * 6, dtype=object)
-    for k, v in NB101_LABEL_OPS.items():
-        names[k + 3] = v
-    return [Cell(mats[i, :v, :v], tuple(names[labs[i, :v].astype(np.int64) + 3])) for i, v in enumerate(nv.tolist())]
+    ids = label_op_ids(labs)
+    return [Cell(mats[i, :v, :v], tuple(OPS[o] for o in ids[i, :v])) for i, v in enumerate(nv.tolist())]
 
 
 def check_metric(metric: str) -> None:
@@ -195,12 +197,9 @@ def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, 
         warnings.warn(f"{n_excl} of {len(acc)} models have no {metric} at {epochs} epochs{where}; "
                       "they are excluded from the ablation", UserWarning, stacklevel=2)
     rows = np.flatnonzero(known)
-    labels = np.asarray(nb.op_labels)[rows].astype(np.int64)
-    if labels.size and (labels.min() < -3 or labels.max() > 2):
-        raise ValueError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
+    ops = label_op_ids(np.asarray(nb.op_labels)[rows])
     sizes = np.asarray(nb.num_vertices)[rows].astype(np.int64)
-    ops = _LABEL_LUT[labels + 3]
-    pad = np.arange(labels.shape[1])[None, :] >= sizes[:, None]
+    pad = np.arange(ops.shape[1])[None, :] >= sizes[:, None]
     if ((ops < 0) != pad).any():
         raise ValueError("nb: op labels do not match num_vertices (padding inside a cell)")
     adj = torch.from_numpy(np.asarray(nb.matrices)[rows].astype(bool))
@@ -322,9 +321,8 @@ class NB101Evaluator:
         i = self._exact.get(_cell_key(cell.adjacency, ids))
         if i is not None:
             return i
-        names = {v: k for k, v in NB101_LABEL_OPS.items()}
         try:
-            labels = [names[o] for o in cell.ops]
+            labels = [_OP_LABELS[o] for o in cell.ops]
         except KeyError:
             return None
         from nasbench import hash_module  # noqa: PLC0415

@@ -11,10 +11,9 @@ import torch
 from torch_geometric.data import Data, InMemoryDataset
 
 from nasbench import METRICS, NASBench101
-from nasbench.spec import LABEL_OPS
 
-from ..cell import OP_INDEX, canonical_op
 from ..features import node_features
+from ..nb101 import label_op_ids
 
 __all__ = ["NB101Dataset"]
 
@@ -115,11 +114,7 @@ class NB101Dataset(InMemoryDataset):
         nb = self.bench()
         y = nb.metric_array(self.metric, epochs=self.epochs, reduce=self.reduce, seed=self.seed)
         mats, labs, nv = nb.matrices, nb.op_labels, nb.num_vertices
-        lab_to_op = {lab: OP_INDEX[canonical_op(name)] for lab, name in LABEL_OPS.items()}
-        lut = np.full(8, -1, dtype=np.int64)
-        for lab, idx in lab_to_op.items():
-            lut[lab + 3] = idx  # labels -3 (padding) .. 4
-        ops_all = torch.from_numpy(lut[labs.astype(np.int64) + 3])  # (n, 7), -1 on padding
+        ops_all = torch.from_numpy(label_op_ids(labs))  # (n, 7), -1 on padding
         adj_all = torch.from_numpy(np.ascontiguousarray(mats).astype(bool))
         x_all = node_features(adj_all, ops_all, num_nodes=NB101_NODES)  # (n, 7, 19), one call for all
         hashes = nb.hashes.tolist()
