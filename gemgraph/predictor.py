@@ -380,13 +380,12 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         self.maps_ = None
         if self.constant_ or (self.target == "none" and self.loss == "mse"):
             return
-        raw = self._raw(torch.as_tensor((self.Z_ - self.z_mean_) / self.z_std_, dtype=torch.float32))
         if self.loss == "mse":
             # the members regress normal scores: map those back through the targets' quantiles
-            ref = normal_scores(self.y_)
-            self.maps_ = [_Monotone(ref, self.y_)] * raw.shape[0]
+            self.maps_ = [_Monotone(normal_scores(self.y_), self.y_)] * int(self.n_members)
         else:
             # a ranking model's outputs have no scale: match each member's training outputs to the targets
+            raw = self._raw(torch.as_tensor((self.Z_ - self.z_mean_) / self.z_std_, dtype=torch.float32))
             self.maps_ = [_Monotone(raw[m], self.y_) for m in range(raw.shape[0])]
 
     # ------------------------------------------------------------------ prediction

@@ -87,4 +87,28 @@ def test_ci_bounds_for_tables():
     assert ci_bounds(x, seed=1) == (iv.low, iv.high)
     lo, hi = ci_bounds([0.5])
     assert lo != lo and hi != hi  # NaN for a single value
-    assert ci_bounds([0.0] * 9 + [1.0], seed=0)[0] <= 0.1  # BCa undefined here: the percentile interval
+
+
+
+def test_ci_bounds_falls_back_to_percentile_where_bca_is_undefined(monkeypatch):
+    import gemgraph.stats as st
+
+    x = [0.1, 0.2, 0.4, 0.3, 0.9]
+    real = st.mean_ci
+
+    def bca_undefined(values, **kw):
+        if kw.get("method") == "bca":
+            raise ValueError("BCa interval undefined for these values")
+        return real(values, **kw)
+
+    monkeypatch.setattr(st, "mean_ci", bca_undefined)
+    pc = real(x, method="percentile", seed=2)
+    assert st.ci_bounds(x, seed=2) == (pc.low, pc.high)
+    assert st.ci_bounds(x, seed=2) != (real(x, seed=2).low, real(x, seed=2).high)  # not the BCa interval
+
+    def other_error(values, **kw):
+        raise ValueError("n_resamples: expected an int >= 100")
+
+    monkeypatch.setattr(st, "mean_ci", other_error)
+    with pytest.raises(ValueError, match="n_resamples"):  # only "undefined" BCa falls back
+        st.ci_bounds(x, seed=2)
