@@ -251,8 +251,6 @@ def plot_regret(
     Raises:
         ValueError: if the summary lacks a column, holds no rows, or a method is unknown.
     """
-    import numpy as np  # noqa: PLC0415
-
     rows, methods = _summary_lines(summary, "queries", "method", methods, ci, "gemgraph benchmark")
     f = 100.0 if percent else 1.0
     fig, ax = _figure(ax)

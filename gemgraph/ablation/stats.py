@@ -14,10 +14,6 @@ from .io import arms_in_order
 __all__ = ["summarize", "paired_differences", "default_pairs", "check_ci"]
 
 
-def _ci(x: np.ndarray, method: str, confidence: float, n_boot: int, seed: int) -> tuple[float, float]:
-    return ci_bounds(x, method=method, confidence=confidence, n_resamples=n_boot, seed=seed)
-
-
 def check_ci(ci: str, confidence: float, n_boot: int) -> str:
     """The interval method's canonical name; ValueError naming a bad ``ci``, ``confidence`` or ``n_boot``."""
     ci = "percentile" if ci == "bootstrap" else ci  # gemgraph 0.1's name of the percentile interval
@@ -25,7 +21,7 @@ def check_ci(ci: str, confidence: float, n_boot: int) -> str:
         raise ValueError(f"ci: expected one of {list(CI_METHODS)}, got {ci!r}")
     if not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence: expected a float in (0, 1), got {confidence!r}")
-    check_int(n_boot, "n_boot", 1)
+    check_int(n_boot, "n_boot", 100)  # what the bootstrap intervals need (gemgraph.stats)
     return ci
 
 
@@ -55,7 +51,7 @@ def summarize(rows: Sequence[Mapping[str, Any]], *, ci: str = "bca", confidence:
                 continue
             sel.sort(key=lambda r: int(r["seed"]))
             b = np.array([float(r["bias"]) for r in sel])
-            lo, hi = _ci(b, ci, confidence, n_boot, seed)
+            lo, hi = ci_bounds(b, method=ci, confidence=confidence, n_resamples=n_boot, seed=seed)
             out.append({"budget": K, "arm": arm, "n": len(sel),
                         "evaluations": float(np.mean([float(r["evaluations"]) for r in sel])),
                         "mean": float(b.mean()), "median": float(np.median(b)),
@@ -100,7 +96,7 @@ def paired_differences(rows: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[
             if not common:
                 continue
             d = np.array([bias[(K, s, b)] - bias[(K, s, a)] for s in common])
-            lo, hi = _ci(d, ci, confidence, n_boot, seed)
+            lo, hi = ci_bounds(d, method=ci, confidence=confidence, n_resamples=n_boot, seed=seed)
             out.append({"budget": K, "arm": a, "baseline": b, "n": len(d), "mean_diff": float(d.mean()),
                         "ci_low": lo, "ci_high": hi, "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
                         "losses": int((d < 0).sum())})

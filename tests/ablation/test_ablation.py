@@ -277,6 +277,8 @@ def test_summary_matches_hand_computation(small_run):
     assert (t["ci_low"], t["ci_high"]) == pytest.approx((x.mean() - half, x.mean() + half))
     with pytest.raises(ValueError, match="ci"):
         summarize(hand, ci="normal")
+    with pytest.raises(ValueError, match="n_boot"):  # named here, not as the bootstrap's n_resamples
+        summarize(hand, n_boot=50)
 
 
 def test_paired_differences():
