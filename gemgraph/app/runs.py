@@ -415,6 +415,15 @@ def _regime_overrides(args: argparse.Namespace) -> dict:
     return out
 
 
+def _flag_overrides(args: argparse.Namespace) -> dict[str, tuple[str, Any]]:
+    """The config keys the given search flags set: key -> (flag, value); the regime flags parsed."""
+    out = {key: (flag, getattr(args, dest)) for flag, (dest, key) in _SEARCH_CONFIG_FLAGS.items()
+           if getattr(args, dest, None) is not None}
+    for key, value in _regime_overrides(args).items():
+        out[key] = ("--macs" if key == "macs" else "--min-ops", value)
+    return out
+
+
 def _probe_regime(cfg: dict) -> None:
     """Fail before any training when no cell of the run's space meets its MAC window / min_ops
     (a bounded number of draws: ``SearchSpace.max_draws``)."""
@@ -430,10 +439,7 @@ def _probe_regime(cfg: dict) -> None:
 def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
     """A resumed run keeps its config: a flag giving another value is refused (equal ones pass)."""
     bad = []
-    for flag, (dest, key) in _SEARCH_CONFIG_FLAGS.items():
-        given = getattr(args, dest, None)
-        if given is None:
-            continue
+    for key, (flag, given) in _flag_overrides(args).items():
         stored = cfg
         for part in key.split("."):
             stored = stored.get(part) if isinstance(stored, dict) else None
@@ -467,14 +473,10 @@ def open_search(args: argparse.Namespace):
         run_dir = Path(args.out)
         if run_dir.exists() and not run_dir.is_dir():
             raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
-        regime = _regime_overrides(args)
         # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
-        cfg = resolve_config(args.preset, file=args.config, sets=args.set, overrides={
-            "nodes": args.nodes, "iterations": args.iterations, "seed": args.seed, "max_concat": args.max_concat,
-            **regime, "bootstrap.num_samples": args.num_samples, "bootstrap.top_k": args.top_k,
-            "bootstrap.verify_top": args.verify_top, "trainer.epochs": args.epochs, "trainer.width": args.width,
-            "sampler.name": args.sampler, "sampler.batch_size": args.sampler_batch,
-            "trainer.max_train_images": args.train_images}).to_dict()
+        flags = {key: value for key, (_, value) in _flag_overrides(args).items() if key != "preset"}
+        cfg = resolve_config(args.preset, file=args.config, sets=args.set,
+                             overrides={"iterations": args.iterations, **flags}).to_dict()
         _probe_regime(cfg)
         data = load_data(cfg, args.data, download=args.download)
         check_run_dir(run_dir, "--out")

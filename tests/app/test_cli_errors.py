@@ -188,6 +188,9 @@ def test_resume_with_a_conflicting_flag_is_refused(run, capsys):
     _one_line_error(capsys, "--nodes 7 (the run has 6)", "--seed 3 (the run has 0)", "keeps its config")
     assert main(["search", "--resume", str(run), "--preset", "paper", "--quiet"]) == 2
     _one_line_error(capsys, "--preset paper (the run has quick)")
+    # the regime flags too (they were silently ignored on --resume)
+    assert main(["search", "--resume", str(run), "--macs", "1M:2M", "--min-ops", "3", "--quiet"]) == 2
+    _one_line_error(capsys, "--macs [1000000.0, 2000000.0]", "--min-ops 3", "keeps its config")
 
 
 @pytest.mark.parametrize("argv,needle", [
