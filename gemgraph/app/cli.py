@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..config import PRESETS
 from .runs import check_writable_run, load_run, open_search, probe_writable
 from .tables import history_table, pick_table
 
@@ -206,7 +207,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
                         ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
                         ("seconds", "train s", ".1f")]))
     print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
-    print(pick_table(res.top, verified=True))
+    print(pick_table(res.top))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
     return summary
 
@@ -334,7 +335,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
                      "previous_verified": kept[0]["verified"] if kept else None}))
         return 0
     print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {secs:.1f} s")
-    print(pick_table(res.top, verified=False))
+    print(pick_table(res.top))
     if kept:
         print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "
               f"history: gemgraph report {args.run} --history")
@@ -451,12 +452,6 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
 
     from ..ablation import nb101_ablation
 
-    def ints(text: str, name: str) -> list[int]:
-        try:
-            return [int(x) for x in str(text).split(",") if x.strip()]
-        except ValueError:
-            raise ValueError(f"{name}: expected comma-separated integers, got {text!r}") from None
-
     t0 = time.perf_counter()
     enc_opts = {"dim": args.encoder_dim, "wl_iter": args.wl_iter, "n_train": args.encoder_train_graphs,
                 "max_epochs": args.encoder_epochs,
@@ -464,7 +459,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     if args.encoder_hidden:
         from .. import encoders
 
-        enc_opts["hidden"] = encoders.hidden_option(args.encoder, ints(args.encoder_hidden, "--encoder-hidden"),
+        enc_opts["hidden"] = encoders.hidden_option(args.encoder, _ints(args.encoder_hidden, "--encoder-hidden"),
                                                     "--encoder-hidden")
     if args.data is not None and not Path(args.data).is_file():
         raise FileNotFoundError(f"--data: no such NAS-Bench-101 file {args.data!r}")
@@ -473,7 +468,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught, _naming("--data", NASBenchFormatError, args.data):
         warnings.simplefilter("always", UserWarning)
         res = nb101_ablation(
-            args.data, args.out, budgets=ints(args.budgets, "--budgets"), seeds=args.seeds, metric=args.metric,
+            args.data, args.out, budgets=_ints(args.budgets, "--budgets"), seeds=args.seeds, metric=args.metric,
             epochs=args.epochs, num_samples=args.num_samples, top_k=args.top_k, encoder=args.encoder,
             encoder_options=enc_opts, predictor=_predictor_options(args), kappa=args.kappa, seed=args.seed,
             device=args.device,
@@ -811,7 +806,7 @@ def build_parser() -> argparse.ArgumentParser:
              "  gemgraph search --resume runs/quick --iterations 16     # extend the run to 16 candidates\n"
              "  gemgraph search --preset default --macs 25M:100M --sampler ucb --out runs/ucb -v\n"
              "  gemgraph search --preset quick --out runs/q --json > summary.json\n")
-    s.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
+    s.add_argument("--preset", default=None, choices=list(PRESETS),
                    help="settings bundle (omitted: default; see gemgraph.config.PRESETS); --config, --set and the "
                         "flags below override it")
     # typed config (gemgraph.config): precedence preset < --config < --set < the flags below
@@ -867,7 +862,7 @@ def build_parser() -> argparse.ArgumentParser:
               "  gemgraph config show --preset quick --set trainer.epochs=3 --json > my.json\n"
               "  gemgraph config show --run runs/quick\n")
     cf.add_argument("action", choices=["show"], help="what to do (show: print the config)")
-    cf.add_argument("--preset", default=None, choices=["quick", "default", "paper", "imagenet-a", "imagenet-b"],
+    cf.add_argument("--preset", default=None, choices=list(PRESETS),
                     help="settings bundle (omitted: the --set / --config preset key, else default)")
     cf.add_argument("--config", default=None, metavar="FILE", help="settings file, JSON or TOML; overrides the preset")
     cf.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",

@@ -16,7 +16,7 @@ def dumps(obj: Any) -> str:
     return json.dumps(to_plain(obj), indent=2)
 
 
-def pick_table(top: list[dict], verified: bool) -> str:
+def pick_table(top: list[dict]) -> str:
     """The bootstrap's top-k as a table: rank, edges, concatenations, predicted (and verified) score."""
     cols = [("rank", "rank", "d"), ("edges", "edges", "d"), ("concat", "concat", "d"),
             ("predicted", "predicted", ".4f"),
