@@ -247,10 +247,8 @@ def bootstrap_optimize(
             break  # only more incumbents are left: no predicted candidate to add
         take_measured = m < len(measured) and (pos >= len(order) or measured[m][0] >= key[order[pos]])
         if take_measured:
-            score, k, cell = measured[m]
+            score, k, cell = measured[m]  # keys of `measured` are distinct and not in `skip`
             m += 1
-            if k in seen:
-                continue
             seen.add(k)
             out.append(Candidate(cell=cell, predicted=score, std=0.0, index=-1, measured=score, key=score))
             continue

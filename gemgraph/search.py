@@ -275,7 +275,11 @@ class NASGEM:
                                   min_predicted=self.verify_top, progress=self.progress)
         top: list[dict[str, Any]] = [{"cell": c.cell, "predicted": c.predicted, "std": c.std, "measured": c.measured,
                 "verified": None, "accuracy": None, "macs": None, "params": None} for c in boot.candidates]
-        by_key = {network_key(r["cell"]): r for r in ok}
+        by_key: dict[Cell, dict[str, Any]] = {}
+        for r in ok:  # the row bootstrap_optimize stands for its network: the first with the best score
+            k = network_key(r["cell"])
+            if k not in by_key or r["score"] > by_key[k]["score"]:
+                by_key[k] = r
         for e in top:
             if e["measured"] is not None:  # an incumbent: its stored measurement
                 r = by_key.get(network_key(e["cell"]))

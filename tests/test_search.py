@@ -181,3 +181,24 @@ def test_guided_sampler_on_the_30_node_loop_is_resumable(tmp_path):
     assert [r["cell"] for r in b.candidates()] == [r["cell"] for r in rows]
     assert resumed.best == full.best
     a.close(), b.close()
+
+
+def test_an_incumbent_pick_reports_the_row_of_its_measured_score():
+    """Two stored evaluations of one network: the pick stands with the better score, and its
+    accuracy / MACs come from that same row (not from whichever row was stored last)."""
+    from gemgraph import SearchSpace, encoders
+    from gemgraph.memstore import MemoryStore
+    from gemgraph.predictor import EfficiencyPredictor
+
+    space = SearchSpace(6, max_concat=2)
+    cells = space.sample(6, seed=0)
+    store = MemoryStore()
+    store.add_candidate(0, cells[0], macs=1e6, params=10, accuracy=0.95, score=9.0)  # the best, stored first
+    for t, c in enumerate(cells[1:], start=1):
+        store.add_candidate(t, c, macs=2e6, params=20, accuracy=0.3, score=0.1 * t)
+    store.add_candidate(6, cells[0], macs=3e6, params=30, accuracy=0.5, score=0.5)  # same network, worse run
+    search = NASGEM(space, encoders.create("raw", num_nodes=6), EfficiencyPredictor(n_members=2, max_epochs=20),
+                    None, store, num_samples=50, top_k=2, checkpoint_every=0, progress=False)
+    best = search.bootstrap().top[0]
+    assert best["measured"] == 9.0
+    assert (best["accuracy"], best["macs"], best["params"]) == (0.95, 1e6, 10)
