@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gemgraph import Cell, SearchSpace
+from gemgraph.cell import OPS
 from gemgraph.batch import CellBatch, as_batch
 
 
@@ -37,9 +38,11 @@ def test_space_to_cells_goes_through_the_batch():
     space = SearchSpace(8)
     adj, ops = space.sample_tensors(20, seed=1)
     via_space = space.to_cells(adj, ops)
-    assert via_space == CellBatch.from_tensors(adj, ops).to_cells() == space.sample(20, seed=1)
-    # the cells are what the validating constructor builds
-    assert via_space == [Cell(c.adjacency, c.ops) for c in via_space]
+    assert via_space == space.sample(20, seed=1)
+    # the cells are what the validating constructor builds from the padded tensors
+    sizes = [int(m) for m in (ops >= 0).sum(1)]
+    assert via_space == [Cell(a[:m, :m].numpy(), tuple(OPS[o] for o in op[:m].tolist()))
+                         for a, op, m in zip(adj, ops, sizes)]
 
 
 def test_tensors_with_trailing_padding_become_smaller_cells():
@@ -62,15 +65,14 @@ def test_as_batch_and_the_old_import_path():
     assert repr(b) == "CellBatch(n=5, num_nodes=7, ops=yes, device=cpu)"
 
 
-def test_the_nb101_conversions_equal_the_batch_conversion():
-    """NB101Pool.cells / NB101Space.sample (gemgraph.nb101, still on their own loops) give what
-    CellBatch.to_cells gives, so they can call it."""
+def test_the_nb101_conversions_give_the_stored_cells():
+    """NB101Pool.cells / NB101Space.sample give back the very cells the pool was made of."""
     from gemgraph.nb101 import NB101Pool, NB101Space
 
     cells = _mixed_cells()
     pool = NB101Pool(np.array([f"h{k}" for k in range(5)]), np.arange(5), CellBatch.from_cells(cells, 7),
                      np.linspace(0.8, 0.9, 5))
     idx = np.array([4, 0, 2])
-    assert pool.cells(idx) == pool.batch[torch.from_numpy(idx)].to_cells() == [cells[i] for i in idx]
+    assert pool.cells(idx) == [cells[i] for i in idx]
     space = NB101Space(pool)
-    assert space.sample(3, seed=1) == CellBatch.from_tensors(*space.sample_tensors(3, seed=1)).to_cells()
+    assert space.sample(3, seed=1) == [cells[i] for i in space.sample_indices(3, seed=1)]

@@ -183,6 +183,6 @@ def test_from_checked_is_the_unchecked_constructor():
     ops = ("input", "conv3x3", "output")
     c = Cell.from_checked(adj, ops)
     assert c == Cell(adj, ops) and hash(c) == hash(Cell(adj, ops))
-    assert c.adjacency is c.adjacency and not c.adjacency.flags.writeable  # the cell's own array, read-only
+    assert c.adjacency is adj and not c.adjacency.flags.writeable  # the caller's array, not a copy, read-only
     assert Cell.from_checked(adj.astype(bool), None) == Cell(adj)
     assert not hasattr(Cell, "_trusted")  # the old private name is gone: from_checked is the one
