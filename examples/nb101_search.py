@@ -16,8 +16,8 @@ import json
 
 import numpy as np
 
-from gemgraph.ablation import train_nb101_encoder
-from gemgraph.encoders import CachedEncoder, ConcatEncoder
+from gemgraph.ablation import embed_pool, train_nb101_encoder
+from gemgraph.encoders import CachedEncoder
 from gemgraph.memstore import MemoryStore
 from gemgraph.nb101 import NB101Evaluator, NB101Space, load_nb101, nb101_pool
 from gemgraph.predictor import EfficiencyPredictor
@@ -38,7 +38,7 @@ def main() -> None:
     # WL-supervised, cached under $GEMGRAPH_CACHE (default ~/.cache/gemgraph)
     enc, info = train_nb101_encoder(progress=False, **args.encoder_options)
     # L2-normalised embedding; every model embedded once, then looked up
-    features = CachedEncoder(ConcatEncoder([enc.cpu()], normalize=True), pool.batch)
+    features = CachedEncoder.from_vectors(pool.batch, embed_pool(enc.cpu(), pool.batch, normalize=True))
     print(f"{len(pool)} models, best validation accuracy {100 * pool.best_accuracy:.2f}%; "
           f"encoder WL fidelity Pearson {info['fidelity']['pearson']:.3f}")
 

@@ -344,8 +344,8 @@ def nb101_benchmark(
         plot: write ``regret.png``.
         progress: progress bars.
     """
-    from .ablation import train_nb101_encoder, write_csv  # noqa: PLC0415
-    from .encoders import CachedEncoder, ConcatEncoder, create  # noqa: PLC0415
+    from .ablation import embed_pool, train_nb101_encoder, write_csv  # noqa: PLC0415
+    from .encoders import CachedEncoder, create  # noqa: PLC0415
     from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -357,13 +357,17 @@ def nb101_benchmark(
     raw = create("raw", num_nodes=7, ops=NB101_OPS)
     encs: dict[str, Encoder] = {"raw": raw}
     enc_info: dict[str, Any] = {}
-    if any(f in ("embedding", "both") for _, f in parsed):
+    wanted = {f for _, f in parsed}
+    if wanted & {"embedding", "both"}:
         enc, enc_info = train_nb101_encoder("mlp", **dict(encoder_options or {}), seed=seed, device=device,
                                             progress=progress)
-        enc = enc.to("cpu").eval()
-        # every model of the pool embedded once: the loop's per-batch pool embeddings become look-ups
-        encs["embedding"] = CachedEncoder(ConcatEncoder([enc], normalize=True), pool.batch)
-        encs["both"] = CachedEncoder(ConcatEncoder([enc, raw], normalize=[True, False]), pool.batch)
+        # every model of the pool embedded once (L2-normalised); the loop's embeddings become look-ups
+        z = embed_pool(enc.to("cpu").eval(), pool.batch, normalize=True)
+        if "embedding" in wanted:
+            encs["embedding"] = CachedEncoder.from_vectors(pool.batch, z, ops=NB101_OPS)
+        if "both" in wanted:
+            encs["both"] = CachedEncoder.from_vectors(pool.batch, torch.cat([z, embed_pool(raw, pool.batch)], 1),
+                                                      ops=NB101_OPS)
     t_enc = time.perf_counter() - t0
     rows, failures, seconds = run_benchmark(
         pool, encs, parsed, trials=trials, queries=queries, seed=seed, n_init=n_init, batch_size=batch_size,
@@ -373,7 +377,7 @@ def nb101_benchmark(
             "epochs": int(epochs), "best_accuracy": pool.best_accuracy, "methods": [label(m, f) for m, f in parsed],
             "trials": int(trials), "queries": int(queries), "seed": int(seed), "n_init": int(n_init),
             "batch_size": int(batch_size), "top_k": int(top_k), "predictor": dict(predictor or {}),
-            "encoder": {k: v for k, v in enc_info.items()}, "seconds": {"encoder": t_enc, **seconds,
+            "encoder": dict(enc_info), "seconds": {"encoder": t_enc, **seconds,
                                                                         "total": time.perf_counter() - t0},
             "failures": len(failures), "torch_threads": torch.get_num_threads()}
     res = BenchmarkResult(rows=rows, summary=summary, failures=failures, info=info)
