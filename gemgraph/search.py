@@ -202,7 +202,8 @@ class NASGEM:
         self._fitted_on = key
         return True
 
-    def _store_result(self, t: int, cell: Cell, res: Any) -> None:
+    def _store_result(self, t: int, cell: Cell, res: Any) -> float | None:
+        """Store one evaluation; returns the score stored for a successful one (None otherwise)."""
         score = finite_or_none(res.score, "score")
         no_score = res.status == "ok" and score is None  # "ok" without a usable score
         self.store.add_candidate(
@@ -213,6 +214,7 @@ class NASGEM:
             extra={k: v for k in ("loss", "eval_seconds", "num_train", "epochs")
                    if hasattr(res, k) and (not isinstance(v := getattr(res, k), float) or math.isfinite(v))},
         )
+        return score if res.status == "ok" else None
 
     def _checkpoint(self, t: int) -> None:
         if self.refit():
@@ -227,9 +229,12 @@ class NASGEM:
         done = self.store.done_iterations()
         executor = make_executor(self.executor)
         bar = None
+        best_score = None  # the best stored score, kept up to date here (not re-read from the store)
         if self.progress:
             bar = tqdm(total=iterations, initial=len([t for t in done if t < iterations]), desc="NASGEM search",
                        unit="cand")
+            best = self.store.summary().get("best")
+            best_score = None if best is None else best["score"]
         try:
             for its in self.sampler.batches(iterations):
                 if all(t in done for t in its):
@@ -239,7 +244,9 @@ class NASGEM:
                 since = 0
                 last = None
                 for t, cell, res in executor.run(self.trainer, jobs):
-                    self._store_result(t, cell, res)
+                    score = self._store_result(t, cell, res)
+                    if score is not None and (best_score is None or score > best_score):
+                        best_score = score
                     done.add(t)
                     since += 1
                     last = t
@@ -247,9 +254,8 @@ class NASGEM:
                         self._checkpoint(t)
                     if bar is not None:
                         bar.update(1)
-                        best = self.store.summary().get("best")
-                        if best:
-                            bar.set_postfix(best_score=f"{best['score']:.3f}", last=res.status)
+                        if best_score is not None:
+                            bar.set_postfix(best_score=f"{best_score:.3f}", last=res.status)
                 if self.checkpoint_every and last is not None and since % self.checkpoint_every:
                     self._checkpoint(last)
         finally:

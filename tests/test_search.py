@@ -202,3 +202,14 @@ def test_an_incumbent_pick_reports_the_row_of_its_measured_score():
     best = search.bootstrap().top[0]
     assert best["measured"] == 9.0
     assert (best["accuracy"], best["macs"], best["params"]) == (0.95, 1e6, 10)
+
+
+def test_progress_bar_shows_the_best_stored_score(tmp_path, capsys):
+    from gemgraph.memstore import MemoryStore
+
+    store = MemoryStore()
+    tiny_search(store, progress=True).evaluate_all(4)
+    best = max(r["score"] for r in store.candidates(status="ok"))
+    err = capsys.readouterr().err
+    shown = err.rsplit("best_score=", 1)[-1][:5]  # the bar's last postfix
+    assert shown == f"{best:.3f}"
