@@ -211,5 +211,7 @@ def test_progress_bar_shows_the_best_stored_score(tmp_path, capsys):
     tiny_search(store, progress=True).evaluate_all(4)
     best = max(r["score"] for r in store.candidates(status="ok"))
     err = capsys.readouterr().err
-    shown = err.rsplit("best_score=", 1)[-1][:5]  # the bar's last postfix
+    import re
+
+    shown = re.findall(r"best_score=(-?[0-9.]+)", err)[-1]  # the bar's last postfix
     assert shown == f"{best:.3f}"
