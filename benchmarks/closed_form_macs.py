@@ -12,6 +12,7 @@ the per-cell times and their ratio. Exits 1 on any mismatch.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -40,6 +41,7 @@ def main() -> int:
     ap.add_argument("--networks", default="cifarnet,mobilenet")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average), torch threads 1")
     failed = 0
     for name in args.networks.split(","):
         cost = CellCost(**NETWORKS[name])

@@ -10,6 +10,7 @@ with ``min_ops=5``, and prints the time, the acceptance rate and the ratio to pl
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--num-samples", type=int, default=50_000)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average), torch threads 1")
     n = args.num_samples
     plain = SearchSpace(30, max_concat=8)
     plain.sample_tensors(100, seed=0)  # warm-up
