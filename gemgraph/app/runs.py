@@ -58,6 +58,7 @@ from sklearn.base import clone
 
 from ..config import changed_keys, resolve_config
 from ..predictor import EfficiencyPredictor
+from ..search import NASGEM
 from ..space import SearchSpace, parse_macs_window
 from ..store import RunLock, RunStore, cell_from_json, cell_to_json
 from ..utils import check_int
@@ -509,13 +510,10 @@ def load_run(run_dir: str, reembed: bool = False):
     try:
         cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
         encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
-        if reembed:
-            rows = sorted((r for r in store.candidates(status="ok") if r["score"] is not None),
-                          key=lambda r: r["iteration"])
-            if len(rows) < 2:
+        if reembed:  # the search's own refit, on the re-embedded candidates
+            predictor = make_predictor(cfg)
+            if not NASGEM(make_space(cfg), encoder, predictor, None, store, checkpoint_every=0, progress=False).refit():
                 raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
-            predictor = make_predictor(cfg).fit(encoder.embed([r["cell"] for r in rows]),
-                                                np.array([r["score"] for r in rows], dtype=np.float64))
         else:
             ck = store.latest_predictor()
             if ck is None:
