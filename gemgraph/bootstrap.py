@@ -21,7 +21,7 @@ from .cell import Cell
 from .encoders.base import CellBatch, Encoder, as_batch
 from .predictor import EfficiencyPredictor
 from .space import SearchSpace
-from .utils import check_int
+from .utils import check_finite, check_int
 
 
 #: Acquisition rules of :func:`bootstrap_optimize`: the ensemble mean, an upper (or, with a
@@ -194,8 +194,7 @@ def bootstrap_optimize(
     check_int(min_predicted, "min_predicted", 0)
     if acquisition not in ACQUISITIONS:
         raise ValueError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
-    if not (isinstance(kappa, (int, float, np.floating)) and math.isfinite(float(kappa))):
-        raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
+    check_finite(kappa, "kappa")
     if not isinstance(encoder, Encoder):
         raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
     check_is_fitted(predictor, msg="predictor: expected a fitted %(name)s (call fit() first)")

@@ -16,12 +16,11 @@ seed and on candidates stored *before* its batch: a resumed run proposes the sam
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .bootstrap import ACQUISITIONS, bootstrap_optimize
 from .cell import Cell
-from .utils import check_int, derive_seed
+from .utils import check_finite, check_int, derive_seed
 
 __all__ = ["RandomSampler", "AcquisitionSampler", "SAMPLERS", "make_sampler", "available"]
 
@@ -74,9 +73,7 @@ class AcquisitionSampler:
         self.acquisition = acquisition
         self.batch_size = check_int(batch_size, "batch_size", 1)
         self.n_init = check_int(n_init, "n_init", 2)
-        if not (isinstance(kappa, (int, float)) and math.isfinite(float(kappa))):
-            raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
-        self.kappa = float(kappa)
+        self.kappa = check_finite(kappa, "kappa")
         self.pool_size = None if pool_size is None else check_int(pool_size, "pool_size", 1)
 
     def __repr__(self) -> str:

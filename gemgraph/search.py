@@ -43,7 +43,7 @@ from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
-from .utils import check_int, derive_seed, finite_or_none, is_fitted
+from .utils import check_finite, check_int, derive_seed, finite_or_none, is_fitted
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
@@ -153,8 +153,7 @@ class NASGEM:
         check_int(checkpoint_every, "checkpoint_every", 0)
         if verify_top > top_k:
             raise ValueError(f"verify_top: expected at most top_k={top_k}, got {verify_top}")
-        if not (isinstance(kappa, (int, float)) and math.isfinite(float(kappa))):
-            raise ValueError(f"kappa: expected a finite float, got {kappa!r}")
+        check_finite(kappa, "kappa")
         self.space, self.encoder, self.predictor, self.trainer, self.store = space, encoder, predictor, trainer, store
         self.seed, self.num_samples = int(seed), int(num_samples)
         self.top_k, self.verify_top = int(top_k), int(verify_top)

@@ -75,6 +75,13 @@ def cache_root() -> "os.PathLike[str]":
     return Path(root) if root else Path.home() / ".cache" / "gemgraph"
 
 
+def check_finite(value: Any, name: str) -> float:
+    """``value`` as a float; ValueError naming ``name`` unless it is a finite real number."""
+    if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(float(value))):
+        raise ValueError(f"{name}: expected a finite float, got {value!r}")
+    return float(value)
+
+
 def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     """Return ``int(value)`` for an int (or a numpy integer), else raise ``ValueError`` naming
     ``name``: ``"name: expected an int >= minimum, got value"`` (without ``>= minimum`` when

@@ -84,3 +84,12 @@ def test_the_ablation_has_no_seed_helper_of_its_own():
     for mod in (runner, pipeline):
         src = inspect.getsource(mod)
         assert "SeedSequence" not in src and "derive_seed(" in src
+
+
+def test_check_finite():
+    from gemgraph.utils import check_finite
+
+    assert check_finite(1, "k") == 1.0 and check_finite(np.float32(0.5), "k") == 0.5
+    for bad in (float("nan"), float("inf"), "1", None):
+        with pytest.raises(ValueError, match="k: expected a finite float"):
+            check_finite(bad, "k")
