@@ -58,7 +58,6 @@ from sklearn.base import clone
 
 from ..config import changed_keys, resolve_config
 from ..predictor import EfficiencyPredictor
-from ..search import NASGEM
 from ..space import SearchSpace, parse_macs_window
 from ..store import RunLock, RunStore, cell_from_json, cell_to_json
 from ..utils import check_int
@@ -511,6 +510,8 @@ def load_run(run_dir: str, reembed: bool = False):
         cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
         encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
         if reembed:  # the search's own refit, on the re-embedded candidates
+            from ..search import NASGEM  # noqa: PLC0415 - loads PyG (and its torch.jit warning) at CLI start otherwise
+
             predictor = make_predictor(cfg)
             if not NASGEM(make_space(cfg), encoder, predictor, None, store, checkpoint_every=0, progress=False).refit():
                 raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
