@@ -446,7 +446,7 @@ _SECTIONS: dict[str, type[_Section]] = {"encoder": EncoderConfig, "trainer": Tra
                                          "predictor": PredictorConfig, "sampler": SamplerConfig,
                                          "bootstrap": BootstrapConfig}
 _SPACE_KEYS: tuple[str, ...] = tuple(SpaceConfig.keys())
-_OWN_KEYS: tuple[str, ...] = ("iterations", "lam", "seed", "preset")
+_OWN_KEYS: tuple[str, ...] = ("iterations", "lam", "seed", "preset", "objective")
 
 
 @dataclass(frozen=True)
@@ -456,6 +456,10 @@ class RunConfig(_Section):
     Attributes:
         iterations: T, candidates trained by the search (Algorithm 1).
         lam: lambda of the efficiency score S = ACC - lam * ln(MACs in millions).
+        objective: what the search maximises (:data:`gemgraph.score.OBJECTIVES`):
+            ``"efficiency"``, the paper's S = ACC - lam * ln(MMACs); or ``"regime"``, the
+            accuracy of a cell inside the computation regime (the MAC window ``macs``,
+            required; ``lam`` is not used).
         seed: the run's seed (encoder training, sampling, proxy training, predictor).
         preset: the preset the config was built from (a label; :data:`PRESETS`).
         space: the supernet and the computation regime (:class:`SpaceConfig`).
@@ -475,6 +479,7 @@ class RunConfig(_Section):
     lam: float = 0.1
     seed: int = 0
     preset: str = "default"
+    objective: str = field(default="efficiency", metadata={"choices": ("efficiency", "regime")})
     space: SpaceConfig = field(default_factory=SpaceConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -488,6 +493,9 @@ class RunConfig(_Section):
             value = getattr(self, name)
             if not isinstance(value, cls):
                 raise ValueError(f"{name}: expected a {cls.__name__}, got {value!r}")
+        if self.objective == "regime" and self.space.macs is None:
+            raise ValueError("objective: 'regime' (the accuracy inside a MAC window) needs a MAC window; got macs = "
+                             "None (set macs = [low, high], or objective = 'efficiency')")
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -502,7 +510,7 @@ class RunConfig(_Section):
     def to_dict(self) -> dict[str, Any]:
         """The plain JSON-ready dict (the store's shape): space keys at the top level."""
         out: dict[str, Any] = {"preset": self.preset, "iterations": self.iterations, "seed": self.seed,
-                               "lam": self.lam, **self.space.to_dict()}
+                               "lam": self.lam, "objective": self.objective, **self.space.to_dict()}
         for name in _SECTIONS:
             out[name] = getattr(self, name).to_dict()
         return out
@@ -650,11 +658,13 @@ PRESETS: Mapping[str, RunConfig] = types.MappingProxyType({
 })
 
 #: Keys added to the run config after run stores were first written, with the value a run
-#: stored without them was made with (what gemgraph read for a missing key): no MAC window,
+#: stored without them was made with (what gemgraph read for a missing key): the paper's
+#: efficiency objective, no MAC window,
 #: any number of op nodes, the paper's degree labels on the adjacency alone, torch's own thread
 #: setting, full-resolution images, every evaluation image, the ranking predictor, the random
 #: sampler. :meth:`RunConfig.from_stored` fills them in.
 LEGACY_DEFAULTS: Mapping[str, Any] = types.MappingProxyType({
+    "objective": "efficiency",
     "macs": None, "min_ops": None, "macs_network": None,
     "encoder.labels": "degree", "encoder.use_ops": False,
     "trainer.num_threads": None, "trainer.resolution": None, "trainer.max_eval_images": None,

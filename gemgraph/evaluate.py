@@ -3,7 +3,9 @@ r"""Proxy evaluation: train a cell's network briefly on the CIFAR-10 proxy set, 
 :class:`ProxyTrainer` turns a :class:`~gemgraph.Cell` into a :class:`~gemgraph.nn.CifarNet`,
 counts its MACs and parameters (:func:`gemgraph.cost.count`), trains it on the proxy train
 split (5,000 images), measures accuracy on a held-out split and returns a :class:`Result`
-with the efficiency score ``accuracy - lam * ln(MACs / 1e6)`` (:func:`gemgraph.score.efficiency`).
+with the score of the run's objective: the efficiency score ``accuracy - lam * ln(MACs / 1e6)``
+(:func:`gemgraph.score.efficiency`, the paper's) or the accuracy inside a regime
+(:func:`gemgraph.score.objective_score`).
 
 Settings. The paper trains every candidate briefly on 1/10 of CIFAR-10 (5,000 images); the
 exact schedule (epochs, width, optimiser) is not given in the material this implementation
@@ -53,7 +55,7 @@ from tqdm.auto import tqdm
 from .cell import Cell
 from .cost import count
 from .nn import CifarNet
-from .score import efficiency
+from .score import check_objective, objective_score
 from .utils import check_int, resolve_device, warmup_cosine
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
@@ -69,7 +71,7 @@ class Result:
             also when ``resolution`` pools the inputs; 0 when the network could not be built; None
             when unknown, for a Ray task that failed).
         params: parameters (None when unknown, as ``macs``).
-        score: ``efficiency(accuracy, macs, lam)`` (NaN when failed).
+        score: ``objective_score(accuracy, macs, objective, lam)`` (NaN when failed).
         train_seconds: wall time of the training loop.
         status: ``"ok"`` or ``"failed"``.
         error: why it failed, else None.
@@ -147,6 +149,8 @@ class ProxyTrainer:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
         seed: seeds model init, data order, augmentation and the train subset.
         lam: cost weight of the efficiency score.
+        objective: ``"efficiency"`` (S = ACC - lam ln MMACs, the paper's) or ``"regime"`` (S = ACC;
+            the space keeps the cells inside the MAC window), :data:`gemgraph.score.OBJECTIVES`.
         max_loss: a training loss above this counts as divergence.
         amp: mixed precision on CUDA (ignored on CPU).
         channels_last: memory format; None = on CUDA only.
@@ -192,6 +196,7 @@ class ProxyTrainer:
         device: str | torch.device = "auto",
         seed: int = 0,
         lam: float = 0.1,
+        objective: str = "efficiency",
         max_loss: float = 20.0,
         amp: bool = True,
         channels_last: bool | None = None,
@@ -224,6 +229,7 @@ class ProxyTrainer:
         self.device = resolve_device(device)
         self.seed = check_int(seed, "seed", 0)
         self.lam = _check_float(lam, "lam", strict=False)
+        self.objective = check_objective(objective)
         self.max_loss = _check_float(max_loss, "max_loss")
         self.amp = bool(amp)
         self.channels_last = channels_last
@@ -353,7 +359,7 @@ class ProxyTrainer:
             msg = str(exc) if isinstance(exc, _Diverged) else f"{type(exc).__name__}: {exc}"
             return Result(math.nan, macs, params, math.nan, status="failed", error=msg, **res), None
         model = model.to("cpu", memory_format=torch.contiguous_format).eval()
-        return Result(acc, macs, params, efficiency(acc, macs, self.lam), **res), model
+        return Result(acc, macs, params, objective_score(acc, macs, self.objective, self.lam), **res), model
 
     def _train(self, model: nn.Module, train: Any, idx: torch.Tensor, data: torch.Tensor, res: dict) -> None:
         dev = self.device

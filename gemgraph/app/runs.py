@@ -58,7 +58,7 @@ from sklearn.base import clone
 
 from ..config import changed_keys, resolve_config
 from ..predictor import EfficiencyPredictor
-from ..space import SearchSpace, parse_macs_window
+from ..space import parse_macs_window
 from ..store import RunLock, RunStore, cell_from_json, cell_to_json
 from ..utils import check_int
 from ..wl import WLKernel
@@ -69,35 +69,9 @@ from ..config import CIFAR_MACS_NETWORK, IMAGENET_MACS_NETWORK, PRESETS, RunConf
 from ..tables import format_table  # noqa: F401  (re-export: gemgraph.runs.format_table)
 from .tables import dumps  # noqa: F401  (re-export: gemgraph.runs.dumps)
 
+from ..builders import make_predictor, make_space, make_trainer, sampler_args  # noqa: F401  (moved here; re-exported)
+
 log = logging.getLogger(__name__)
-
-
-def make_space(cfg: dict[str, Any], regime: bool = True):
-    """The run's :class:`~gemgraph.SearchSpace`; ``regime=False``: without the MAC window and
-    ``min_ops`` (the encoder learns the unrestricted supernet, as in the paper)."""
-    if not regime:
-        cfg = {**cfg, "macs": None, "min_ops": None}
-    macs = cfg.get("macs")  # .get: runs stored before computation regimes have no window
-    return SearchSpace(num_nodes=cfg["nodes"], ops=tuple(cfg["ops"]), max_concat=cfg["max_concat"],
-                       edge_prob=tuple(cfg["edge_prob"]), macs=None if macs is None else tuple(macs),
-                       min_ops=cfg.get("min_ops"), cost=cfg.get("macs_network"))
-
-
-def make_trainer(cfg: dict[str, Any], device: str = "auto", data_root: str | None = None, progress: bool = False,
-                 data: tuple[Any, Any] | None = None, download: bool = False):
-    """The run's :class:`~gemgraph.evaluate.ProxyTrainer`; ``data`` = already loaded ``(train,
-    eval)`` datasets at 32x32 (the trainer pools them to its resolution), else they are read from
-    ``data_root`` (or the embedded subset; ``download``: fetched) when first used."""
-    from ..evaluate import ProxyTrainer  # noqa: PLC0415 - gemgraph.evaluate (flop counter) kept off CLI start-up
-
-    t = cfg["trainer"]
-    train, ev = (None, None) if data is None else data
-    return ProxyTrainer(epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], width=t["width"],
-                        cells_per_stage=t["cells_per_stage"], max_train_images=t["max_train_images"],
-                        split=t["split"], root=data_root, train_data=train, eval_data=ev, device=device,
-                        seed=cfg["seed"], lam=cfg["lam"], num_threads=t.get("num_threads"),
-                        resolution=t.get("resolution"), max_eval_images=t.get("max_eval_images"), download=download,
-                        progress=progress)
 
 
 def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None, download: bool = False) -> None:
@@ -120,24 +94,6 @@ def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None, d
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ValueError(f"data: the CIFAR-10 data under {where} is corrupt or unreadable "
                          f"({type(exc).__name__}: {exc})") from None
-
-
-def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """``(name, options)`` of the run's sampler (runs made before samplers existed: ``"random"``)."""
-    sc = dict(cfg.get("sampler") or {"name": "random"})
-    name = sc.pop("name", "random")
-    if name == "random":
-        return name, {}
-    opts = {"batch_size": sc.get("batch_size", 10), "n_init": sc.get("n_init", 10)}
-    if name in ("acquisition", "ucb"):
-        opts["kappa"] = sc.get("kappa", 1.0)
-    return name, opts
-
-
-def make_predictor(cfg: dict[str, Any]):
-    p = cfg["predictor"]
-    extra = {k: p[k] for k in ("target", "loss") if k in p}
-    return EfficiencyPredictor(hidden=p["hidden"], n_members=p["n_members"], seed=cfg["seed"], **extra)
 
 
 def encoder_identity(encoder: Any) -> dict[str, Any]:

@@ -72,6 +72,7 @@ __all__ = [
     "augment_batch",
     "balanced_indices",
     "cifar10_proxy",
+    "cifar10_reference",
     "download_cifar10",
     "downsample",
     "find_cifar10",
@@ -93,6 +94,9 @@ EMBEDDED_PATH = Path(__file__).resolve().parent / "data" / "cifar10_proxy16.npz"
 EMBEDDED_RESOLUTION = 16
 EMBEDDED_SPLITS = ("train", "val")
 PROXY_RELPATH = Path("cifar10-proxy") / "cifar10_proxy.npz"
+#: Where :func:`cifar10_reference` looks under a data root.
+REFERENCE_RELPATH = Path("cifar10-ref") / "cifar10_ref.npz"
+REFERENCE_SPLITS = ("train", "eval")
 TORCHVISION_DIR = "cifar-10-batches-py"
 
 
@@ -667,3 +671,64 @@ def cifar10_proxy(
         for s in splits
     )
     return out[0] if isinstance(split, str) else out
+
+
+def cifar10_reference(
+    root: str | os.PathLike | None = None,
+    split: str | Sequence[str] = ("train", "eval"),
+    resolution: int = 32,
+) -> CifarTensorDataset | tuple[CifarTensorDataset, ...]:
+    r"""The CIFAR-10 *reference* set: 20,000 training and 5,000 evaluation images, disjoint from
+    each other and from the proxy set's train / val images, for reference trainings that check
+    what a proxy ranks (:mod:`gemgraph.validate`).
+
+    The file is ``cifar10_ref.npz`` (keys ``x_train, y_train, x_eval, y_eval``, uint8 HWC
+    32x32 images, ``classes``), read with ``allow_pickle=False`` and checked like the proxy
+    file (shapes, dtypes, labels in [0, 10)). It is looked for at ``root`` itself (the file),
+    ``<root>/cifar10-ref/cifar10_ref.npz`` and ``<root>/cifar10_ref.npz``; ``root`` defaults
+    to ``$GEMGRAPH_DATA``. There is no download: the draw is described in the SOURCE.md that
+    comes with the file (2,000 per class / 500 per class of the official training images not
+    used by the proxy set).
+
+    Args:
+        root: data root or the file itself (default ``$GEMGRAPH_DATA``).
+        split: ``"train"`` (augmented on access), ``"eval"``, or a sequence of them.
+        resolution: 32, or a divisor of it: images average-pooled (:func:`downsample`).
+
+    Returns:
+        :class:`CifarTensorDataset` (or a tuple, one per split): ``.data`` uint8 (N, 3, R, R).
+
+    Raises:
+        FileNotFoundError: the file is absent (the message says where it looked).
+        ValueError: a bad ``split`` / ``resolution``, or a malformed file (naming it).
+    """
+    splits = (split,) if isinstance(split, str) else tuple(split)
+    bad = [s for s in splits if s not in REFERENCE_SPLITS]
+    if bad or not splits:
+        raise ValueError(f"split: expected one of {REFERENCE_SPLITS} or a sequence of them, got {split!r}")
+    if (isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1
+            or 32 % resolution):
+        raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
+    base = _default_root(root)
+    if base is None:
+        raise FileNotFoundError(
+            "CIFAR-10 reference set not found: no data root (root=None and $GEMGRAPH_DATA is not set). "
+            f"Pass root=<dir> holding {REFERENCE_RELPATH} (or the file itself), or set GEMGRAPH_DATA=<dir>.")
+    cands = [base] if base.suffix == ".npz" else [base / REFERENCE_RELPATH, base / REFERENCE_RELPATH.name]
+    path = next((c for c in cands if c.is_file()), None)
+    if path is None:
+        raise FileNotFoundError(
+            "CIFAR-10 reference set not found: looked for " + ", ".join(str(c) for c in cands)
+            + f". Put cifar10_ref.npz (20,000 train + 5,000 eval images) at <dir>/{REFERENCE_RELPATH} "
+              "and pass root=<dir> or set GEMGRAPH_DATA=<dir>.")
+    arrays = _read_npz(path, splits=splits)
+    return_one = isinstance(split, str)
+    out = tuple(
+        CifarTensorDataset(
+            torch.from_numpy(downsample(arrays[s][0], int(resolution))), torch.from_numpy(arrays[s][1]),
+            train=(s == "train"), classes=CIFAR10_CLASSES, split=f"reference-{s}",
+            padding=max(1, 4 * int(resolution) // 32),
+        )
+        for s in splits
+    )
+    return out[0] if return_one else out
