@@ -157,7 +157,8 @@ def summarise(rows: list[dict[str, Any]], cells, lam: float = 0.1) -> str:
                      f"{np.mean(sd) if sd else float('nan'):.4f}; {np.mean(secs['reference']):.0f} s per training")
         common = sorted(ref)
         rho, lo, hi = _spearman_ci(np.log(macs16[common]), [np.mean(ref[i]) for i in common])
-        lines.append(f"  reference accuracy vs ln MACs (CifarNet-16 at 32x32): Spearman {rho:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        lines.append("  reference accuracy vs ln MACs (CifarNet-16 at 32x32): "
+                     f"Spearman {rho:+.3f} [{lo:+.3f}, {hi:+.3f}]")
         if sd:
             two = [i for i in common if len(ref[i]) > 1]
             rho, lo, hi = _spearman_ci([ref[i][0] for i in two], [ref[i][1] for i in two])
@@ -177,7 +178,8 @@ def summarise(rows: list[dict[str, Any]], cells, lam: float = 0.1) -> str:
         nseeds = np.mean([len(vals[i]) for i in common])
         lines.append(f"{setting}@{ev}: {len(common)} cells x {nseeds:.1f} seeds, acc mean {pa.mean():.4f} "
                      f"std {pa.std(ddof=1):.4f}; accuracy Spearman {rho:+.3f} [{lo:+.3f}, {hi:+.3f}], "
-                     f"score Spearman {srho:+.3f} [{slo:+.3f}, {shi:+.3f}]; {np.mean(secs[setting]):.1f} s per training")
+                     f"score Spearman {srho:+.3f} [{slo:+.3f}, {shi:+.3f}]; "
+                     f"{np.mean(secs[setting]):.1f} s per training")
     return "\n".join(lines)
 
 
