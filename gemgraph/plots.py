@@ -17,7 +17,7 @@ import numpy as np
 from scipy.stats import binned_statistic_2d
 from sklearn.base import clone
 
-__all__ = ["plot_bias", "score_surface"]
+__all__ = ["plot_bias", "score_surface", "plot_regret", "plot_validation"]
 
 # arm -> (colour, line style); unknown arms cycle through the default colours
 _STYLE = {
@@ -272,6 +272,58 @@ def plot_regret(
     ax.legend(fontsize="small")
     if title:
         ax.set_title(title)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_validation(validation: Any, path: str | os.PathLike | None = None, *, ax: Any = None) -> Any:
+    r"""A reference check (:func:`gemgraph.validate.validate_run`): each role's reference accuracy
+    against its MACs, one point per seed and the mean with its confidence interval, with the
+    paired differences of the objective in the title.
+
+    Args:
+        validation: a :class:`~gemgraph.validate.Validation`, or its ``to_dict()`` (``validate.json``).
+        path: where to save the figure (format from the extension), or None.
+        ax: a matplotlib Axes to draw on (default: a new figure).
+
+    Returns:
+        the :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: if ``validation`` holds no roles.
+    """
+    d = validation.to_dict() if hasattr(validation, "to_dict") else dict(validation)
+    roles = d.get("roles") or []
+    if not roles:
+        raise ValueError("validation: expected at least one role, got none")
+    fig, ax = _figure(ax)
+    colours = {"pick": "tab:red", "best_measured": "tab:orange", "cost_only": "tab:blue", "random": "tab:green"}
+    for r in roles:
+        accs = [a for a in r.get("accuracies") or [] if a is not None]
+        m = float(r["macs"]) / 1e6
+        c = colours.get(r["role"], None)
+        if accs:
+            ax.scatter([m] * len(accs), accs, s=12, alpha=0.5, color=c)
+        if r.get("accuracy") is not None:
+            lo, hi = r.get("accuracy_ci") or (r["accuracy"], r["accuracy"])
+            ax.errorbar([m], [r["accuracy"]], yerr=[[r["accuracy"] - lo], [hi - r["accuracy"]]], fmt="o",
+                        ms=7, capsize=4, color=c,
+                        label=r["role"] + (f" (= {r['same_as']})" if r.get("same_as") else ""))
+    ax.set_xscale("log")
+    net = (d.get("regime") or {}).get("network") or {}
+    where = f" on {net.get('network', '?')} {net.get('input_size', ['?'])[0]}x" if net else ""
+    ax.set_xlabel(f"MMACs{where}" if net else "MMACs")
+    ax.set_ylabel("reference accuracy")
+    parts = []
+    for k, v in (d.get("paired") or {}).items():
+        if k == "pick-best_measured" or v.get("mean") is None:
+            continue
+        ci = v.get("ci")
+        parts.append(f"{k} {v['mean']:+.4f}" + (f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""))
+    ax.set_title(f"objective {d.get('objective', '?')}: " + ("; ".join(parts) or "no pairs"), fontsize="small")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig

@@ -105,8 +105,9 @@ class ReferenceProtocol:
         """
         from .datasets.cifar import cifar10_reference  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
-        train, ev = cifar10_reference(root, resolution=self.resolution)
-        return train, ev
+        data = cifar10_reference(root, split=("train", "eval"), resolution=self.resolution)
+        assert isinstance(data, tuple)  # two splits asked for: a tuple
+        return data[0], data[1]
 
     def trainer(self, seed: int = 0, *, root: str | os.PathLike | None = None, data: Any = None,
                 device: str = "cpu", num_threads: int | None = None, progress: bool = False) -> Any:
@@ -562,7 +563,16 @@ def validate_run(
     try:
         trainer.check_data()
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"the run's proxy data (for the random role's trainings): {exc}") from None
+        # a root with the reference set only: the embedded subset serves a run that can use it
+        fallback = make_trainer(cfg, device="cpu", data_root=None) if data_root is not None else None
+        try:
+            if fallback is None:
+                raise exc
+            fallback.check_data()
+            trainer = fallback
+            logger.info("no proxy data under %s: the random role's trainings use the embedded subset", data_root)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"the run's proxy data (for the random role's trainings): {exc}") from None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-probe"

@@ -13,6 +13,7 @@ from gemgraph.datasets import (
     augment_batch,
     balanced_indices,
     cifar10_proxy,
+    cifar10_reference,
     find_cifar10,
 )
 from tests.conftest import need_data
@@ -178,6 +179,39 @@ def test_real_proxy_set():
     img, label = train[0]
     assert img.shape == (3, 32, 32) and isinstance(label, int)
     assert abs(float(val[0][0].mean())) < 2.0
+
+
+
+def test_real_reference_set_is_disjoint_from_the_proxy():
+    path = need_data("cifar10-ref/cifar10_ref.npz")
+    root = path.parent.parent
+    train, ev = cifar10_reference(root)
+    assert (len(train), len(ev)) == (20_000, 5_000)
+    assert np.bincount(train.targets.numpy()).tolist() == [2000] * 10
+    assert np.bincount(ev.targets.numpy()).tolist() == [500] * 10
+    with np.load(path, allow_pickle=False) as z, np.load(need_data("cifar10-proxy/cifar10_proxy.npz")) as p:
+        ref_idx = set(z["train_index"].tolist()) | set(z["eval_index"].tolist())
+        assert len(ref_idx) == 25_000
+        if "train_index" in p.files:
+            assert not ref_idx & (set(p["train_index"].tolist()) | set(p["val_index"].tolist()))
+    small = cifar10_reference(path, split="eval", resolution=16)
+    assert small.data.shape == (5000, 3, 16, 16) and small.split == "reference-eval"
+
+
+def test_reference_set_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv("GEMGRAPH_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="reference set not found: no data root"):
+        cifar10_reference()
+    with pytest.raises(FileNotFoundError, match="cifar10_ref.npz"):
+        cifar10_reference(tmp_path)
+    with pytest.raises(ValueError, match="split"):
+        cifar10_reference(tmp_path, split="test")
+    with pytest.raises(ValueError, match="resolution"):
+        cifar10_reference(tmp_path, resolution=12)
+    bad = tmp_path / "cifar10_ref.npz"
+    bad.write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match="not a readable npz"):
+        cifar10_reference(tmp_path)
 
 
 # ------------------------------------------------------------------ cells
