@@ -1,8 +1,10 @@
 r"""Executors: how the search loop runs its evaluations (an :class:`~gemgraph.protocols.Executor`).
 
 * :class:`LocalExecutor`: one after another, in this process;
+* :class:`ProcessExecutor`: in parallel in a few local worker processes (the standard
+  library's process pool, no extra dependency), a crashed worker becoming a failed candidate;
 * :class:`RayExecutor`: in parallel as Ray tasks, a crashed worker becoming a failed candidate;
-* :func:`make_executor`: ``"local"`` / ``"ray"`` by name (objects pass through).
+* :func:`make_executor`: ``"local"`` / ``"process"`` / ``"ray"`` by name (objects pass through).
 
 An executor's ``run(evaluator, jobs)`` yields ``(iteration, cell, result)`` as evaluations
 finish; :class:`~gemgraph.search.NASGEM` stores each result at once and refits on the
@@ -11,14 +13,17 @@ candidates sorted by iteration, so the order of completion does not change the o
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import time
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from .cell import Cell
 from .protocols import Evaluator
 
-__all__ = ["LocalExecutor", "RayExecutor", "make_executor"]
+__all__ = ["LocalExecutor", "ProcessExecutor", "RayExecutor", "make_executor"]
 
 
 class LocalExecutor:
@@ -34,6 +39,121 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class ProcessExecutor:
+    r"""Evaluate candidates in parallel in ``workers`` local processes (spawned, so each one
+    starts clean; the evaluator is sent to each worker once).
+
+    A candidate's result does not depend on where it runs: the evaluator is the same object
+    (pickled), and a :class:`~gemgraph.evaluate.ProxyTrainer` seeds each training from its own
+    seed and the cell. Give the trainer a fixed ``num_threads`` (the quick preset's 1) so that
+    ``workers x num_threads`` fits the machine's cores and results stay thread-count stable.
+
+    An evaluation that raises in its worker is yielded as a failed
+    :class:`~gemgraph.evaluate.Result`; a worker that dies (killed, out of memory) fails the
+    pool; each candidate that was in flight then runs again alone, and the one that kills its
+    worker again becomes a failed candidate (``error`` says so). Setup
+    errors (data not found, a module the workers cannot import) are raised, as
+    :class:`LocalExecutor` raises them. One job (or ``workers=1``) runs in this process.
+
+    Args:
+        workers: worker processes, >= 1 (default: the usable CPU count).
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        from .utils import check_int  # noqa: PLC0415 - keep the module's import light
+
+        self.workers = _cpu_count() if workers is None else check_int(workers, "workers", 1)
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor(workers={self.workers})"
+
+    def run(self, trainer: Evaluator, jobs: Iterable[tuple[int, Cell]]) -> Iterator[tuple[int, Cell, Any]]:
+        """Yield ``(iteration, cell, result)`` for each job as it finishes."""
+
+        todo = list(jobs)
+        if len(todo) <= 1 or self.workers == 1:
+            yield from LocalExecutor().run(trainer, todo)
+            return
+        broken = yield from self._pool(trainer, todo, self.workers)
+        # a dead worker breaks the whole pool, failing every job in flight: each of those runs
+        # again alone, so only the cell that kills its worker again becomes a failed candidate
+        for t, cell in broken:
+            started = time.perf_counter()
+            if (yield from self._pool(trainer, [(t, cell)], 1)):
+                yield t, cell, _process_failed("a worker process died (killed, out of memory or crashed) while "
+                                               "this cell was being evaluated", started)
+
+    @staticmethod
+    def _pool(trainer: Evaluator, todo: list[tuple[int, Cell]],
+              workers: int) -> Generator[tuple[int, Cell, Any], None, list[tuple[int, Cell]]]:
+        """Run ``todo`` in a fresh pool of ``workers``, yielding results; returns the jobs that
+        a broken pool (a dead worker) failed."""
+        import multiprocessing as mp  # noqa: PLC0415
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # noqa: PLC0415
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+        started = time.perf_counter()
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn"),
+                                   initializer=_process_init,
+                                   initargs=(pickle.dumps(trainer), list(warnings.filters)))
+        pending = {pool.submit(_process_evaluate, cell): (t, cell) for t, cell in todo}
+        broken: list[tuple[int, Cell]] = []
+        try:
+            while pending:
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t, cell = pending.pop(fut)
+                    try:
+                        res = fut.result()
+                    except _SETUP_ERRORS:
+                        raise
+                    except BrokenProcessPool:
+                        broken.append((t, cell))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - a fault in a worker becomes a failed candidate
+                        res = _process_failed(f"{type(exc).__name__} in the worker process: {exc}", started)
+                    yield t, cell, res
+        finally:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+        return sorted(broken, key=lambda j: j[0])
+
+    def close(self) -> None:
+        """Nothing held between runs (each run makes and shuts its pool)."""
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_WORKER_TRAINER: Any = None  # the evaluator of a ProcessExecutor worker process (set by its initializer)
+
+
+def _process_init(trainer: bytes, filters: list) -> None:
+    """A worker's start: the parent's warning filters first (the CLI's, say), then the evaluator
+    (its unpickling imports the modules it needs, which may warn)."""
+    global _WORKER_TRAINER  # noqa: PLW0603 - per worker process, never in the parent
+    warnings.resetwarnings()
+    for f in reversed(filters):  # filterwarnings inserts at the front: oldest (last) first
+        warnings.filterwarnings(f[0], message=f[1].pattern if f[1] else "", category=f[2],
+                                module=f[3].pattern if f[3] else "", lineno=f[4])
+    _WORKER_TRAINER = pickle.loads(trainer)  # noqa: S301 - the parent's own bytes, handed over in memory
+
+
+def _process_evaluate(cell: Cell) -> Any:
+    return _WORKER_TRAINER.evaluate(cell)
+
+
+def _process_failed(reason: str, started: float) -> Any:
+    from .evaluate import Result  # noqa: PLC0415 - gemgraph.evaluate loads the flop counter; only on a failure
+
+    return Result(math.nan, None, None, math.nan, time.perf_counter() - started, status="failed", error=reason)
 
 
 class RayExecutor:
@@ -168,11 +288,14 @@ def _failed_result(exc: BaseException, ray: Any, seconds: float) -> Any:
 
 
 def make_executor(name: str | Any, **kwargs: Any) -> Any:
-    """``"local"`` -> :class:`LocalExecutor`, ``"ray"`` -> :class:`RayExecutor`; objects pass through."""
+    """``"local"`` -> :class:`LocalExecutor`, ``"process"`` -> :class:`ProcessExecutor`, ``"ray"`` ->
+    :class:`RayExecutor` (``kwargs`` go to the class); objects pass through."""
     if not isinstance(name, str):
         return name
     if name == "local":
         return LocalExecutor()
+    if name == "process":
+        return ProcessExecutor(**kwargs)
     if name == "ray":
         return RayExecutor(**kwargs)
-    raise ValueError(f"executor: expected 'local' or 'ray', got {name!r}")
+    raise ValueError(f"executor: expected 'local', 'process' or 'ray', got {name!r}")

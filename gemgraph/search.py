@@ -291,9 +291,18 @@ class NASGEM:
                 if r is not None:
                     e.update(accuracy=r["accuracy"], macs=r["macs"], params=r["params"])
         todo = [e for e in top if e["measured"] is None][: self.verify_top]
-        for e in todo:
+        verified: dict[int, Any] = {}
+        if todo:
             assert self.trainer is not None  # verify_top > 0 needs a trainer (checked in __init__)
-            r = self.trainer.evaluate(e["cell"])
+            executor = make_executor(self.executor)  # the verifications run in parallel where candidates do
+            try:
+                for i, _, r in executor.run(self.trainer, [(i, e["cell"]) for i, e in enumerate(todo)]):
+                    verified[i] = r
+            finally:
+                if isinstance(self.executor, str):
+                    executor.close()
+        for i, e in enumerate(todo):
+            r = verified[i]
             e.update(verified=finite_or_none(r.score, "score"), accuracy=finite_or_none(r.accuracy, "accuracy"),
                      macs=finite_or_none(r.macs, "macs"), params=r.params)
             e["measured"] = e["verified"]

@@ -23,8 +23,12 @@ from gemgraph.store import RunStore
 ROOT = Path(__file__).resolve().parents[1]
 #: run configs as the dict-based code (commit 06ebe62, and two older versions) built and stored them
 FIXTURE = json.loads((ROOT / "tests" / "data" / "configs_v0.json").read_text())
-#: the keys the typed config declares that some presets' dicts lacked (value None = what the code read)
-NEW_KEYS = {"trainer.num_threads", "trainer.resolution", "trainer.max_eval_images"}
+#: the keys the typed config declares that some presets' dicts lacked, with what the dict-based code
+#: did without them (None: the key was read as None; objective: it always scored by efficiency)
+NEW_KEYS = {"trainer.num_threads": None, "trainer.resolution": None, "trainer.max_eval_images": None,
+            "objective": "efficiency"}
+#: presets added after the dict-based code
+NEW_PRESETS = {"quick-regime"}
 
 
 def _objects(cfg: dict) -> dict:
@@ -46,12 +50,15 @@ def test_presets_equal_the_dict_presets_they_replace(preset):
     for key, value in old.items():  # same value and the same JSON (int stays int, list stays list)
         assert json.dumps(new[key]) == json.dumps(value), key
     extra = set(new) - set(old)
-    assert extra <= NEW_KEYS and all(new[k] is None for k in extra), extra
+    assert extra <= set(NEW_KEYS) and all(new[k] == NEW_KEYS[k] for k in extra), extra
     assert _objects(build_config(preset)) == _objects(FIXTURE["presets"][preset])  # the same run
 
 
 def test_presets_are_frozen_instances():
-    assert set(PRESETS) == set(FIXTURE["presets"])
+    assert set(PRESETS) == set(FIXTURE["presets"]) | NEW_PRESETS
+    # quick-regime: the quick preset on the regime objective, nothing else changed
+    qr, qk = _flatten(build_config("quick-regime")), _flatten(build_config("quick"))
+    assert {k for k in qk if qk[k] != qr[k]} == {"preset", "objective"} and qr["objective"] == "regime"
     assert all(isinstance(c, RunConfig) and c.preset == name for name, c in PRESETS.items())
     assert PRESETS["default"] == RunConfig()
     q = PRESETS["quick"]

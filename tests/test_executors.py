@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gemgraph import Cell
-from gemgraph.executors import LocalExecutor, RayExecutor, _failed_result, make_executor
+from gemgraph.executors import LocalExecutor, ProcessExecutor, RayExecutor, _failed_result, make_executor
 
 
 class _Echo:
@@ -41,7 +41,8 @@ def test_make_executor():
     assert isinstance(make_executor("local"), LocalExecutor)
     mine = LocalExecutor()
     assert make_executor(mine) is mine  # objects pass through
-    with pytest.raises(ValueError, match="executor: expected 'local' or 'ray', got 'dask'"):
+    assert isinstance(make_executor("process", workers=2), ProcessExecutor)
+    with pytest.raises(ValueError, match="executor: expected 'local', 'process' or 'ray', got 'dask'"):
         make_executor("dask")
 
 
@@ -77,3 +78,31 @@ def test_failed_result_names_the_reason_and_raises_setup_errors():
     assert "worker died" in _failed_result(rex.WorkerCrashedError("gone"), ray, 0.0).error
     with pytest.raises(FileNotFoundError, match="data"):  # setup errors stop the search, as locally
         _failed_result(rex.RayTaskError(FileNotFoundError("data")), ray, 0.0)
+
+
+def test_process_executor_gives_the_local_results_and_survives_faults():
+    """Real worker processes: the same proxy results as in this process; a raising cell and a
+    cell that kills its worker become failed candidates, the others still finish."""
+    from tests._search_helpers import FaultyTrainer, tiny_data
+
+    from gemgraph import SearchSpace
+    from gemgraph.evaluate import ProxyTrainer
+
+    train, ev = tiny_data()
+    trainer = ProxyTrainer(epochs=1, batch_size=16, width=4, train_data=train, eval_data=ev, device="cpu", seed=3,
+                           num_threads=1)
+    cells = SearchSpace(6, max_concat=2).sample(4, seed=1)
+    local = {t: r for t, _, r in LocalExecutor().run(trainer, list(enumerate(cells)))}
+    ex = ProcessExecutor(workers=2)
+    got = {t: r for t, _, r in ex.run(trainer, list(enumerate(cells)))}
+    assert sorted(got) == [0, 1, 2, 3]
+    for t in got:
+        assert got[t].accuracy == local[t].accuracy and got[t].score == local[t].score
+    faulty = FaultyTrainer(trainer, raise_on=[cells[1]], kill_on=[cells[2]])
+    res = {t: r for t, _, r in ex.run(faulty, list(enumerate(cells)))}
+    assert sorted(res) == [0, 1, 2, 3]
+    assert res[1].status == "failed" and "boom" in res[1].error
+    assert res[2].status == "failed" and "worker process died" in res[2].error
+    assert res[0].accuracy == local[0].accuracy and res[3].accuracy == local[3].accuracy
+    with pytest.raises(ValueError, match="workers"):
+        ProcessExecutor(workers=0)

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from ..config import PRESETS
@@ -114,6 +115,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from ..store import RunLock
 
+    if args.workers < 0:
+        raise ValueError(f"--workers: expected 0 (CPU cores / trainer.num_threads) or an int >= 1, got {args.workers}")
     run_dir, cfg, store, data = open_search(args)
     iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
     with _run_log(run_dir, args), RunLock(run_dir), store:
@@ -170,11 +173,13 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     fid = store.get_meta("encoder_fidelity")
     if fid:
         say(f"encoder fidelity (held-out pairs): Pearson {fid['pearson']:.3f}, RMSE {fid['rmse']:.3f}")
-    executor = "local"
+    executor: Any = "local"
     if args.executor == "ray":
         from ..executors import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
+    elif args.executor in ("auto", "process"):
+        executor = _process_executor(args, cfg)
     b = cfg["bootstrap"]
     sampler, sampler_opts = sampler_args(cfg)
     search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
@@ -186,14 +191,15 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     try:
         res = search.run(iterations)
     finally:
-        if executor != "local":
+        if not isinstance(executor, str):
             executor.close()
     secs = time.perf_counter() - t0
     store.set_meta("status", "finished")
     store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
     rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
     _log.info("evaluated %d candidates (%d failed) in %.1f s", res.iterations_done, res.n_failed, secs)
-    summary = {"run": str(run_dir), "preset": cfg["preset"], "nodes": cfg["nodes"], "iterations": iterations,
+    summary = {"run": str(run_dir), "preset": cfg["preset"], "objective": cfg.get("objective", "efficiency"),
+               "nodes": cfg["nodes"], "iterations": iterations,
                "resumed_from": done, "iterations_done": res.iterations_done, "n_failed": res.n_failed,
                "seconds": secs, "encoder_fidelity": fid, "sampler": repr(search.sampler),
                "best": [candidate_dict(r) for r in rows],
@@ -204,8 +210,10 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     print("best evaluated candidates:")
     print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
                        [("id", "id", "d"), ("iteration", "iter", "d"), ("edges", "edges", "d"),
-                        ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f"),
-                        ("seconds", "train s", ".1f")]))
+                        ("accuracy", "acc", ".3f"), ("mmacs", f"MMACs (CifarNet-{cfg['trainer']['width']})", ".1f"),
+                        ("score", "score", ".4f"), ("seconds", "train s", ".1f")]))
+    print(f"objective {cfg.get('objective', 'efficiency')}; MMACs per 32x32 image on the proxy's network "
+          f"(CifarNet-{cfg['trainer']['width']}), as the score counts them")
     print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
     print(pick_table(res.top))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
@@ -217,6 +225,26 @@ def _top_json(top: list[dict]) -> list[dict]:
     from ..store import cell_to_json
 
     return [{**e, "cell": cell_to_json(e["cell"])} for e in top]
+
+
+def _process_executor(args: argparse.Namespace, cfg: dict) -> Any:
+    """``--executor auto``: candidates trained in parallel processes when each training is pinned to
+    a few CPU threads (the quick preset: 1) and the machine has cores to spare, on the CPU only;
+    ``--executor process``: always (``--workers``, default cores / threads)."""
+    from ..executors import ProcessExecutor, _cpu_count
+
+    threads = cfg["trainer"].get("num_threads")
+    cores = _cpu_count()
+    workers = args.workers or max(1, cores // (threads or cores))
+    if args.executor == "process":
+        return ProcessExecutor(workers)
+    if args.device == "cuda" or threads is None or workers < 2:
+        return "local"
+    import torch
+
+    if args.device == "auto" and torch.cuda.is_available():
+        return "local"
+    return ProcessExecutor(workers)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -233,12 +261,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(dumps(rep))
         return 0
     cfg = rep["config"]
+    objective = cfg.get("objective", "efficiency")
+    score_is = ("S = acc - %g ln(MMACs)" % cfg["lam"]) if objective == "efficiency" else "S = acc inside the regime"
     print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{cfg['iterations']} iterations, "
-          f"{rep['n_failed']} failed, status {rep['meta'].get('status', '?')}")
+          f"{rep['n_failed']} failed, status {rep['meta'].get('status', '?')}; objective {objective} ({score_is})")
     rows = sorted([c for c in rep["candidates"] if c["score"] is not None], key=lambda c: -c["score"])
+    proxy_net = f"CifarNet-{cfg['trainer']['width']}"
     print(format_table([{**c, "mmacs": (c["macs"] or 0) / 1e6} for c in rows[: args.top]],
                        [("id", "id", "d"), ("iteration", "iter", "d"), ("num_edges", "edges", "d"),
-                        ("accuracy", "acc", ".3f"), ("mmacs", "MMACs", ".1f"), ("score", "score", ".4f")]))
+                        ("accuracy", "acc", ".3f"), ("mmacs", f"MMACs ({proxy_net})", ".1f"),
+                        ("score", "score", ".4f")]))
+    print(f"MMACs ({proxy_net}): per 32x32 image on the proxy's network, as the score counts them")
     sampler = (cfg.get("sampler") or {}).get("name", "random")
     print(f"sampler: {rep['pick'].get('sampler', sampler) if rep['pick'] else sampler}")
     if rep["pick"]:
@@ -255,7 +288,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                  if len(rep["picks"]) > 1 and not args.history else ""))
         print(format_table(pick_rows(rep["pick"]),
                            [("rank", "rank", "d"), ("op_nodes", "op nodes", "d"), ("edges", "edges", "d"),
-                            ("mmacs", "MMACs", ".1f"), ("predicted", "predicted", ".4f"),
+                            ("mmacs", f"MMACs ({proxy_net})", ".1f"), ("predicted", "predicted", ".4f"),
                             ("measured", "measured", ".4f"), ("how", "", "s"), ("accuracy", "acc", ".3f")]))
         if rows:
             print(f"evaluated candidates' scores: {rows[-1]['score']:.4f} .. {rows[0]['score']:.4f}")
@@ -271,9 +304,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if reg and "pick_macs" in reg:
         lo, hi = reg["macs"] if reg["macs"] else (0, None)
         net = reg["network"]
-        print(f"regime: {lo / 1e6:g}M-{'inf' if hi is None else f'{hi / 1e6:g}M'} MACs on {net['network']} "
-              f"{net['input_size'][0]}x{net['input_size'][1]}, >= {reg['min_ops'] or 1} op nodes; the pick: "
-              f"{reg['pick_macs'] / 1e6:.1f}M MACs, {reg['pick_op_nodes']} op nodes, "
+        where = (f"{net['network']}-{net['width']:g}" if "width" in net else net["network"]) + \
+            f" {net['input_size'][0]}x{net['input_size'][1]}"
+        print(f"regime: {lo / 1e6:g}M-{'inf' if hi is None else f'{hi / 1e6:g}M'} MACs on {where}, "
+              f">= {reg['min_ops'] or 1} op nodes; the pick: "
+              f"{reg['pick_macs'] / 1e6:.1f}M MACs on {where}, {reg['pick_op_nodes']} op nodes, "
               f"{'inside' if reg['pick_inside'] else 'OUTSIDE'}")
     return 0
 
@@ -879,7 +914,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "(acquisition/mean, ucb, thompson) (preset: random)")
     s.add_argument("--sampler-batch", type=int, default=None,
                    help="candidates per predictor-guided batch (preset: 10; Ray trains a batch in parallel)")
-    s.add_argument("--executor", default="local", choices=["local", "ray"], help="where candidates are trained")
+    s.add_argument("--objective", default=None, choices=["efficiency", "regime"],
+                   help="what the search maximises: efficiency (the paper's S = acc - lam ln MMACs) or regime "
+                        "(the accuracy inside the MAC window; needs one) (omitted: the preset's)")
+    s.add_argument("--executor", default="auto", choices=["auto", "local", "process", "ray"],
+                   help="where candidates are trained: local (one after another), process (--workers local "
+                        "processes), ray; auto: process when the trainer is pinned to a few threads "
+                        "(trainer.num_threads; the quick preset: 1) on a CPU with cores to spare, else local")
+    s.add_argument("--workers", type=int, default=0,
+                   help="worker processes of --executor process/auto (0: CPU cores / trainer.num_threads)")
     s.add_argument("--ray-address", default=None, help="existing Ray cluster (omitted: start a local one)")
     s.add_argument("--ray-log-to-driver", action="store_true",
                    help="show the Ray workers' output (and tracebacks) here (default: in Ray's log folder)")

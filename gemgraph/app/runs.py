@@ -355,7 +355,7 @@ _SEARCH_CONFIG_FLAGS = {
     "--width": ("width", "trainer.width"), "--num-samples": ("num_samples", "bootstrap.num_samples"),
     "--top-k": ("top_k", "bootstrap.top_k"), "--verify-top": ("verify_top", "bootstrap.verify_top"),
     "--sampler": ("sampler", "sampler.name"), "--sampler-batch": ("sampler_batch", "sampler.batch_size"),
-    "--train-images": ("train_images", "trainer.max_train_images"),
+    "--train-images": ("train_images", "trainer.max_train_images"), "--objective": ("objective", "objective"),
 }
 
 
