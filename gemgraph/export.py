@@ -254,9 +254,9 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
         verify: run the onnxruntime comparison when onnxruntime is available.
 
     Returns:
-        ``{"path", "format": "onnx", "opset", "checker": bool, "onnxruntime": bool,
-        "max_abs_diff" (None without onnxruntime), "batch", "ok", "seconds"}`` (``error`` says
-        what the checker found when ``checker`` is False).
+        a dict with the keys ``path``, ``format`` (``"onnx"``), ``opset``, ``checker`` (bool),
+        ``onnxruntime`` (bool), ``max_abs_diff`` (None without onnxruntime), ``batch``, ``ok``
+        and ``seconds`` (``error`` says what the checker found when ``checker`` is False).
 
     Raises:
         ImportError: without the ``onnx`` / ``onnxscript`` packages (``pip install gemgraph[export]``).
@@ -300,8 +300,8 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
     r"""Run the ONNX graph at ``path`` with onnxruntime (CPU) and compare with ``model(images)``.
 
     Returns:
-        ``{"onnxruntime": True, "max_abs_diff", "max_abs_output" (the scale the difference is
-        measured against), "ok": max_abs_diff <= atol, "batch"}``.
+        a dict with the keys ``onnxruntime`` (True), ``max_abs_diff``, ``max_abs_output`` (the
+        scale the difference is measured against), ``ok`` (``max_abs_diff <= atol``) and ``batch``.
 
     Raises:
         ImportError: if onnxruntime is not installed.

@@ -164,10 +164,10 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
     linearly, so predictions stay in rank order.
 
     Attributes (after ``fit``):
-        n_features_in_: input dimension.
-        Z_, y_: the training data (``update`` appends to them).
-        members_: the fitted batched ensemble (a ``torch.nn.Module``; output (n_members, m)).
-        epochs_: per member, the number of optimiser steps behind its kept weights.
+        ``n_features_in_``: input dimension.
+        ``Z_``, ``y_``: the training data (``update`` appends to them).
+        ``members_``: the fitted batched ensemble (a ``torch.nn.Module``; output (n_members, m)).
+        ``epochs_``: per member, the number of optimiser steps behind its kept weights.
 
     Shapes:
         ``fit(Z (n, d), y (n,))``; ``predict(Z (m, d)) -> (m,)`` (and ``(m,)`` std).

@@ -329,7 +329,7 @@ class WLKernel(BaseEstimator):
     A scikit-learn estimator: ``get_params`` / ``set_params`` and ``sklearn.base.clone`` work.
 
     Attributes (after :meth:`fit`):
-        X_: the fitted cells (list of :class:`~gemgraph.Cell`).
+        ``X_``: the fitted cells (list of :class:`~gemgraph.Cell`).
 
     Shapes:
         ``fit_transform(X)``: n cells -> (n, n) float64 Gram matrix;

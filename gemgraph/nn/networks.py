@@ -146,19 +146,19 @@ class MobileNet(nn.Module):
     that meets a MAC budget. Measured at 224x224 (``gemgraph.cost.count``), cells from
     ``SearchSpace(num_nodes=30, max_concat=8).sample(4, seed=0)``, beside the paper's Table 1:
 
-    ==============================  ========================  ==========  ========
-    network                         setting                   params      MACs
-    ==============================  ========================  ==========  ========
-    GEMNet-A (paper)                                          4.3M        463M
-    GEMNet-B (paper)                                          4.5M        563M
-    torchvision MobileNetV2                                   3.50M       301M
-    cell 1 (23 nodes, 52 edges)     width 0.50, expansion 1   4.81M       461M
-    cell 1                          width 0.97, expansion 0.5 5.09M       461M
-    cell 1                          width 1.11, expansion 0.5 6.23M       531M
-    cell 3 (15 nodes, 16 edges)     width 0.74, expansion 1   4.71M       439M
-    cell 3                          width 1.32, expansion 0.5 5.63M       468M
-    cell 0 (9 nodes, 10 edges)      width 1.66, expansion 0.5 6.43M       463M
-    ==============================  ========================  ==========  ========
+    ==============================  ==========================  ==========  ========
+    network                         setting                     params      MACs
+    ==============================  ==========================  ==========  ========
+    GEMNet-A (paper)                                            4.3M        463M
+    GEMNet-B (paper)                                            4.5M        563M
+    torchvision MobileNetV2                                     3.50M       301M
+    cell 1 (23 nodes, 52 edges)     width 0.50, expansion 1     4.81M       461M
+    cell 1                          width 0.97, expansion 0.5   5.09M       461M
+    cell 1                          width 1.11, expansion 0.5   6.23M       531M
+    cell 3 (15 nodes, 16 edges)     width 0.74, expansion 1     4.71M       439M
+    cell 3                          width 1.32, expansion 0.5   5.63M       468M
+    cell 0 (9 nodes, 10 edges)      width 1.66, expansion 0.5   6.43M       463M
+    ==============================  ==========================  ==========  ========
 
     So ``MobileNet.for_macs(cell, 463e6, expansion=1.0)`` (width about 0.5 for a 20-30 node
     cell) lands in the GEMNet regime; small cells need wider networks and carry more
