@@ -140,9 +140,12 @@ def _process_init(trainer: bytes, filters: list) -> None:
     (its unpickling imports the modules it needs, which may warn)."""
     global _WORKER_TRAINER  # noqa: PLW0603 - per worker process, never in the parent
     warnings.resetwarnings()
-    for f in reversed(filters):  # filterwarnings inserts at the front: oldest (last) first
-        warnings.filterwarnings(f[0], message=f[1].pattern if f[1] else "", category=f[2],
-                                module=f[3].pattern if f[3] else "", lineno=f[4])
+    try:
+        for action, message, category, module, lineno in reversed(filters):  # inserted at the front: oldest first
+            warnings.filterwarnings(action, message=getattr(message, "pattern", message) or "", category=category,
+                                    module=getattr(module, "pattern", module) or "", lineno=lineno)
+    except (TypeError, ValueError, AttributeError):  # a filter this Python cannot re-create: its defaults
+        warnings.resetwarnings()
     _WORKER_TRAINER = pickle.loads(trainer)  # noqa: S301 - the parent's own bytes, handed over in memory
 
 

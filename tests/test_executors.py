@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -94,7 +95,11 @@ def test_process_executor_gives_the_local_results_and_survives_faults():
     cells = SearchSpace(6, max_concat=2).sample(4, seed=1)
     local = {t: r for t, _, r in LocalExecutor().run(trainer, list(enumerate(cells)))}
     ex = ProcessExecutor(workers=2)
-    got = {t: r for t, _, r in ex.run(trainer, list(enumerate(cells)))}
+    with warnings.catch_warnings():  # the workers take the parent's filters (the CLI sets one like these)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit\._script")
+        warnings.filterwarnings("ignore", message="some text", category=UserWarning)
+        warnings.simplefilter("default", DeprecationWarning)
+        got = {t: r for t, _, r in ex.run(trainer, list(enumerate(cells)))}
     assert sorted(got) == [0, 1, 2, 3]
     for t in got:
         assert got[t].accuracy == local[t].accuracy and got[t].score == local[t].score
