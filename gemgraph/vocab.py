@@ -84,9 +84,9 @@ class OpVocabulary:
         names = tuple(ops)
         if not names:
             raise ValueError("ops: expected at least one op name, got an empty sequence")
-        for k, o in enumerate(names):
+        for pos, o in enumerate(names):
             if not isinstance(o, str) or not o:
-                raise ValueError(f"ops[{k}]: expected a non-empty op name (str), got {o!r}")
+                raise ValueError(f"ops[{pos}]: expected a non-empty op name (str), got {o!r}")
         if len(set(names)) != len(names):
             dup = sorted({o for o in names if names.count(o) > 1})
             raise ValueError(f"ops: expected distinct op names, got duplicates {dup}")

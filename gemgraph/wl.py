@@ -395,8 +395,8 @@ class WLKernel(BaseEstimator):
                     if missing:
                         raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; "
                                          f"cell {missing[0]} has none")
-                    ids, n_ids = _op_name_ids(cells)
-                    lab = lab * n_ids + ids
+                    op_ids, n_ids = _op_name_ids(cells)
+                    lab = lab * n_ids + op_ids
             return lab
         fn = self.node_labels
         assert callable(fn)  # label_names is None for a callable only
