@@ -13,8 +13,10 @@ Two instances ship with the library and keep the behaviour gemgraph always had:
 * :data:`DEFAULT_VOCAB` (alias :data:`SUPERNET_VOCAB`): the 30-node supernet's six names
   :data:`OPS`, with NAS-Bench-101's spellings as aliases; the default of every ``vocab=``
   argument, so code that never mentions a vocabulary behaves as before;
-* ``gemgraph.nb101.NB101_VOCAB``: NAS-Bench-101's five op names (a subset of the supernet's, so
-  NAS-Bench-101 cells keep their indices in :data:`DEFAULT_VOCAB`).
+* :data:`NB101_VOCAB`: NAS-Bench-101's five op names in its encoders' one-hot order
+  (``gemgraph.nb101.NB101_OPS``). They are a subset of the supernet's, so NAS-Bench-101 cells and
+  pools keep their indices in :data:`DEFAULT_VOCAB` (stored runs and caches read unchanged) and
+  use this vocabulary for the one-hot inputs (``encoders.create(..., ops=NB101_VOCAB)``).
 
 A user's space declares its own, e.g.
 ``OpVocabulary(("input", "output", "gcn", "gat", "sage"))``, and builds its cells with
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OpVocabulary", "OPS", "OP_ALIASES", "DEFAULT_VOCAB", "SUPERNET_VOCAB", "as_vocab"]
+__all__ = ["OpVocabulary", "OPS", "OP_ALIASES", "DEFAULT_VOCAB", "SUPERNET_VOCAB", "NB101_VOCAB", "as_vocab"]
 
 #: The supernet's operation names; the position is the one-hot index of :data:`DEFAULT_VOCAB`.
 OPS: tuple[str, ...] = ("input", "output", "conv1x1", "sepconv3x3", "conv3x3", "maxpool3x3")
@@ -227,6 +229,11 @@ def _rebuild(d: dict[str, Any]) -> OpVocabulary:
 #: NAS-Bench-101 spellings as aliases.
 DEFAULT_VOCAB = OpVocabulary(OPS, aliases=OP_ALIASES, name="supernet")
 SUPERNET_VOCAB = DEFAULT_VOCAB
+
+#: NAS-Bench-101's op names (:data:`gemgraph.nb101.NB101_OPS`, the one-hot order of its encoders).
+NB101_VOCAB = OpVocabulary(("input", "output", "conv3x3", "conv1x1", "maxpool3x3"),
+                           aliases={k: v for k, v in OP_ALIASES.items() if v in ("conv3x3", "conv1x1", "maxpool3x3")},
+                           name="nb101")
 
 
 def as_vocab(vocab: Any, argument: str = "vocab") -> OpVocabulary:
