@@ -219,8 +219,11 @@ def test_a_cell_outside_the_space_is_one_clear_error(cora, proteins):
 
 # ---------------------------------------------------------------------- the space
 def test_the_space_follows_the_protocol_and_samples_deterministically(cora):
+    from tests.test_protocols import _check
+
     space = NBGraphSpace(cora)
-    assert isinstance(space, Space) and isinstance(NBGraphEvaluator(cora), Evaluator)
+    _check(Space, space)  # the methods and the signatures the loop calls
+    _check(Evaluator, NBGraphEvaluator(cora))
     assert space.num_nodes == 6 and space.vocab == NBGRAPH_VOCAB and len(space) == 26206
     adj, ops = space.sample_tensors(500, seed=3)
     assert adj.shape == (500, 6, 6) and adj.dtype == torch.bool and ops.shape == (500, 6) and ops.dtype == torch.int64
