@@ -2,8 +2,10 @@
 from .cell import OPS, Cell
 from .export import load_gemnet, save_gemnet
 from .space import SearchSpace
+from .vocab import DEFAULT_VOCAB, OpVocabulary
 from .wl import WLKernel
 
 __version__ = "0.1.0"
 
-__all__ = ["Cell", "OPS", "SearchSpace", "WLKernel", "load_gemnet", "save_gemnet", "__version__"]
+__all__ = ["Cell", "OPS", "OpVocabulary", "DEFAULT_VOCAB", "SearchSpace", "WLKernel", "load_gemnet", "save_gemnet",
+           "__version__"]

@@ -112,7 +112,8 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
         idx = candidates.sample_indices(num_samples, seed=seed) if hasattr(candidates, "sample_indices") else None
         if idx is None or len(idx) != adj.shape[0]:
             idx = np.arange(adj.shape[0])
-        return CellBatch.from_tensors(adj, ops, num_nodes), np.asarray(idx, dtype=np.int64), int(adj.shape[0])
+        batch = CellBatch.from_tensors(adj, ops, num_nodes, getattr(candidates, "vocab", None))
+        return batch, np.asarray(idx, dtype=np.int64), int(adj.shape[0])
     if isinstance(candidates, (CellBatch, tuple, torch.Tensor)):
         batch = as_batch(candidates, num_nodes)
     else:

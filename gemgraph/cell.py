@@ -21,36 +21,25 @@ from typing import Any, Literal, overload
 import numpy as np
 import torch
 
-#: Canonical operation vocabulary; the position is the one-hot index used by
-#: :meth:`Cell.to_data` and the encoders.
-OPS: tuple[str, ...] = ("input", "output", "conv1x1", "sepconv3x3", "conv3x3", "maxpool3x3")
+from .vocab import DEFAULT_VOCAB, OP_ALIASES, OPS, OpVocabulary, as_vocab
 
-#: Accepted aliases (NAS-Bench-101 spelling) -> canonical name.
-OP_ALIASES: dict[str, str] = {
-    "conv3x3-bn-relu": "conv3x3",
-    "conv1x1-bn-relu": "conv1x1",
-    "max_pool_3x3": "maxpool3x3",
-    "sep_conv_3x3": "sepconv3x3",
-}
+__all__ = ["Cell", "OPS", "OP_ALIASES", "OP_INDEX", "canonical_op", "alive_mask", "count_concat", "OpVocabulary"]
+
+#: Canonical operation vocabulary of the supernet (re-exported from :mod:`gemgraph.vocab`); the
+#: position is the one-hot index used by :meth:`Cell.to_data` and the encoders for cells of
+#: :data:`~gemgraph.vocab.DEFAULT_VOCAB`.
+#: Accepted aliases (NAS-Bench-101 spelling) -> canonical name: :data:`gemgraph.vocab.OP_ALIASES`.
 
 OP_INDEX: dict[str, int] = {name: i for i, name in enumerate(OPS)}
 
 
-def canonical_op(name: Any, *, argument: str = "ops") -> str:
-    """Return the canonical spelling of operation ``name``.
+def canonical_op(name: Any, *, argument: str = "ops", vocab: OpVocabulary | None = None) -> str:
+    """Return the canonical spelling of operation ``name`` in ``vocab`` (default: the supernet's).
 
     Raises:
         ValueError: if ``name`` is not a known operation (the message names ``argument``).
     """
-    if not isinstance(name, str):
-        raise ValueError(f"{argument}: expected operation names (str), got {type(name).__name__} {name!r}")
-    name = OP_ALIASES.get(name, name)
-    if name not in OP_INDEX:
-        raise ValueError(
-            f"{argument}: unknown operation {name!r}; expected one of {list(OPS)} "
-            f"(or an alias in {sorted(OP_ALIASES)})"
-        )
-    return name
+    return (DEFAULT_VOCAB if vocab is None else vocab).canonical(name, argument=argument)
 
 
 @functools.lru_cache(maxsize=64)
@@ -94,21 +83,25 @@ class Cell:
         adjacency: strictly upper-triangular 0/1 matrix of shape (N, N), N >= 2, as a numpy
             array, torch tensor or nested lists. ``adjacency[i, j] = 1`` is the edge i -> j.
             Isolated and unreachable nodes are allowed; :meth:`prune` removes them.
-        ops: optional sequence of N operation names (see :data:`OPS`). When given, node 0 must
-            be ``"input"``, ``"input"`` may appear nowhere else, and ``"output"`` only on the
-            last node.
+        ops: optional sequence of N operation names of ``vocab``. When given, node 0 must
+            be the input marker (``"input"``), which may appear nowhere else, and the output
+            marker (``"output"``) only on the last node.
+        vocab: the :class:`~gemgraph.vocab.OpVocabulary` the ops belong to (their index
+            order, markers and aliases); default :data:`~gemgraph.vocab.DEFAULT_VOCAB`, the
+            supernet's :data:`OPS`. A space with its own op names passes its vocabulary.
 
     Raises:
         ValueError: naming the argument, for a non-square, non-0/1 or not strictly
             upper-triangular matrix, or for ``ops`` of the wrong length or with unknown names.
 
-    Cells are immutable; equality and hashing compare the exact labelled matrix (not
-    isomorphism classes).
+    Cells are immutable; equality and hashing compare the exact labelled matrix and the op
+    names (not isomorphism classes, and not the vocabulary object: the same names are the same
+    cell).
     """
 
-    __slots__ = ("_adj", "_ops", "_hash", "_pruned")
+    __slots__ = ("_adj", "_ops", "_hash", "_pruned", "_vocab")
 
-    def __init__(self, adjacency: Any, ops: Sequence[str] | None = None) -> None:
+    def __init__(self, adjacency: Any, ops: Sequence[str] | None = None, vocab: OpVocabulary | None = None) -> None:
         adj = _as_matrix(adjacency)
         n = adj.shape[0]
         if (adj & _lower_mask(n)).any():
@@ -119,12 +112,13 @@ class Cell:
             )
         adj.setflags(write=False)
         self._adj = adj
-        self._ops = self._check_ops(ops, n)
+        self._vocab = as_vocab(vocab)
+        self._ops = self._check_ops(ops, n, self._vocab)
         self._hash: int | None = None
         self._pruned: Cell | None = None  # prune()'s result, computed once (cells are immutable)
 
     @classmethod
-    def from_checked(cls, adj: np.ndarray, ops: tuple[str, ...] | None) -> "Cell":
+    def from_checked(cls, adj: np.ndarray, ops: tuple[str, ...] | None, vocab: OpVocabulary | None = None) -> "Cell":
         r"""A cell from a matrix and ops already known to be valid, *without* any check: the
         fast path for code that produces cells in bulk (a :class:`~gemgraph.batch.CellBatch`
         turned back into cells, a sampled space, a benchmark's table).
@@ -135,8 +129,9 @@ class Cell:
           upper-triangular; it is converted to uint8 (no copy when it already is contiguous
           uint8) and made read-only, and the caller must not write to it, or to an array it is
           a view of, afterwards;
-        * ``ops`` is None or a tuple of N *canonical* names from :data:`OPS` with ``"input"``
-          exactly at node 0 and ``"output"`` at most at the last node (as :class:`Cell` checks).
+        * ``ops`` is None or a tuple of N *canonical* names of ``vocab`` (default
+          :data:`OPS`) with its input marker exactly at node 0 and its output marker at most at
+          the last node (as :class:`Cell` checks).
 
         Use :class:`Cell` (``Cell(adj, ops)``) for anything that does not come from such code.
         """
@@ -144,23 +139,26 @@ class Cell:
         adj = np.ascontiguousarray(adj, dtype=np.uint8)
         adj.setflags(write=False)
         self._adj, self._ops, self._hash, self._pruned = adj, ops, None, None
+        self._vocab = DEFAULT_VOCAB if vocab is None else vocab
         return self
 
     @staticmethod
-    def _check_ops(ops: Sequence[str] | None, n: int) -> tuple[str, ...] | None:
+    def _check_ops(ops: Sequence[str] | None, n: int, vocab: OpVocabulary = DEFAULT_VOCAB) -> tuple[str, ...] | None:
         if ops is None:
             return None
         if isinstance(ops, str):
             raise ValueError(f"ops: expected a sequence of {n} operation names, got the string {ops!r}")
-        ops = tuple(o if o in OP_INDEX else canonical_op(o) for o in ops)
+        known = vocab._index
+        ops = tuple(o if o in known else vocab.canonical(o) for o in ops)
         if len(ops) != n:
             raise ValueError(f"ops: expected {n} operation names (one per node), got {len(ops)}")
-        if ops[0] != "input":
-            raise ValueError(f"ops: node 0 is the cell input and must be 'input', got {ops[0]!r}")
-        if "input" in ops[1:]:
-            raise ValueError(f"ops: 'input' is allowed on node 0 only, found at {ops.index('input', 1)}")
-        if "output" in ops[:-1]:
-            raise ValueError(f"ops: 'output' is allowed on the last node only, found at {ops.index('output')}")
+        inp, out = vocab.input, vocab.output
+        if ops[0] != inp:
+            raise ValueError(f"ops: node 0 is the cell input and must be {inp!r}, got {ops[0]!r}")
+        if inp in ops[1:]:
+            raise ValueError(f"ops: {inp!r} is allowed on node 0 only, found at {ops.index(inp, 1)}")
+        if out is not None and out in ops[:-1]:
+            raise ValueError(f"ops: {out!r} is allowed on the last node only, found at {ops.index(out)}")
         return ops
 
     # ------------------------------------------------------------------ properties
@@ -174,6 +172,11 @@ class Cell:
     def ops(self) -> tuple[str, ...] | None:
         """Canonical operation names, one per node, or None."""
         return self._ops
+
+    @property
+    def vocab(self) -> OpVocabulary:
+        """The :class:`~gemgraph.vocab.OpVocabulary` of the ops (default: the supernet's)."""
+        return self._vocab
 
     @property
     def num_nodes(self) -> int:
@@ -197,10 +200,11 @@ class Cell:
 
     @property
     def op_indices(self) -> np.ndarray | None:
-        """Index of each op in :data:`OPS`, shape (N,) int64, or None without ops."""
+        """Index of each op in :attr:`vocab` (:data:`OPS` by default), shape (N,) int64, or None without ops."""
         if self._ops is None:
             return None
-        return np.array([OP_INDEX[o] for o in self._ops], dtype=np.int64)
+        index = self._vocab._index
+        return np.array([index[o] for o in self._ops], dtype=np.int64)
 
     def alive_mask(self) -> np.ndarray:
         """Nodes kept by the cell -> network rule, shape (N,) bool.
@@ -265,9 +269,10 @@ class Cell:
             raise ValueError("cell: no node is reachable from the input; the pruned cell would be empty")
         adj = self._adj[np.ix_(kept, kept)]
         ops = None if self._ops is None else [self._ops[i] for i in kept]
-        if ops is not None and self._ops is not None and self._ops[-1] == "output" and ops[-1] != "output":
-            raise ValueError("cell: the 'output' node is not reachable from the input")
-        pruned = Cell(adj, ops)
+        out = self._vocab.output
+        if ops is not None and self._ops is not None and out is not None and self._ops[-1] == out and ops[-1] != out:
+            raise ValueError(f"cell: the {out!r} node is not reachable from the input")
+        pruned = Cell(adj, ops, self._vocab)
         self._pruned = pruned
         return (pruned, kept) if return_kept else pruned
 
@@ -282,6 +287,7 @@ class Cell:
         adjacency: Any,
         ops: Sequence[str] | None = None,
         input_node: int | None = None,
+        vocab: OpVocabulary | None = None,
     ) -> "Cell":
         r"""Build a cell from a DAG given in any node order, reordering it topologically.
 
@@ -289,8 +295,10 @@ class Cell:
             adjacency: (N, N) 0/1 matrix, ``adjacency[i, j] = 1`` for the edge i -> j, in any
                 node order.
             ops: optional op name per node, in the same order as ``adjacency``.
-            input_node: index of the cell input. Default: the node whose op is ``"input"``
-                when ``ops`` is given, else node 0. It must have no incoming edge.
+            input_node: index of the cell input. Default: the node whose op is the input
+                marker (``"input"``) when ``ops`` is given, else node 0. It must have no
+                incoming edge.
+            vocab: the ops' vocabulary (default :data:`~gemgraph.vocab.DEFAULT_VOCAB`).
 
         The order is the lexicographically smallest topological order with the input first
         (ties broken by original index), so the result is deterministic.
@@ -301,12 +309,13 @@ class Cell:
         """
         adj = _as_matrix(adjacency).astype(bool)
         n = adj.shape[0]
+        voc = as_vocab(vocab)
         if ops is not None:
             if isinstance(ops, str) or len(ops) != n:
                 raise ValueError(f"ops: expected {n} operation names (one per node), got {ops!r}")
-            ops = [canonical_op(o) for o in ops]
+            ops = [voc.canonical(o) for o in ops]
         if input_node is None:
-            input_node = ops.index("input") if ops is not None and "input" in ops else 0
+            input_node = ops.index(voc.input) if ops is not None and voc.input in ops else 0
         if not 0 <= int(input_node) < n:
             raise ValueError(f"input_node: expected an index in [0, {n}), got {input_node}")
         input_node = int(input_node)
@@ -334,10 +343,11 @@ class Cell:
             raise ValueError(f"adjacency: the graph has a cycle through nodes {cyc}; a cell must be a DAG")
         perm = np.array(order)
         new_ops = None if ops is None else [ops[i] for i in perm]
-        return cls(adj[np.ix_(perm, perm)].astype(np.uint8), new_ops)
+        return cls(adj[np.ix_(perm, perm)].astype(np.uint8), new_ops, voc)
 
     @classmethod
-    def from_networkx(cls, graph: Any, op_attr: str = "op", input_node: Any = None) -> "Cell":
+    def from_networkx(cls, graph: Any, op_attr: str = "op", input_node: Any = None,
+                      vocab: OpVocabulary | None = None) -> "Cell":
         """Build a cell from a ``networkx.DiGraph``.
 
         Args:
@@ -345,6 +355,7 @@ class Cell:
                 topological reordering of :meth:`from_dag`.
             op_attr: node attribute holding the op name; ops are used only if every node has it.
             input_node: the input node's *label* in ``graph`` (default: as in :meth:`from_dag`).
+            vocab: the ops' vocabulary (default :data:`~gemgraph.vocab.DEFAULT_VOCAB`).
         """
         import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
@@ -355,12 +366,13 @@ class Cell:
         attrs = [graph.nodes[v].get(op_attr) for v in nodes]
         ops = attrs if all(a is not None for a in attrs) else None
         idx = None if input_node is None else nodes.index(input_node)
-        return cls.from_dag(adj, ops, input_node=idx)
+        return cls.from_dag(adj, ops, input_node=idx, vocab=vocab)
 
     @classmethod
-    def from_data(cls, data: Any) -> "Cell":
+    def from_data(cls, data: Any, vocab: OpVocabulary | None = None) -> "Cell":
         """Build a cell from a PyG ``Data`` made by :meth:`to_data` (or any Data with
-        ``edge_index`` and ``num_nodes``; ops are read from ``data.op`` if present)."""
+        ``edge_index`` and ``num_nodes``; ops are read from ``data.op`` if present, as indices
+        into ``vocab``, default :data:`~gemgraph.vocab.DEFAULT_VOCAB`)."""
         edge_index = getattr(data, "edge_index", None)
         n = getattr(data, "num_nodes", None)
         if edge_index is None or n is None:
@@ -378,9 +390,12 @@ class Cell:
         op = getattr(data, "op", None)
         if op is not None:
             op = torch.as_tensor(op).cpu().numpy().astype(np.int64)
-            if op.shape != (n,) or op.min() < 0 or op.max() >= len(OPS):
-                raise ValueError(f"data.op: expected {n} indices into OPS, got {op.tolist()}")
-            ops = [OPS[i] for i in op]
+            voc = as_vocab(vocab)
+            if op.shape != (n,) or op.min() < 0 or op.max() >= len(voc):
+                raise ValueError(f"data.op: expected {n} indices into the vocabulary {list(voc.names)}, "
+                                 f"got {op.tolist()}")
+            ops = [voc.names[i] for i in op]
+            return cls(adj, ops, voc)
         return cls(adj, ops)
 
     # ------------------------------------------------------------------ conversions
@@ -408,9 +423,10 @@ class Cell:
         Returns:
             ``Data`` with ``edge_index`` (2, E) long (source -> target), ``num_nodes`` = N,
             ``x`` = :func:`gemgraph.features.node_features`: one-hot total degree over
-            ``2 * num_nodes - 1`` classes, then one-hot ops over :data:`OPS` when the cell has
-            ops, shape (N, 2 num_nodes - 1 [+ len(OPS)]) float (the features of the ``"gin"`` /
-            ``"gcn"`` encoders); and ``op`` (N,) long op indices when the cell has ops.
+            ``2 * num_nodes - 1`` classes, then one-hot ops over :attr:`vocab` (:data:`OPS` by
+            default) when the cell has ops, shape (N, 2 num_nodes - 1 [+ len(vocab)]) float (the
+            features of the ``"gin"`` / ``"gcn"`` encoders); and ``op`` (N,) long op indices
+            into :attr:`vocab` when the cell has ops.
         """
         from torch_geometric.data import Data  # noqa: PLC0415 - torch_geometric is heavy; loaded for to_pyg only
 
@@ -424,7 +440,8 @@ class Cell:
         adj = torch.from_numpy(self._adj.copy())
         if self._ops is not None:
             op = torch.from_numpy(self.op_indices)
-            return Data(x=node_features(adj, op, num_nodes=n), edge_index=edge_index, num_nodes=self.num_nodes, op=op)
+            x = node_features(adj, op, num_nodes=n, vocab=self._vocab)
+            return Data(x=x, edge_index=edge_index, num_nodes=self.num_nodes, op=op)
         return Data(x=node_features(adj, num_nodes=n), edge_index=edge_index, num_nodes=self.num_nodes)
 
     # ------------------------------------------------------------------ dunder

@@ -23,11 +23,18 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .cell import OP_INDEX, OPS, Cell, alive_mask, canonical_op
+from .cell import OP_INDEX, Cell, alive_mask
 from .nn import MOBILENET_STAGES, CifarNet, MobileNet, make_divisible
+from .nn.ops import OP_REGISTRY, op_spec
 from .utils import check_int
+from .vocab import DEFAULT_VOCAB, OpVocabulary, as_vocab
 
-__all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES"]
+__all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES", "NoCostRule"]
+
+
+class NoCostRule(ValueError):
+    """An op of a cell has no closed-form cost rule (:func:`gemgraph.nn.register_op`):
+    :class:`CellCost` measures such cells with the FLOP counter instead."""
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -100,12 +107,16 @@ _MOBILENET_KEYS = {"num_classes", "width", "expansion", "stages", "stem_channels
                    "residual"}
 
 
-def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(adj bool (n, N, N), ops long (n, N) or None)`` from cells, a CellBatch or tensors."""
+def _as_cell_tensors(cells: Any, vocab: OpVocabulary | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor | None, OpVocabulary]:
+    """``(adj bool (n, N, N), ops long (n, N) or None, vocab)`` from cells, a CellBatch or tensors
+    (``vocab``: what tensors' ops index; a batch's and cells' own vocabulary otherwise)."""
+    voc = as_vocab(vocab)
     if isinstance(cells, tuple) and len(cells) == 2 and isinstance(cells[0], torch.Tensor):
         adj, ops = cells
     elif hasattr(cells, "adj") and hasattr(cells, "sizes"):  # a CellBatch
         adj, ops = cells.adj, cells.ops
+        voc = getattr(cells, "vocab", voc)
     elif isinstance(cells, torch.Tensor):
         adj, ops = cells, None
     elif isinstance(cells, Cell):
@@ -123,10 +134,11 @@ def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         with_ops = all(c.ops is not None for c in cells)
         if not with_ops and any(c.ops is not None for c in cells):
             raise ValueError("cells: expected all cells with ops or all without, got a mix")
+        voc = cells[0].vocab if vocab is None else voc
         for k, c in enumerate(cells):  # zero-padded (padding nodes are isolated, never kept)
             a[k, : c.num_nodes, : c.num_nodes] = c.adjacency
-            if with_ops:
-                o[k, : c.num_nodes] = c.op_indices
+            if with_ops and c.ops is not None:
+                o[k, : c.num_nodes] = c.op_indices if c.vocab == voc else voc.indices(c.ops, argument=f"cells[{k}]")
         adj, ops = torch.from_numpy(a), torch.from_numpy(o) if with_ops else None
     adj = torch.as_tensor(adj)
     if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
@@ -135,10 +147,11 @@ def _as_cell_tensors(cells: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         ops = torch.as_tensor(ops)
         if ops.shape != adj.shape[:2]:
             raise ValueError(f"ops: expected shape {tuple(adj.shape[:2])}, got {tuple(ops.shape)}")
-    return adj.bool(), None if ops is None else ops.long()
+    return adj.bool(), None if ops is None else ops.long(), voc
 
 
-def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) -> torch.Tensor:
+def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192,
+               vocab: OpVocabulary | None = None) -> torch.Tensor:
     r"""The four integers of a cell that fix the MACs and parameters of every network built
     from it (:class:`CellCost`), vectorised over a batch.
 
@@ -166,6 +179,9 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
         default_op: operation of every node when the cells carry no ops (as
             :class:`~gemgraph.nn.CellModule`).
         chunk: cells per vectorised step (bounds memory).
+        vocab: the :class:`~gemgraph.vocab.OpVocabulary` an ``(adj, ops)`` tuple's ops index
+            (default the supernet's); a CellBatch and cells carry their own. Every op of
+            another vocabulary is costed by its registered rule (:func:`gemgraph.nn.register_op`).
 
     Returns:
         int64 tensor (n, 4), columns :data:`STAT_NAMES`.
@@ -175,19 +191,58 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
     Raises:
         ValueError: for a cell with no operation node reachable from the input, an
             unreachable ``"output"`` node, or a reachable node with op ``"input"`` or padding.
+        NoCostRule: (a ValueError) for a reachable op without a closed-form cost rule (the
+            message names it); :class:`CellCost` counts such cells' FLOPs instead.
     """
-    adj, ops = _as_cell_tensors(cells)
-    default = OP_INDEX[canonical_op(default_op, argument="default_op")]
-    if default in (OP_INDEX["input"], OP_INDEX["output"]):
+    stats, missing = _cell_stats(cells, default_op, chunk, vocab)
+    if bool(missing.any()):
+        k = int(missing.nonzero()[0])
+        raise NoCostRule(f"cells[{k}]: {_missing_names(cells, k, vocab)} has no closed-form cost rule "
+                         "(register one with gemgraph.nn.register_op(..., cost=...)); CellCost counts its FLOPs")
+    return stats
+
+
+def _missing_names(cells: Any, k: int, vocab: OpVocabulary | None) -> str:
+    _, ops, voc = _as_cell_tensors(cells, vocab)
+    if ops is None:
+        return "an op"
+    names = sorted({voc.names[i] for i in ops[k].tolist() if i >= 0 and voc.names[i] not in _markers(voc)
+                    and _rule(voc.names[i]) is None})
+    return "op " + ", ".join(repr(x) for x in names)
+
+
+def _markers(voc: OpVocabulary) -> set[str]:
+    """The input / output markers of ``voc`` (structural: no cost rule needed)."""
+    return {voc.input} | ({voc.output} if voc.output is not None else set())
+
+
+def _rule(name: str) -> Any:
+    spec = OP_REGISTRY.get(DEFAULT_VOCAB.canonical(name) if name in DEFAULT_VOCAB else name)
+    return None if spec is None else spec.cost
+
+
+def _cell_stats(cells: Any, default_op: str, chunk: int, vocab: OpVocabulary | None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`cell_stats` and a (n,) bool mask of the cells with an op lacking a cost rule
+    (their rows are not meaningful)."""
+    adj, ops, voc = _as_cell_tensors(cells, vocab)
+    if isinstance(default_op, str) and default_op in ("input", "output"):
         raise ValueError(f"default_op: expected an operation, got the structural {default_op!r}")
+    default_name = op_spec(default_op, argument="default_op").name
+    if ops is None:  # the default op everywhere: index it in the supernet's vocabulary when it is there
+        voc = DEFAULT_VOCAB if default_name in DEFAULT_VOCAB else OpVocabulary(("input", default_name))
+    default = voc.index(default_name) if default_name in voc else -1
+    general = voc != DEFAULT_VOCAB
+    I_OUT = voc.index(voc.output) if voc.output is not None else -2
+    I_IN = voc.index(voc.input)
     n, N, _ = adj.shape
     out = torch.zeros((n, 4), dtype=torch.int64)
+    missing = torch.zeros(n, dtype=torch.bool)
     upper = torch.ones(N, N, dtype=torch.bool).triu(1)
     if bool((adj & ~upper).any()):
         k = int((adj & ~upper).flatten(1).any(1).nonzero()[0])
         raise ValueError(f"cells[{k}]: adjacency is not strictly upper-triangular")
     node = torch.arange(N)
-    I_OUT, I_IN = OP_INDEX["output"], OP_INDEX["input"]
     for lo in range(0, n, chunk):
         a = adj[lo : lo + chunk]
         alive = alive_mask(a)  # (m, N)
@@ -203,18 +258,73 @@ def cell_stats(cells: Any, default_op: str = "sepconv3x3", chunk: int = 8192) ->
             if bool((last & ~alive[:, -1]).any()):
                 k = lo + int((last & ~alive[:, -1]).nonzero()[0])
                 raise ValueError(f"cells[{k}]: the 'output' node is not reachable from the input")
-            bad = alive & (node > 0) & ((o < 0) | (o >= len(OPS)) | (o == I_IN))
+            bad = alive & (node > 0) & ((o < 0) | (o >= len(voc)) | (o == I_IN))
             if bool(bad.any()):
                 k, j = (int(v) for v in bad.nonzero()[0])
                 raise ValueError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
                                  "not an operation")
-        out[lo : lo + chunk] = stats_chunk(a, o, alive)
-    return out
+        if general:
+            st, miss = _general_stats(a, o, alive, voc)
+            out[lo : lo + chunk] = st
+            missing[lo : lo + chunk] = miss
+        else:
+            out[lo : lo + chunk] = stats_chunk(a, o, alive)
+    return out, missing
+
+
+def _widths(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor, i_out: int
+            ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """``(k_in, w, live, is_out)``: inputs of every node in units of the node width, the widths
+    (None when no ``output`` node passes widths on), edges from kept nodes, output-marker nodes."""
+    N = a.shape[1]
+    live = a & alive[:, :, None]
+    is_out = alive & (o == i_out)
+    if bool(is_out.any()):
+        w = torch.ones(alive.shape, dtype=torch.int64)
+        lf = live.to(torch.int64)
+        for j in range(1, N):
+            if bool(is_out[:, j].any()):
+                w[:, j] = torch.where(is_out[:, j], (lf[:, :, j] * w).sum(1), w[:, j])
+        return (lf * w[:, :, None]).sum(1), w, live, is_out
+    return live.to(torch.float32).sum(1).long(), None, live, is_out
+
+
+def _general_stats(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor, voc: OpVocabulary
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`stats_chunk` for any vocabulary, through the registered cost rules; also the (m,)
+    mask of cells with a kept op that has no rule."""
+    N = a.shape[1]
+    node = torch.arange(N)
+    i_out = voc.index(voc.output) if voc.output is not None else -2
+    k_in, w, live, is_out = _widths(a, o, alive, i_out)
+    op_node = alive & (node > 0) & ~is_out
+    c2 = torch.zeros(a.shape[0], dtype=torch.int64)
+    c9 = torch.zeros_like(c2)
+    bn = torch.zeros_like(c2)
+    missing = torch.zeros(a.shape[0], dtype=torch.bool)
+    free = _markers(voc)
+    for i, name in enumerate(voc.names):
+        if name in free:
+            continue
+        sel = op_node & (o == i)
+        if not bool(sel.any()):
+            continue
+        rule = _rule(name)
+        if rule is None:
+            missing |= sel.any(1)
+            continue
+        a2, a9, b = (torch.as_tensor(t, dtype=torch.int64) for t in rule(k_in))
+        c2 += (a2 * sel).sum(1)
+        c9 += (a9 * sel).sum(1)
+        bn += (b * sel).sum(1)
+    leaf = alive & (node > 0) & ~live.any(2)
+    leaves = leaf.sum(1) if w is None else (w * leaf).sum(1)
+    return torch.stack([c2, c9, bn, leaves], 1), missing
 
 
 def stats_chunk(a: torch.Tensor, o: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
-    """:func:`cell_stats` of valid cells, no checks: adj (m, N, N) bool, ops (m, N) long,
-    ``alive = alive_mask(adj)`` -> (m, 4) int64."""
+    """:func:`cell_stats` of valid cells of the supernet's vocabulary, no checks: adj (m, N, N)
+    bool, ops (m, N) long, ``alive = alive_mask(adj)`` -> (m, 4) int64."""
     N = a.shape[1]
     node = torch.arange(N)
     I_OUT = OP_INDEX["output"]
@@ -401,20 +511,37 @@ class CellCost:
         s = torch.as_tensor(stats, dtype=torch.int64)
         return (s * self._coef[0]).sum(1) + self._const[0], (s * self._coef[1]).sum(1) + self._const[1]
 
-    def __call__(self, cells: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, cells: Any, vocab: OpVocabulary | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(macs, params)`` of the network of every cell, int64 tensors (n,).
+
+        Cells with an op that has no closed-form cost rule (an op registered with
+        :func:`gemgraph.nn.register_op` without ``cost``) are built and measured by the FLOP
+        counter (:func:`count`): slower, never zero.
 
         Args:
             cells: as :func:`cell_stats` takes them.
+            vocab: what an ``(adj, ops)`` tuple's ops index (see :func:`cell_stats`).
 
         Shapes: adj (n, N, N), ops (n, N) -> (n,), (n,)
         """
-        return self.from_stats(cell_stats(cells))
+        stats, missing = _cell_stats(cells, "sepconv3x3", 8192, vocab)
+        macs, params = self.from_stats(stats)
+        if bool(missing.any()):
+            adj, ops, voc = _as_cell_tensors(cells, vocab)
+            from .batch import CellBatch  # noqa: PLC0415 - import cycle: gemgraph.batch -> gemgraph.cell only, kept local
 
-    def macs(self, cells: Any) -> torch.Tensor:
+            idx = missing.nonzero().flatten()
+            sub = CellBatch.from_tensors(adj[idx], None if ops is None else ops[idx], vocab=voc).to_cells()
+            c_img = int(self.options.get("in_channels", 3)) if self.network == "cifarnet" else 3
+            for k, cell in zip(idx.tolist(), sub):
+                m, p = count(self.build(cell), (c_img, *self.input_size))
+                macs[k], params[k] = m, p
+        return macs, params
+
+    def macs(self, cells: Any, vocab: OpVocabulary | None = None) -> torch.Tensor:
         """MACs per image of the network of every cell, int64 (n,)."""
-        return self(cells)[0]
+        return self(cells, vocab)[0]
 
-    def params(self, cells: Any) -> torch.Tensor:
+    def params(self, cells: Any, vocab: OpVocabulary | None = None) -> torch.Tensor:
         """Parameters of the network of every cell, int64 (n,)."""
-        return self(cells)[1]
+        return self(cells, vocab)[1]

@@ -6,37 +6,50 @@ so a GNN trained by a PyG user on gemgraph's datasets sees what gemgraph's own e
 
 * the **one-hot total degree** (in + out) over ``2 * num_nodes - 1`` classes: the WL kernel's
   initial label (DESIGN.md, "Graph embedding");
-* then, when the cells carry ops, the **one-hot op** over ``op_vocab`` (default
-  :data:`~gemgraph.cell.OPS`; an encoder uses its own ``ops``); padding rows are zero.
+* then, when the cells carry ops, the **one-hot op** over ``op_vocab`` (default: the names of
+  the ops' own vocabulary, :data:`~gemgraph.cell.OPS` for the supernet's; an encoder uses its
+  own ``ops``); padding rows are zero.
+
+Op indices are read in a vocabulary (``vocab``, an :class:`~gemgraph.vocab.OpVocabulary`,
+default the supernet's) and one-hot encoded by *name*, so any space's ops work.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from .cell import OPS
+from .vocab import OPS, OpVocabulary, as_vocab
 
 __all__ = ["node_features", "feature_dim"]
 
 
-def feature_dim(num_nodes: int, op_vocab: Sequence[str] | None = OPS) -> int:
+#: ``op_vocab`` default: the names of ``vocab`` (the supernet's :data:`OPS` by default).
+_OWN: Any = ("<the vocabulary's names>",)
+
+
+def feature_dim(num_nodes: int, op_vocab: Sequence[str] | OpVocabulary | None = OPS) -> int:
     """Width of :func:`node_features`: ``2 * num_nodes - 1 (+ len(op_vocab))``."""
     return 2 * int(num_nodes) - 1 + (0 if op_vocab is None else len(op_vocab))
 
 
 def node_features(adj: torch.Tensor, ops: torch.Tensor | None = None, *, num_nodes: int | None = None,
-                  op_vocab: Sequence[str] | None = OPS) -> torch.Tensor:
+                  op_vocab: Sequence[str] | OpVocabulary | None = _OWN,
+                  vocab: OpVocabulary | None = None) -> torch.Tensor:
     r"""One-hot degree (+ one-hot op) features of every node.
 
     Args:
         adj: (N, N) or (B, N, N) adjacency (bool or 0/1), zero-padded.
-        ops: (N,) or (B, N) long indices into :data:`~gemgraph.cell.OPS`, -1 on padding; None:
-            degree features only.
+        ops: (N,) or (B, N) long indices into ``vocab`` (:data:`~gemgraph.cell.OPS` by
+            default), -1 on padding; None: degree features only.
         num_nodes: size the degree one-hot is built for (degrees are clipped at
             ``2 * num_nodes - 2``); default N. Give the largest cell size to batch cells of
             different sizes.
-        op_vocab: the ops to one-hot, in order (a subset of ``OPS``); ignored without ``ops``.
+        op_vocab: the op names to one-hot, in order (default: all of ``vocab``'s names; a
+            subset of them, e.g. an encoder's ``ops``); None or no ``ops``: no op part.
+        vocab: the :class:`~gemgraph.vocab.OpVocabulary` that ``ops`` index (default
+            :data:`~gemgraph.vocab.DEFAULT_VOCAB`).
 
     Returns:
         float (..., N, :func:`feature_dim`) features (without ``ops``: ``2 * num_nodes - 1``).
@@ -58,21 +71,26 @@ def node_features(adj: torch.Tensor, ops: torch.Tensor | None = None, *, num_nod
     x = torch.nn.functional.one_hot(deg.clamp(max=2 * num_nodes - 2), 2 * num_nodes - 1).float()
     if ops is None or op_vocab is None:
         return x
+    voc = as_vocab(vocab)
+    names = voc.names if op_vocab is _OWN else (op_vocab.names if isinstance(op_vocab, OpVocabulary)
+                                                 else tuple(op_vocab))
     ops = torch.as_tensor(ops).long().to(adj.device)
     if ops.shape != adj.shape[:-1]:
         raise ValueError(f"ops: expected shape {tuple(adj.shape[:-1])}, got {tuple(ops.shape)}")
-    lut = torch.full((len(OPS) + 1,), -1, dtype=torch.long, device=adj.device)  # OPS index -> vocab position
-    for k, name in enumerate(op_vocab):
-        if name not in OPS:
-            raise ValueError(f"op_vocab: {name!r} is not one of {list(OPS)}")
-        lut[OPS.index(name)] = k
+    V = len(voc)
+    # vocabulary index -> one-hot position (or -1); the last slot is padding
+    lut = torch.full((V + 1,), -1, dtype=torch.long, device=adj.device)
+    for k, name in enumerate(names):  # a name the vocabulary lacks keeps its slot, never set
+        if name in voc:
+            lut[voc.index(name)] = k
     real = ops >= 0
-    if bool((ops >= len(OPS)).any()):
-        raise ValueError(f"ops: expected indices into OPS (< {len(OPS)}) or -1, got {int(ops.max())}")
-    pos = lut[torch.where(real, ops, torch.full_like(ops, len(OPS)))]
+    if bool((ops >= V).any()):
+        raise ValueError(f"ops: expected indices into the vocabulary (< {V}) or -1, got {int(ops.max())}")
+    pos = lut[torch.where(real, ops, torch.full_like(ops, V))]
     if bool((real & (pos < 0)).any()):
         bad = int(ops[real & (pos < 0)][0])
-        raise ValueError(f"cells: op {OPS[bad]!r} is not among the ops {list(op_vocab)}")
+        raise ValueError(f"cells: op {voc.names[bad]!r} is not among the ops {list(names)}")
+    op_vocab = names
     onehot = torch.zeros(*pos.shape, len(op_vocab), device=adj.device)
     onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)
     return torch.cat([x, onehot * real[..., None]], dim=-1)

@@ -44,14 +44,24 @@ class Space(Protocol):
     * ``sample(n, seed) -> list[Cell]``: the random sampler's candidates (one per iteration,
       ``seed`` derived from ``(seed, t)``) and the acquisition sampler's random start;
     * ``sample_tensors(n, seed) -> (adj, ops)``: the bootstrap's and the acquisition pool's
-      ``n`` cells at once, ``adj`` (n, N, N) bool, ``ops`` (n, N) int64 indices into
-      :data:`~gemgraph.cell.OPS` (-1 on padding) or None.
+      ``n`` cells at once, ``adj`` (n, N, N) bool, ``ops`` (n, N) int64 indices into the
+      space's ``vocab`` (-1 on padding) or None.
+
+    Optional: ``vocab``, the space's :class:`~gemgraph.vocab.OpVocabulary` (its op names, their
+    index order, the input / output markers); without it the supernet's
+    (:data:`~gemgraph.vocab.DEFAULT_VOCAB`, index order :data:`~gemgraph.cell.OPS`). A space with
+    its own op names declares it and builds its cells with ``Cell(adj, ops, vocab=...)``; nothing
+    in the loop lists op names.
 
     Optional: ``draw(t, seed) -> Cell``, the t-th candidate of a seeded stream (a finite space
     uses it for random search without replacement); without it the loop samples one cell per
     iteration from a seed derived from ``(seed, t)``.
 
-    Implementations: :class:`~gemgraph.SearchSpace`, :class:`~gemgraph.nb101.NB101Space`.
+    Finite spaces may also offer ``neighbours(cell) -> list[Cell]`` and ``mutate(cell, seed) -> Cell``
+    (one change away, canonicalised), which evolution and local search use.
+
+    Implementations: :class:`~gemgraph.SearchSpace`, :class:`~gemgraph.nb101.NB101Space`,
+    :class:`~gemgraph.nbgraph.NBGraphSpace`.
     """
 
     num_nodes: int

@@ -41,6 +41,7 @@ import torch
 
 from .batch import CellBatch
 from .cell import OP_INDEX, Cell, alive_mask, canonical_op, count_concat
+from .vocab import DEFAULT_VOCAB, OpVocabulary
 from .utils import check_int, single_thread
 
 SeedLike = "int | torch.Generator | None"
@@ -154,6 +155,12 @@ class SearchSpace:
     def supernet(self) -> Cell:
         """The complete DAG on ``num_nodes`` nodes (no ops)."""
         return Cell(np.triu(np.ones((self.num_nodes, self.num_nodes), dtype=np.uint8), 1))
+
+    @property
+    def vocab(self) -> OpVocabulary:
+        """The supernet's op vocabulary (:data:`~gemgraph.vocab.DEFAULT_VOCAB`): what the ops
+        of :meth:`sample_tensors` index."""
+        return DEFAULT_VOCAB
 
     @property
     def op_ids(self) -> torch.Tensor:

@@ -65,6 +65,32 @@ def label_names(node_labels: Any, argument: str = "node_labels") -> tuple[str, .
         raise ValueError(f"{argument}: expected 'degree', 'op', a tuple of them such as ('degree', 'op'), "
                          f"'paper' (= 'degree') or a callable, got {node_labels!r}")
     return names
+
+
+def _op_name_ids(cells: list[Cell]) -> tuple[np.ndarray, int]:
+    r"""Initial op labels of every node of ``cells`` by op *name*: ``(ids (T,) int64, number of ids)``.
+
+    Equal names get equal ids whatever the cells' vocabularies (two spaces that both call an op
+    ``"gcn"`` label it alike), so only name equality matters, as in GraKel. Names are numbered
+    in the supernet's order (:data:`~gemgraph.cell.OPS`: the labels gemgraph always used), then
+    other names in sorted order, so the ids do not depend on the order of the cells either.
+    """
+    luts: dict[int, tuple[Any, np.ndarray]] = {}
+    names: set[str] = set()
+    for c in cells:
+        v = c.vocab
+        if id(v) not in luts:
+            luts[id(v)] = (v, np.zeros(0, np.int64))
+            names.update(v.names)
+    order = {o: i for i, o in enumerate(OPS)}
+    for o in sorted(names - set(OPS)):
+        order[o] = len(order)
+    for key, (v, _) in luts.items():
+        luts[key] = (v, np.array([order[o] for o in v.names], dtype=np.int64))
+    parts = [luts[id(c.vocab)][1][c.op_indices] for c in cells]
+    return (np.concatenate(parts) if parts else np.zeros(0, np.int64)), len(order)
+
+
 GraphsLike = Union[Sequence[Any], tuple]
 
 
@@ -369,7 +395,8 @@ class WLKernel(BaseEstimator):
                     if missing:
                         raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; "
                                          f"cell {missing[0]} has none")
-                    lab = lab * len(OPS) + np.concatenate([c.op_indices for c in cells])
+                    op_ids, n_ids = _op_name_ids(cells)
+                    lab = lab * n_ids + op_ids
             return lab
         fn = self.node_labels
         assert callable(fn)  # label_names is None for a callable only

@@ -29,6 +29,7 @@ SMOKE = {
                            "--out", "{out}/abl"], "files:"),
     "nb101_search.py": (["--queries", "20", "--encoder-options", TINY_NB101_ENCODER], "regret"),
     "nb101_gnn_predictor.py": (["--train", "60", "--test", "100", "--epochs", "2"], "held-out Spearman"),
+    "custom_space.py": (["--queries", "16"], "regret"),
 }
 
 

@@ -1,6 +1,7 @@
-r"""Datasets: the CIFAR-10 proxy set (in memory, torch), sampled cells and NAS-Bench-101 (PyG)."""
+r"""Datasets: the CIFAR-10 proxy set (in memory, torch), sampled cells, NAS-Bench-101 and NAS-Bench-Graph (PyG)."""
 from .cells import CellDataset
 from .nb101 import NB101Dataset
+from .nbgraph import NBGraphDataset
 from .cifar import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,
@@ -18,6 +19,7 @@ from .cifar import (
 __all__ = [
     "CellDataset",
     "NB101Dataset",
+    "NBGraphDataset",
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..batch import CellBatch, as_batch
-from ..cell import OPS, canonical_op
+from ..vocab import DEFAULT_VOCAB, OpVocabulary
 from ..utils import check_int
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
@@ -123,8 +123,11 @@ class Encoder(nn.Module):
     Args:
         num_nodes: N, the largest cell size handled; smaller cells are zero-padded.
         dim: output dimension.
-        ops: op names to one-hot encode (e.g. ``("conv1x1", "sepconv3x3")``) or None to use
-            the adjacency only. Cells with ops outside this list are rejected.
+        ops: op names to one-hot encode (e.g. ``("conv1x1", "sepconv3x3")``), an
+            :class:`~gemgraph.vocab.OpVocabulary` (all its names, e.g. a space's ``vocab``), or
+            None to use the adjacency only. Names are matched to the cells' ops by name, so any
+            space's op names work (the supernet's aliases are resolved). Cells with ops outside
+            this list are rejected.
 
     Shapes:
         ``forward``: CellBatch of n cells -> (n, dim); ``embed``: n cells -> (n, dim).
@@ -139,21 +142,39 @@ class Encoder(nn.Module):
         super().__init__()
         check_int(num_nodes, "num_nodes", 2)
         check_int(dim, "dim", 1)
+        if isinstance(ops, OpVocabulary):
+            ops = list(ops.names)
         if ops is not None:
             if isinstance(ops, str) or len(ops) == 0:
                 raise ValueError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")
-            ops = [canonical_op(o) for o in ops]
+            for k, o in enumerate(ops):
+                if not isinstance(o, str) or not o:
+                    raise ValueError(f"ops[{k}]: expected an op name (str), got {o!r}")
+            ops = [DEFAULT_VOCAB.canonical(o) if o in DEFAULT_VOCAB else o for o in ops]
             if len(set(ops)) != len(ops):
                 raise ValueError(f"ops: duplicate op names in {ops}")
         self.num_nodes = int(num_nodes)
         self.dim = int(dim)
         self.ops = None if ops is None else tuple(ops)
-        # OPS index -> position in self.ops (or -1)
-        lut = torch.full((len(OPS) + 1,), -1, dtype=torch.long)
+        # supernet-vocabulary index -> position in self.ops (or -1); other vocabularies: _lut_for
+        self.register_buffer("_op_lut", self._make_lut(DEFAULT_VOCAB), persistent=False)
+        self._luts: dict[OpVocabulary, torch.Tensor] = {}
+
+    def _make_lut(self, vocab: OpVocabulary) -> torch.Tensor:
+        """(len(vocab) + 1,) long: vocabulary index -> position in :attr:`ops` (-1 absent; last slot padding)."""
+        lut = torch.full((len(vocab) + 1,), -1, dtype=torch.long)
         if self.ops is not None:
-            for k, o in enumerate(self.ops):
-                lut[OPS.index(o)] = k
-        self.register_buffer("_op_lut", lut, persistent=False)
+            lut[:-1] = torch.from_numpy(vocab.lut(self.ops))
+        return lut
+
+    def _lut_for(self, vocab: OpVocabulary) -> torch.Tensor:
+        base = self.get_buffer("_op_lut")
+        if vocab == DEFAULT_VOCAB:
+            return base
+        lut = self._luts.get(vocab)
+        if lut is None or lut.device != base.device:
+            lut = self._luts[vocab] = self._make_lut(vocab).to(base.device)
+        return lut
 
     # ------------------------------------------------------------------ config / io
     @property
@@ -192,13 +213,14 @@ class Encoder(nn.Module):
             return None
         if batch.ops is None:
             raise ValueError(f"cells: this encoder one-hot encodes ops {list(self.ops)} but the cells carry no ops")
+        voc = getattr(batch, "vocab", DEFAULT_VOCAB)
         idx = batch.ops.clone()
-        idx[idx < 0] = len(OPS)
-        pos = self.get_buffer("_op_lut")[idx]
+        idx[idx < 0] = len(voc)
+        pos = self._lut_for(voc)[idx]
         real = batch.ops >= 0
         if bool((real & (pos < 0)).any()):
             bad = int(batch.ops[real & (pos < 0)][0].item())
-            raise ValueError(f"cells: op {OPS[bad]!r} is not among this encoder's ops {list(self.ops)}")
+            raise ValueError(f"cells: op {voc.names[bad]!r} is not among this encoder's ops {list(self.ops)}")
         onehot = torch.zeros(*pos.shape, len(self.ops), device=pos.device)
         onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)
         return onehot * real[..., None]

@@ -53,7 +53,8 @@ class _GNNEncoder(Encoder):
         adj = batch.adj
         if self.ops is not None and batch.ops is None:
             self.op_onehot(batch)  # raises: this encoder needs ops
-        x = node_features(adj, batch.ops if self.ops is not None else None, num_nodes=N, op_vocab=self.ops)
+        x = node_features(adj, batch.ops if self.ops is not None else None, num_nodes=N, op_vocab=self.ops,
+                          vocab=batch.vocab)
         b, i, j = adj.nonzero(as_tuple=True)
         # edge i -> j in the cell; message from j (successor) to i, as WL's out-neighbours
         edge_index = torch.stack([b * N + j, b * N + i])

@@ -3,7 +3,8 @@ from a cell (:class:`CifarNet` for the CIFAR-10 proxy, :class:`MobileNet` for th
 ImageNet setting)."""
 from .cell_module import CellModule
 from .networks import MOBILENET_STAGES, CifarNet, MobileNet
-from .ops import OP_BUILDERS, ConvBNReLU, PoolBN, SepConvBNReLU, build_op, make_divisible
+from .ops import (OP_BUILDERS, OP_REGISTRY, ConvBNReLU, OpSpec, PoolBN, SepConvBNReLU, build_op, make_divisible,
+                  op_spec, register_op)
 
 __all__ = [
     "CellModule",
@@ -14,6 +15,10 @@ __all__ = [
     "SepConvBNReLU",
     "PoolBN",
     "OP_BUILDERS",
+    "OP_REGISTRY",
+    "OpSpec",
     "build_op",
+    "op_spec",
+    "register_op",
     "make_divisible",
 ]

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..cell import Cell, canonical_op
+from ..cell import Cell
 from ..utils import check_int
-from .ops import ConvBNReLU, SepConvBNReLU, build_op
+from .ops import ConvBNReLU, SepConvBNReLU, build_op, op_spec
 
 __all__ = ["CellModule"]
 
@@ -83,13 +83,14 @@ class CellModule(nn.Module):
         out_channels = channels if out_channels is None else check_int(out_channels, "out_channels", 1)
         if stride not in (1, 2) or isinstance(stride, bool):
             raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
-        default_op = canonical_op(default_op, argument="default_op")
-        if default_op in ("input", "output"):
+        if isinstance(default_op, str) and default_op in ("input", "output"):
             raise ValueError(f"default_op: expected an operation, got the structural {default_op!r}")
+        default_op = op_spec(default_op, argument="default_op").name
 
         pruned = cell.prune()
         adj = pruned.adjacency.astype(bool)
         n = pruned.num_nodes
+        out_marker = pruned.vocab.output
         ops = pruned.ops if pruned.ops is not None else ("input",) + (default_op,) * (n - 1)
 
         self.cell = pruned
@@ -114,7 +115,7 @@ class CellModule(nn.Module):
             for i in src:
                 last_use[i] = j - 1
             width_in = sum(widths[i] for i in src)
-            if ops[j] == "output":
+            if out_marker is not None and ops[j] == out_marker:
                 nodes.append(nn.Identity())
                 widths[j] = width_in
             else:

@@ -2,7 +2,9 @@ r"""Serialisation shared by the run store, the run reports and the exporters.
 
 * :func:`cell_to_json` / :func:`cell_from_json`: a :class:`~gemgraph.Cell` as the JSON dict
   ``{"n": N, "edges": [[i, j], ...], "ops": [...] | null}`` (the form of the store's rows and the
-  search's picks);
+  search's picks), plus ``"vocab"`` (:meth:`~gemgraph.vocab.OpVocabulary.to_dict`) for a cell
+  of a space with its own op vocabulary (never for the supernet's, so rows written before
+  vocabularies existed read back unchanged);
 * :func:`cell_hash`: a stable SHA-1 of a cell (equal cells, equal hashes, on every platform);
 * :func:`to_plain`: a JSON-ready copy of any nested value (numpy -> Python, NaN/inf -> None);
 * :func:`dumps`: canonical JSON text (sorted keys, no NaN) with an error naming what failed;
@@ -23,19 +25,30 @@ import numpy as np
 import torch
 
 from ..cell import Cell
+from ..vocab import DEFAULT_VOCAB, OpVocabulary, as_vocab
 
 __all__ = ["cell_from_json", "cell_hash", "cell_to_json", "dumps", "to_plain", "to_tensors", "utc_now"]
 
 
 # ---------------------------------------------------------------------- cells <-> JSON
 def cell_to_json(cell: Cell) -> dict[str, Any]:
-    """``{"n": N, "edges": [[i, j], ...], "ops": [...] | None}`` for ``cell`` (edges row-major)."""
+    """``{"n": N, "edges": [[i, j], ...], "ops": [...] | None}`` for ``cell`` (edges row-major),
+    with ``"vocab"`` when the cell has ops of a vocabulary other than the supernet's."""
     edges = np.argwhere(cell.adjacency).tolist()
-    return {"n": cell.num_nodes, "edges": edges, "ops": None if cell.ops is None else list(cell.ops)}
+    out: dict[str, Any] = {"n": cell.num_nodes, "edges": edges, "ops": None if cell.ops is None else list(cell.ops)}
+    if cell.ops is not None and cell.vocab != DEFAULT_VOCAB:
+        out["vocab"] = cell.vocab.to_dict()
+    return out
 
 
-def cell_from_json(d: Mapping[str, Any]) -> Cell:
-    """Inverse of :func:`cell_to_json` (validates the cell)."""
+def cell_from_json(d: Mapping[str, Any], vocab: OpVocabulary | None = None) -> Cell:
+    """Inverse of :func:`cell_to_json` (validates the cell).
+
+    Args:
+        d: the dict.
+        vocab: the vocabulary of a dict without ``"vocab"`` (default the supernet's); a dict
+            with one uses its own.
+    """
     try:
         n = int(d["n"])
         adj = np.zeros((n, n), dtype=np.uint8)
@@ -45,7 +58,8 @@ def cell_from_json(d: Mapping[str, Any]) -> Cell:
     if edges.size and (edges.min() < 0 or edges.max() >= n):
         raise ValueError(f"cell: edge index out of range [0, {n}) in {d!r}")
     adj[edges[:, 0], edges[:, 1]] = 1
-    return Cell(adj, d.get("ops"))
+    voc = as_vocab(d["vocab"], "cell.vocab") if d.get("vocab") is not None else as_vocab(vocab)
+    return Cell(adj, d.get("ops"), voc)
 
 
 def cell_hash(cell: Cell) -> str:
