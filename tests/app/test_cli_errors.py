@@ -297,3 +297,25 @@ def test_ablation_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
     _one_line_error(capsys, "--data:", "not a TFRecord file")
     assert main(["ablation", "nb101", "--data", str(tmp_path / "missing.tfrecord"), "--quiet"]) == 2
     _one_line_error(capsys, "--data: no such")
+
+
+# ---------------------------------------------------------------------- a damaged pick is never a silent answer
+@pytest.mark.parametrize("edit", ["score", "edge"])
+def test_edited_pick_is_refused_by_report_and_export(run, capsys, tmp_path, edit):
+    with RunStore(store_path(run), readonly=True) as st:
+        text = json.dumps(st.pick(), sort_keys=True, separators=(",", ":"))
+    if edit == "score":
+        new = text.replace('"verified":0.3876', '"verified":0.9876')
+    else:  # the first edge [i, j] becomes [i, j'] with another target, same digits count
+        i, j = json.loads(text)["best"]["edges"][0]
+        new = text.replace(f"[{i},{j}]", f"[{i},{j + 1 if j < 5 else j - 1}]", 1)
+    assert new != text and len(new) == len(text)
+    data = store_path(run).read_bytes()
+    assert data.count(text.encode()) == 1
+    store_path(run).write_bytes(data.replace(text.encode(), new.encode()))
+    assert main(["report", str(run), "--cv-folds", "0"]) == 2
+    _one_line_error(capsys, "pick id 1 fails its checksum")
+    out = tmp_path / "cell.json"
+    assert main(["export", str(run), "--format", "json", "--out", str(out)]) == 2
+    _one_line_error(capsys, "pick id 1 fails its checksum")
+    assert not out.exists()
