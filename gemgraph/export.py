@@ -43,7 +43,7 @@ from .cell import Cell
 from .nn import CellModule, CifarNet, MobileNet
 from .store import RunStore, cell_from_json, cell_to_json, store_path
 from .store import to_plain as plain
-from .utils import check_int
+from .utils import atomic_torch_save, atomic_write_bytes, check_int
 
 __all__ = [
     "FORMAT", "FORMATS", "network_config", "save_gemnet", "read_gemnet", "load_gemnet", "export_json",
@@ -130,9 +130,7 @@ def save_gemnet(path: str | os.PathLike, model: nn.Module, cell: Cell, *, networ
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    atomic_torch_save(ckpt, path)  # a full disk: CannotWriteError, no half-written file
     return path
 
 
@@ -187,7 +185,7 @@ def export_json(path: str | os.PathLike, cell: Cell, **extra: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": "gemgraph.cell", "version": 1, "cell": cell_to_json(cell), **_plain(extra)}
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    atomic_write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode())
     return path
 
 

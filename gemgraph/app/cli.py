@@ -113,6 +113,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from ..store import RunLock
+    from ..utils import CannotWriteError
 
     run_dir, cfg, store, data = open_search(args)
     iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
@@ -122,6 +123,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
             summary = _search(args, run_dir, cfg, store, data, iterations)
         except KeyboardInterrupt:
             _mark(store, "interrupted")
+            raise
+        except CannotWriteError as exc:  # e.g. the disk is full: nothing half-written, the run resumable
+            _mark(store, "stopped")
+            exc.hint = f"; free some space, then `gemgraph search --resume {run_dir}` continues the run"
             raise
         except BaseException:
             _mark(store, "failed")
@@ -637,6 +642,15 @@ class _Logging:
         return False
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """The run log's handler: a record that cannot be written (a full disk) is dropped, not
+    reported with a ``--- Logging error ---`` traceback on stderr (the command's own error line
+    says what went wrong)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 class _run_log:
     """Context manager: while a command writes the run ``run_dir``, the ``gemgraph`` / ``nasbench``
     log records at INFO (or the chosen level where lower) are appended to ``RUN/log.txt``, with
@@ -657,7 +671,7 @@ class _run_log:
         import logging
 
         try:
-            self.handler = logging.FileHandler(self.path, mode="a", encoding="utf-8")
+            self.handler = _QuietFileHandler(self.path, mode="a", encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write the run log %s (%s)", self.path, exc.strerror or exc)
             return self
@@ -744,7 +758,9 @@ exit status:
        export differs from torch by more than --atol), `benchmark` (a trial failed); an unexpected internal
        error also exits 1, with its traceback
   2    bad input, one line on stderr naming the argument: usage errors, bad values, missing or damaged files,
-       paths that cannot be read or written, a run in use by another process
+       paths that cannot be read or written, a run in use by another process; a file or the run store that
+       cannot be written (e.g. no space left on device: nothing half-written is left, a search run is marked
+       "stopped" and `gemgraph search --resume RUN` continues it)
   130  interrupted (Ctrl-C); a search run is marked "interrupted" and `gemgraph search --resume RUN` continues it
 
 logging: the library logs through `logging` (loggers gemgraph.* and nasbench.*); the CLI prints them on stderr
@@ -1030,6 +1046,7 @@ def _run(args: argparse.Namespace) -> int:
     import zipfile
 
     from ..store import StoreError
+    from ..utils import CannotWriteError
 
     try:
         code = int(args.func(args) or 0)
@@ -1046,6 +1063,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
         print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except CannotWriteError as exc:  # a full disk: one line naming the path (and how to go on)
+        print(f"gemgraph {args.command}: error: {exc}{getattr(exc, 'hint', '')}", file=sys.stderr)
         return 2
     except (zipfile.BadZipFile, EOFError) as exc:  # a damaged data file read past the checks
         print(f"gemgraph {args.command}: error: --data: a data file is corrupt or truncated "

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..batch import CellBatch, as_batch
 from ..cell import OPS, canonical_op
-from ..utils import check_int
+from ..utils import atomic_torch_save, check_int
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -162,12 +162,14 @@ class Encoder(nn.Module):
         return {"num_nodes": self.num_nodes, "dim": self.dim, "ops": None if self.ops is None else list(self.ops)}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save name, config and state dict (written atomically)."""
-        path = os.fspath(path)
-        tmp = path + ".tmp"
+        """Save name, config and state dict (written atomically: a full disk leaves no file).
+
+        Raises:
+            CannotWriteError: (an OSError) naming ``path``, e.g. no space left on device.
+        """
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        torch.save({"format": "gemgraph-encoder", "name": self.name, "config": self.config, "state_dict": state}, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save({"format": "gemgraph-encoder", "name": self.name, "config": self.config, "state_dict": state},
+                          path)
 
     def extra_repr(self) -> str:
         ops = "" if self.ops is None else f", ops={list(self.ops)}"

@@ -7,6 +7,7 @@ the SQL and the migration live in :mod:`gemgraph.store.schema`, the JSON forms i
 from __future__ import annotations
 
 import copy
+import errno
 import importlib.metadata
 import io
 import json
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from ..cell import Cell
-from ..utils import check_int, finite_or_none
+from ..utils import CannotWriteError, check_int, finite_or_none
 from . import schema as _schema
 from .errors import StoreError
 from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, has_text_checksums,
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 _STATUSES = ("ok", "failed")
 _BUSY_TIMEOUT_S = 30.0
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    """SQLite's ``SQLITE_FULL`` ("database or disk is full"): the disk, or a quota, is full."""
+    return getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "database or disk is full" in str(exc)
 
 
 
@@ -67,6 +73,8 @@ class RunStore:
 
     Raises:
         FileNotFoundError: ``create=False`` and ``path`` does not exist.
+        CannotWriteError: (an OSError) the disk is full while the store is created, migrated
+            or written (every write method raises it too; the write is rolled back).
         StoreError: ``path`` is not a gemgraph run store (another SQLite database, a non-SQLite
             or corrupt file), it fails ``PRAGMA quick_check``, it has another schema version
             than :attr:`SCHEMA_VERSION` (1 is migrated, see above), or the config differs from
@@ -165,6 +173,8 @@ class RunStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             msg = str(exc)
+            if _is_full(exc):
+                raise CannotWriteError(self.path, errno.ENOSPC) from exc
             if "readonly" in msg.replace("-", "").replace(" ", "") and not self.readonly:
                 raise StoreError(f"{self.path}: the run store is read-only here ({msg}); open it with "
                                  "readonly=True to read it, or copy the run to a writable place") from exc
@@ -366,6 +376,8 @@ class RunStore:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreError(f"{self.path}: the store stayed locked by another connection for more than "
                                  f"{self.timeout:g} s ({exc})") from exc
+            if _is_full(exc):  # rolled back: nothing half-written
+                raise CannotWriteError(self.path, errno.ENOSPC) from exc
             raise
 
     def _need_schema_2(self) -> None:
