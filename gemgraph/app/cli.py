@@ -700,7 +700,7 @@ class _run_log:
             return False
         if typ is not None:
             if issubclass(typ, KeyboardInterrupt):
-                self._write(logging.ERROR, "interrupted")
+                self._write(logging.ERROR, "interrupted" + (" (SIGTERM)" if issubclass(typ, Terminated) else ""))
             else:
                 self._write(logging.ERROR, f"stopped: {typ.__name__}: {exc}")
         for lg, level in self._saved:
@@ -762,6 +762,8 @@ exit status:
        cannot be written (e.g. no space left on device: nothing half-written is left, a search run is marked
        "stopped" and `gemgraph search --resume RUN` continues it)
   130  interrupted (Ctrl-C); a search run is marked "interrupted" and `gemgraph search --resume RUN` continues it
+  143  terminated (SIGTERM: kill, systemd, SLURM, Kubernetes), handled as Ctrl-C is: a search run is marked
+       "interrupted", a line on stderr and in RUN/log.txt, and `gemgraph search --resume RUN` continues it
 
 logging: the library logs through `logging` (loggers gemgraph.* and nasbench.*); the CLI prints them on stderr
 at WARNING (-v INFO, -vv DEBUG, -q ERROR, --log-level L), with time and logger name. `search` (new and
@@ -1037,8 +1039,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.quiet = args.quiet or args.quiet_top
         args.log_level = args.log_level or args.log_level_top
         args.log_level_value = _log_level(args)
-        with _Logging(args.log_level_value):
+        with _Logging(args.log_level_value), _on_sigterm():
             return _run(args)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, systemd, SLURM, Kubernetes) while a command runs: handled as Ctrl-C is
+    (a search run is marked "interrupted", a line on stderr and in ``RUN/log.txt``), exit 143."""
+
+
+class _on_sigterm:
+    """Context manager: while ``main()`` runs (in the main thread), SIGTERM raises
+    :class:`Terminated`; the previous handler is restored on exit."""
+
+    def __enter__(self) -> "_on_sigterm":
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame) -> None:
+        raise Terminated()
+
+    def __exit__(self, *exc) -> bool:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -1074,9 +1106,10 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a path that cannot be read or written, named by the OS message
         print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"gemgraph {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        print(f"gemgraph {args.command}: interrupted{' (SIGTERM)' if term else ''}", file=sys.stderr)
+        return 143 if term else 130
 
 
 if __name__ == "__main__":  # pragma: no cover
