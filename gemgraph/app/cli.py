@@ -77,6 +77,19 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from ..space import SearchSpace
     from ..wl import WLKernel
 
+    from ..config import MAX_NODES
+    from ..utils import resolve_device
+
+    for flag, value, lo, hi in (("--nodes", args.nodes, 2, MAX_NODES), ("--dim", args.dim, 1, 4096),
+                                ("--train-graphs", args.train_graphs, 2, None), ("--epochs", args.epochs, 1, None),
+                                ("--wl-iter", args.wl_iter, 0, 20)):
+        if value < lo or (hi is not None and value > hi):
+            raise ValueError(f"{flag}: expected an int {f'>= {lo}' if hi is None else f'in [{lo}, {hi:,}]'}, "
+                             f"got {value}")
+    if not args.time_limit >= 0:
+        raise ValueError(f"--time-limit: expected seconds >= 0 (0: none), got {args.time_limit}")
+    with _naming("--device", ValueError):
+        resolve_device(args.device)
     if args.out:
         _check_out_file(args.out)
     from ..wl import label_names
@@ -735,6 +748,19 @@ def _device(text: str) -> str:
     return text
 
 
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: an int in [0, 2**63 - 1] (what torch and numpy take)."""
+    from ..config import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, {MAX_SEED:,}], got {text}")
+    return value
+
+
 _DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N"
 
 
@@ -813,7 +839,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule")
     e.add_argument("--time-limit", type=float, default=0,
                    help="time budget in seconds; the schedule is shortened to fit it (0: none)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the sampled cells, the pairs and the weights")
+    e.add_argument("--seed", type=_seed, default=0, help="seed of the sampled cells, the pairs and the weights")
     e.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
     e.add_argument("--out", default=None, help="where to save the encoder (.pt; omitted: not saved)")
     _json_flag(e, "the summary")
@@ -907,7 +933,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
     b.add_argument("--num-samples", type=int, default=None, help="cells sampled and ranked (omitted: the run's)")
     b.add_argument("--top-k", type=int, default=None, help="candidates kept (omitted: the run's)")
-    b.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
+    b.add_argument("--seed", type=_seed, default=None, help="seed of the sampled cells (omitted: the run's)")
     b.add_argument("--reembed", action="store_true",
                    help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
     _json_flag(b, "the new pick")
@@ -942,7 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data", default=None, help="data root of the check images (omitted: $GEMGRAPH_DATA)")
     ex.add_argument("--num-images", type=int, default=16, help="check batch: CIFAR-10 proxy test images")
     ex.add_argument("--atol", type=float, default=1e-4, help="largest accepted |export - torch| on the check batch")
-    ex.add_argument("--seed", type=int, default=0, help="seed of the check-image draw")
+    ex.add_argument("--seed", type=_seed, default=0, help="seed of the check-image draw")
     _json_flag(ex, "the export report")
     ex.set_defaults(func=_cmd_export)
 
@@ -953,7 +979,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
     pl.add_argument("--out", default=None, help="PNG path (omitted: RUN/surface.png)")
     pl.add_argument("--num-samples", type=int, default=50_000, help="cells sampled for the surface")
-    pl.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
+    pl.add_argument("--seed", type=_seed, default=None, help="seed of the sampled cells (omitted: the run's)")
     pl.add_argument("--reembed", action="store_true",
                     help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
     _json_flag(pl, "what was plotted (path, cells, explained variances)")
@@ -987,7 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the paper's predictor: one MLP regressing the standardised accuracy (gemgraph 0.1's default)")
     ab.add_argument("--kappa", type=float, default=0.0,
                     help="incumbent-aware pick by mean + kappa * std (< 0 pessimistic)")
-    ab.add_argument("--seed", type=int, default=0, help="base seed of the draws and the encoder")
+    ab.add_argument("--seed", type=_seed, default=0, help="base seed of the draws and the encoder")
     ab.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     ab.add_argument("--no-plot", action="store_true", help="do not write bias.png")
     _json_flag(ab, "info, summary and paired differences")
@@ -1011,7 +1037,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--metric", default="validation_accuracy", help="the accuracy searched for")
     bm.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members")
     bm.add_argument("--paper-predictor", action="store_true", help="the paper's single-MLP regression predictor")
-    bm.add_argument("--seed", type=int, default=0, help="base seed (trial i depends on (seed, i) only)")
+    bm.add_argument("--seed", type=_seed, default=0, help="base seed (trial i depends on (seed, i) only)")
     bm.add_argument("--out", default="nb101-benchmark", help="output folder (regret.csv, summary.csv, regret.png)")
     bm.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     bm.add_argument("--no-plot", action="store_true", help="do not write regret.png")

@@ -319,3 +319,70 @@ def test_edited_pick_is_refused_by_report_and_export(run, capsys, tmp_path, edit
     assert main(["export", str(run), "--format", "json", "--out", str(out)]) == 2
     _one_line_error(capsys, "pick id 1 fails its checksum")
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------- every value checked before any work
+@pytest.mark.parametrize("extra,needle", [
+    (["--nodes", "100000"], "--nodes: expected an int in [2, 256], got 100000"),
+    (["--num-samples", "0"], "--num-samples: expected an int >= 1, got 0"),
+    (["--iterations", "1"], "--iterations: expected an int >= 2, got 1"),
+    (["--set", "encoder.dim=0"], "--set: encoder.dim: expected an int in [1, 4,096], got 0"),
+    (["--top-k", "0"], "--top-k: expected an int >= 1, got 0"),
+    (["--sampler", "ucb", "--sampler-batch", "0"], "--sampler-batch: expected an int >= 1, got 0"),
+    (["--sampler-batch", "0"], "--sampler-batch: expected an int >= 1, got 0"),
+    (["--seed", "99999999999999999999999"], "--seed: expected an int in [0, "),
+    (["--seed", "-1"], "--seed: expected an int in [0, "),
+    (["--verify-top", "9"], "--verify-top: expected at most bootstrap.top_k = 5, got 9"),
+    (["--num-samples", str(10**11)], "--num-samples: expected at most"),
+    (["--set", "encoder.n_train=100000000000"], "encoder.n_train: expected at most"),
+    (["--set", "encoder.name=foo"], "encoder.name: expected one of"),
+    (["--set", "sampler.name=foo"], "sampler.name: expected one of"),
+    (["--set", "trainer.epochs=-3"], "--set: trainer.epochs: expected an int >= 1, got -3"),
+    (["--epochs", "0"], "--epochs: expected an int >= 1, got 0"),
+    (["--set", "trainer.lr=0"], "--set: trainer.lr: expected a number > 0, got 0.0"),
+    (["--device", "cuda:99"], "--device:"),
+])
+def test_bad_search_input_is_refused_before_any_work_or_file(tmp_path, capsys, monkeypatch, extra, needle):
+    trained = []
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda *a, **k: trained.append("data"))
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--out", str(out), "--quiet", *extra]) == 2
+    _one_line_error(capsys, needle)
+    assert not trained and not out.exists()  # nothing read, trained or created: the corrected command just runs
+
+
+def test_device_cuda_without_cuda_is_refused_at_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder", lambda *a, **k: pytest.fail("trained"))
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--out", str(out), "--quiet", "--device", "cuda"]) == 2
+    _one_line_error(capsys, "--device:", "CUDA is not available")
+    assert not out.exists()
+    assert main(["embed", "--device", "cuda", "--quiet"]) == 2
+    _one_line_error(capsys, "--device:", "CUDA is not available")
+
+
+def test_resume_to_one_iteration_is_refused(run, capsys):
+    assert main(["search", "--resume", str(run), "--iterations", "1", "--quiet", "--device", "cpu"]) == 2
+    _one_line_error(capsys, "--iterations: expected an int >= 2")
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--nodes", "100000"], "--nodes: expected an int in [2, 256], got 100000"),
+    (["--dim", "0"], "--dim: expected an int in [1, 4,096], got 0"),
+    (["--train-graphs", "1"], "--train-graphs: expected an int >= 2, got 1"),
+    (["--epochs", "0"], "--epochs: expected an int >= 1, got 0"),
+    (["--time-limit", "-1"], "--time-limit: expected seconds >= 0"),
+])
+def test_bad_embed_input_is_refused_before_training(capsys, monkeypatch, extra, needle):
+    monkeypatch.setattr("gemgraph.embedding.train_encoder", lambda *a, **k: pytest.fail("trained"))
+    assert main(["embed", "--quiet", *extra]) == 2
+    _one_line_error(capsys, needle)
+
+
+@pytest.mark.parametrize("cmd", [["bootstrap", "{run}"], ["plot", "surface", "{run}"], ["embed"]])
+def test_huge_seed_is_a_usage_error_naming_it(run, capsys, cmd):
+    assert main([a.format(run=run) for a in cmd] + ["--seed", "99999999999999999999999"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: expected an int in [0, 9,223,372,036,854,775,807]" in err and "Traceback" not in err
