@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -195,3 +197,31 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------- one-line messages
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def one_line(text: Any, limit: int = 300) -> str:
+    """``text`` as one line for an error message: terminal colour codes removed, its first
+    non-empty line, at most ``limit`` characters (``" ..."`` marks a cut)."""
+    lines = [ln.strip() for ln in _ANSI.sub("", str(text)).splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    more = len(lines) > 1
+    if len(first) > limit:
+        first, more = first[:limit].rstrip(), True
+    return first + (" ..." if more else "")
+
+
+def torch_load_reason(exc: BaseException) -> str:
+    r"""Why ``torch.load(..., weights_only=True)`` refused a file, in one line: for a file that
+    holds Python objects besides weights, the object it stopped at (torch's six-line advice
+    to load it unsafely is left out: a gemgraph file never needs that); else the first line of
+    the error. The full text is logged at INFO (``-v`` in the CLI)."""
+    text = _ANSI.sub("", str(exc))
+    logging.getLogger("gemgraph").info("torch.load: %s: %s", type(exc).__name__, text)
+    m = re.search(r"WeightsUnpickler error:\s*(.*?)(?: was not an allowed global.*)?(?:\.\s|\n|$)", text)
+    if m:
+        return f"it holds Python objects, not only weights ({one_line(m.group(1), 160)}), so it is not loaded"
+    return f"{type(exc).__name__}: {one_line(text)}"

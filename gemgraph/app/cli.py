@@ -1099,6 +1099,18 @@ class _on_sigterm:
         return False
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error line of ``exc``: its message as one line (no colour codes); a message of
+    several lines is logged in full at INFO (``-v``)."""
+    from ..utils import one_line
+
+    text = str(exc)
+    line = one_line(text, limit=4000)
+    if line != text:
+        _log.info("%s in full: %s", type(exc).__name__, text)
+    return line
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the parsed command; errors at the edge become one line on stderr and an exit status."""
     import zipfile
@@ -1120,7 +1132,7 @@ def _run(args: argparse.Namespace) -> int:
             pass
         return 0
     except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
-        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except CannotWriteError as exc:  # a full disk: one line naming the path (and how to go on)
         print(f"gemgraph {args.command}: error: {exc}{getattr(exc, 'hint', '')}", file=sys.stderr)
@@ -1130,7 +1142,7 @@ def _run(args: argparse.Namespace) -> int:
               f"({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     except OSError as exc:  # a path that cannot be read or written, named by the OS message
-        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         term = isinstance(exc, Terminated)

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..batch import CellBatch, as_batch
 from ..cell import OPS, canonical_op
-from ..utils import atomic_torch_save, check_int
+from ..utils import atomic_torch_save, check_int, torch_load_reason
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -91,7 +91,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - torch.load of a corrupt / foreign file raises anything
-        raise ValueError(f"{where} is not a gemgraph encoder file ({exc})") from None
+        raise ValueError(f"{where} is not a gemgraph encoder file ({torch_load_reason(exc)})") from None
     if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
         raise ValueError(f"{where} is not a gemgraph encoder file")
     config, state = blob.get("config"), blob.get("state_dict")

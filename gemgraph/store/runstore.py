@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..cell import Cell
-from ..utils import CannotWriteError, check_int, finite_or_none
+from ..utils import CannotWriteError, check_int, finite_or_none, one_line, torch_load_reason
 from . import schema as _schema
 from .errors import StoreError
 from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, has_text_checksums,
@@ -297,9 +297,14 @@ class RunStore:
         """``PRAGMA quick_check``; StoreError naming the problems unless it says ``ok``."""
         rows = [r[0] for r in self._db().execute("PRAGMA quick_check(20)")]
         if rows != ["ok"]:
-            raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: "
-                             f"{'; '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}); restore it from a copy, or "
-                             "open it with verify=False to salvage what is readable")
+            log.info("%s: PRAGMA quick_check:\n%s", self.path, "\n".join(rows))
+            problems = [ln.strip() for r in rows for ln in str(r).splitlines()
+                        if ln.strip() and not ln.strip().startswith("***")]
+            first = one_line(problems[0] if problems else rows[0], 160)
+            more = f" and {len(problems) - 1}{'+' if len(rows) >= 20 else ''} more" if len(problems) > 1 else ""
+            raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: {first}{more}; the "
+                             "full report at -v); restore it from a copy, or open it with verify=False to salvage "
+                             "what is readable")
 
     def _migrate_from_1(self) -> None:
         """Schema 1 -> 2 in one transaction (:func:`gemgraph.store.schema.migrate_from_1`),
@@ -563,7 +568,7 @@ class RunStore:
             return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} cannot be loaded: "
-                             f"{exc}") from exc
+                             f"{torch_load_reason(exc)}") from exc
 
     def latest_predictor(self) -> tuple[int, dict] | None:
         """``(iteration, state)`` of the newest checkpoint (highest iteration), or None."""

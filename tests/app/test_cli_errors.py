@@ -386,3 +386,48 @@ def test_huge_seed_is_a_usage_error_naming_it(run, capsys, cmd):
     assert main([a.format(run=run) for a in cmd] + ["--seed", "99999999999999999999999"]) == 2
     err = capsys.readouterr().err
     assert "argument --seed: expected an int in [0, 9,223,372,036,854,775,807]" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- one line, whatever the file holds
+def _foreign_torch_file(path: Path) -> None:
+    import datetime
+
+    import torch
+
+    torch.save({"format": "gemgraph-encoder", "when": datetime.datetime(2020, 1, 1)}, path)
+
+
+def test_foreign_encoder_file_is_one_line_without_colour_codes(run, capsys):
+    _foreign_torch_file(run / "encoder.pt")
+    assert main(["bootstrap", str(run), "--num-samples", "100"]) == 2
+    err = _one_line_error(capsys, "encoder:", "is not a gemgraph encoder file", "datetime.datetime")
+    assert "\x1b" not in err and "weights_only" not in err, err
+
+
+def test_foreign_gemnet_file_is_one_line(run, capsys, tmp_path):
+    _foreign_torch_file(run / "gemnet.pt")
+    assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "g.onnx")]) == 2
+    err = _one_line_error(capsys, "gemnet.pt", "not a readable torch checkpoint", "datetime.datetime")
+    assert "\x1b" not in err and "weights_only" not in err, err
+
+
+def test_damaged_store_is_one_line_and_the_details_at_v(run, capsys):
+    import sqlite3
+
+    path = store_path(run)
+    con = sqlite3.connect(path)
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'candidates_cell_hash'").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page + 7] = 77  # the index page's header: 77 fragmented bytes that are not there
+    path.write_bytes(bytes(data))
+    con = sqlite3.connect(path)
+    report = [r[0] for r in con.execute("PRAGMA quick_check")]
+    con.close()
+    assert "\n" in report[0] and "Fragmentation" in report[0]  # SQLite's report: several lines
+    assert main(["report", str(run), "--cv-folds", "0"]) == 2
+    err = _one_line_error(capsys, "the database file is damaged (PRAGMA quick_check:", "-v")
+    assert len(err) < 600, err
+    assert main(["report", str(run), "--cv-folds", "0", "-v"]) == 2
+    assert "PRAGMA quick_check:\n" in capsys.readouterr().err  # the full report
