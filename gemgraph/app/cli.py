@@ -129,9 +129,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from ..utils import CannotWriteError
 
     run_dir, cfg, store, data = open_search(args)
-    iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
+    # the run's length: the config's, or what a resume extended it to (meta "iterations"; a
+    # resume never shortens it)
+    target = int(store.get_meta("iterations") or cfg["iterations"])
+    iterations = max(target, int(args.iterations)) if (args.resume and args.iterations) else target
     with _run_log(run_dir, args), RunLock(run_dir), store:
         store.set_meta("status", "running")
+        if iterations != target:
+            store.set_meta("iterations", iterations)
         try:
             summary = _search(args, run_dir, cfg, store, data, iterations)
         except KeyboardInterrupt:
@@ -251,7 +256,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(dumps(rep))
         return 0
     cfg = rep["config"]
-    print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{cfg['iterations']} iterations, "
+    print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{rep['iterations']} iterations, "
           f"{rep['n_failed']} failed, status {rep['meta'].get('status', '?')}")
     rows = sorted([c for c in rep["candidates"] if c["score"] is not None], key=lambda c: -c["score"])
     print(format_table([{**c, "mmacs": (c["macs"] or 0) / 1e6} for c in rows[: args.top]],

@@ -245,7 +245,9 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
 
 
 def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
-    """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
+    """Everything about a run as a JSON-ready dict: ``iterations_done``, ``iterations`` (the
+    run's length: the config's, or what ``search --resume RUN --iterations T`` extended it to,
+    kept in meta ``"iterations"``; the stored config never changes), ``candidates`` (each
     with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
     (the newest bootstrap choice), ``picks`` (the whole pick history, oldest first, each
     ``{"id", "created_at", "settings", "payload"}``), ``config``, ``meta`` and ``predictor_cv``
@@ -262,12 +264,13 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
         if ok:
             best = candidate_dict(max(ok, key=lambda r: r["score"]))
         meta = {k: st.get_meta(k) for k in ("encoder_fidelity", "encoder_seconds", "status", "search_seconds",
-                                             "gemnet", "encoder")}
+                                             "gemnet", "encoder", "iterations")}
         if meta["status"] == "running" and RunLock(run_dir).holder() is None:
             meta["status"] = "killed"
         picks = st.picks()
         return {
             "run": str(run_dir), "config": st.config, "iterations_done": summ["iterations_done"],
+            "iterations": int(meta["iterations"] or st.config.get("iterations") or 0),
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
             "candidates": [candidate_dict(r) for r in rows], "best": best,
             "pick": picks[-1]["payload"] if picks else None, "picks": picks,

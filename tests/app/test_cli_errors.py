@@ -431,3 +431,42 @@ def test_damaged_store_is_one_line_and_the_details_at_v(run, capsys):
     assert len(err) < 600, err
     assert main(["report", str(run), "--cv-folds", "0", "-v"]) == 2
     assert "PRAGMA quick_check:\n" in capsys.readouterr().err  # the full report
+
+
+# ---------------------------------------------------------------------- the run's length, and config show
+def test_resume_with_more_iterations_is_the_run_length_everywhere(run, capsys, monkeypatch):
+    from gemgraph.search import NASGEM
+
+    from .. import _search_helpers
+
+    asked = []
+
+    def stop(self, iterations):  # the search is asked for this many, then stopped (no training here)
+        asked.append(iterations)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NASGEM, "run", stop)
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
+    assert main(["report", str(run), "--cv-folds", "0"]) == 0
+    assert "6/4 iterations" in capsys.readouterr().out  # the fixture: 6 candidates of a 4-iteration config
+    assert main(["search", "--resume", str(run), "--iterations", "9", "--quiet", "--device", "cpu"]) == 130
+    assert main(["report", str(run), "--cv-folds", "0"]) == 0
+    assert "6/9 iterations" in capsys.readouterr().out
+    assert main(["report", str(run), "--json", "--cv-folds", "0"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["iterations"] == 9 and rep["config"]["iterations"] == 4  # the stored config never changes
+    assert main(["search", "--resume", str(run), "--quiet", "--device", "cpu"]) == 130  # continues to 9
+    assert main(["search", "--resume", str(run), "--iterations", "7", "--quiet", "--device", "cpu"]) == 130
+    capsys.readouterr()
+    assert asked == [9, 9, 9]  # a resume never shortens the run
+
+
+@pytest.mark.parametrize("text", ['{"trainer": {"epochs": -3}}', '{"nodes": 100000}', '{"seed": -1}'])
+def test_config_show_validates_the_file(tmp_path, capsys, text):
+    f = tmp_path / "cfg.json"
+    f.write_text(text)
+    assert main(["config", "show", "--config", str(f)]) == 2
+    err = _one_line_error(capsys, "--config", "expected an int")
+    assert capsys.readouterr().out == "", err
+    assert main(["config", "show", "--set", "trainer.epochs=-3"]) == 2
+    _one_line_error(capsys, "--set: trainer.epochs: expected an int >= 1, got -3")
