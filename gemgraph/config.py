@@ -279,6 +279,38 @@ class _Section:
         return cls().merged(values)
 
 
+#: The largest cell size a config accepts: the sampled cells (num_samples x N x N bytes), the
+#: encoder's input (N x N) and the WL features grow with N^2 (the paper: 30).
+MAX_NODES: int = 256
+#: The largest seed (torch and numpy take seeds of up to 63 / 64 bits).
+MAX_SEED: int = 2**63 - 1
+
+
+def _ints(low: int, high: int | None = None) -> Any:
+    """A field check: an int in ``[low, high]`` (None passes, for optional fields)."""
+    want = f"an int >= {low}" if high is None else f"an int in [{low:,}, {high:,}]"
+
+    def check(value: Any, name: str) -> Any:
+        if value is not None and (value < low or (high is not None and value > high)):
+            raise ValueError(f"{name}: expected {want}, got {value!r}")
+        return value
+    return check
+
+
+def _positive(value: Any, name: str) -> Any:
+    """A field check: a number > 0 (None passes)."""
+    if value is not None and not value > 0:
+        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
+    return value
+
+
+def _check_edge_prob(value: Any, name: str) -> Any:
+    lo, hi = value
+    if not 0 < lo <= hi <= 1:
+        raise ValueError(f"{name}: expected [low, high] with 0 < low <= high <= 1, got {list(value)}")
+    return value
+
+
 def _check_macs(value: Any, name: str) -> Any:
     return check_macs_window(value, name)
 
@@ -307,14 +339,14 @@ class SpaceConfig(_Section):
             ...); None: CifarNet width 16 at 32x32.
     """
 
-    nodes: int = 30
-    max_concat: int | None = 8
+    nodes: int = field(default=30, metadata={"check": _ints(2, MAX_NODES)})
+    max_concat: int | None = field(default=8, metadata={"check": _ints(0)})
     ops: tuple[str, ...] = ("conv1x1", "sepconv3x3")
-    edge_prob: tuple[float, float] = (0.1, 0.5)
+    edge_prob: tuple[float, float] = field(default=(0.1, 0.5), metadata={"check": _check_edge_prob})
     macs: tuple[float, float | None] | None = field(
         default=(25e6, 100e6), metadata={"expect": "None or a [low, high] pair of MAC counts (high may be None)",
                                          "check": _check_macs})
-    min_ops: int | None = 5
+    min_ops: int | None = field(default=5, metadata={"check": _ints(1)})
     macs_network: Mapping[str, Any] | None = field(
         default_factory=lambda: FrozenDict(CIFAR_MACS_NETWORK))
 
@@ -340,11 +372,11 @@ class EncoderConfig(_Section):
     _prefix: ClassVar[str] = "encoder."
 
     name: str = "mlp"
-    dim: int = 128
-    wl_iter: int = 3
-    n_train: int = 160_000
-    time_limit: float | None = None
-    max_epochs: int = 16
+    dim: int = field(default=128, metadata={"check": _ints(1, 4096)})
+    wl_iter: int = field(default=3, metadata={"check": _ints(0, 20)})
+    n_train: int = field(default=160_000, metadata={"check": _ints(2)})
+    time_limit: float | None = field(default=None, metadata={"check": _positive})
+    max_epochs: int = field(default=16, metadata={"check": _ints(1)})
     labels: str | tuple[str, ...] = field(default=("degree", "op"), metadata={"check": _check_labels})
     use_ops: bool = True
 
@@ -371,16 +403,16 @@ class TrainerConfig(_Section):
 
     _prefix: ClassVar[str] = "trainer."
 
-    epochs: int = 5
-    width: int = 16
-    cells_per_stage: int = 1
-    max_train_images: int | None = None
-    batch_size: int = 128
-    lr: float = 0.1
+    epochs: int = field(default=5, metadata={"check": _ints(1)})
+    width: int = field(default=16, metadata={"check": _ints(1, 1024)})
+    cells_per_stage: int = field(default=1, metadata={"check": _ints(1, 64)})
+    max_train_images: int | None = field(default=None, metadata={"check": _ints(1)})
+    batch_size: int = field(default=128, metadata={"check": _ints(1)})
+    lr: float = field(default=0.1, metadata={"check": _positive})
     split: str = field(default="val", metadata={"choices": ("val", "test")})
-    num_threads: int | None = None
-    resolution: int | None = None
-    max_eval_images: int | None = None
+    num_threads: int | None = field(default=None, metadata={"check": _ints(1)})
+    resolution: int | None = field(default=None, metadata={"check": _ints(1, 1024)})
+    max_eval_images: int | None = field(default=None, metadata={"check": _ints(1)})
 
 
 @dataclass(frozen=True)
@@ -398,10 +430,10 @@ class PredictorConfig(_Section):
 
     _prefix: ClassVar[str] = "predictor."
 
-    hidden: int = 128
-    n_members: int = 5
-    target: str = "rank"
-    loss: str = "mse"
+    hidden: int = field(default=128, metadata={"check": _ints(1, 16384)})
+    n_members: int = field(default=5, metadata={"check": _ints(1, 1000)})
+    target: str = field(default="rank", metadata={"choices": ("none", "rank")})
+    loss: str = field(default="mse", metadata={"choices": ("mse", "pairwise")})
 
 
 @dataclass(frozen=True)
@@ -419,8 +451,8 @@ class SamplerConfig(_Section):
     _prefix: ClassVar[str] = "sampler."
 
     name: str = "random"
-    batch_size: int = 10
-    n_init: int = 10
+    batch_size: int = field(default=10, metadata={"check": _ints(1)})
+    n_init: int = field(default=10, metadata={"check": _ints(2)})
     kappa: float = 1.0
 
 
@@ -437,9 +469,9 @@ class BootstrapConfig(_Section):
 
     _prefix: ClassVar[str] = "bootstrap."
 
-    num_samples: int = 50_000
-    top_k: int = 5
-    verify_top: int = 0
+    num_samples: int = field(default=50_000, metadata={"check": _ints(1)})
+    top_k: int = field(default=5, metadata={"check": _ints(1)})
+    verify_top: int = field(default=0, metadata={"check": _ints(0)})
 
 
 _SECTIONS: dict[str, type[_Section]] = {"encoder": EncoderConfig, "trainer": TrainerConfig,
@@ -475,9 +507,9 @@ class RunConfig(_Section):
         1
     """
 
-    iterations: int = 50
+    iterations: int = field(default=50, metadata={"check": _ints(2)})
     lam: float = 0.1
-    seed: int = 0
+    seed: int = field(default=0, metadata={"check": _ints(0, MAX_SEED)})
     preset: str = "default"
     objective: str = field(default="efficiency", metadata={"choices": ("efficiency", "regime")})
     space: SpaceConfig = field(default_factory=SpaceConfig)
@@ -493,6 +525,12 @@ class RunConfig(_Section):
             value = getattr(self, name)
             if not isinstance(value, cls):
                 raise ValueError(f"{name}: expected a {cls.__name__}, got {value!r}")
+        if self.space.min_ops is not None and self.space.min_ops > self.space.nodes - 1:
+            raise ValueError(f"min_ops: expected at most nodes - 1 = {self.space.nodes - 1} operation nodes, got "
+                             f"{self.space.min_ops}")
+        if self.bootstrap.verify_top > self.bootstrap.top_k:
+            raise ValueError(f"bootstrap.verify_top: expected at most bootstrap.top_k = {self.bootstrap.top_k}, got "
+                             f"{self.bootstrap.verify_top}")
         if self.objective == "regime" and self.space.macs is None:
             raise ValueError("objective: 'regime' (the accuracy inside a MAC window) needs a MAC window; got macs = "
                              "None (set macs = [low, high], or objective = 'efficiency')")

@@ -43,7 +43,7 @@ from .cell import Cell
 from .nn import CellModule, CifarNet, MobileNet
 from .store import RunStore, cell_from_json, cell_to_json, store_path
 from .store import to_plain as plain
-from .utils import check_int
+from .utils import atomic_torch_save, atomic_write_bytes, check_int, torch_load_reason
 
 __all__ = [
     "FORMAT", "FORMATS", "network_config", "save_gemnet", "read_gemnet", "load_gemnet", "export_json",
@@ -130,9 +130,7 @@ def save_gemnet(path: str | os.PathLike, model: nn.Module, cell: Cell, *, networ
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    atomic_torch_save(ckpt, path)  # a full disk: CannotWriteError, no half-written file
     return path
 
 
@@ -149,7 +147,7 @@ def read_gemnet(path: str | os.PathLike, map_location: str | torch.device = "cpu
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad input here
-        raise ValueError(f"path: {path} is not a readable torch checkpoint ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"path: {path} is not a readable torch checkpoint ({torch_load_reason(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(f"path: {path} is not a GEMNet checkpoint (no format={FORMAT!r} entry)")
     if int(ckpt.get("version", 0)) > VERSION:
@@ -187,7 +185,7 @@ def export_json(path: str | os.PathLike, cell: Cell, **extra: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": "gemgraph.cell", "version": 1, "cell": cell_to_json(cell), **_plain(extra)}
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    atomic_write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode())
     return path
 
 

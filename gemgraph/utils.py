@@ -1,8 +1,11 @@
 """Small shared helpers: device resolution and argument checks."""
 from __future__ import annotations
 
+import io
+import logging
 import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -135,3 +138,90 @@ class single_thread:
     def __exit__(self, *exc: Any) -> None:
         if self._n != 1:
             torch.set_num_threads(self._n)
+
+
+# ---------------------------------------------------------------------- writing files that may not fit
+_NO_SPACE = {28: "no space left on device", 122: "disk quota exceeded"}  # ENOSPC, EDQUOT
+
+
+class CannotWriteError(OSError):
+    r"""A file (or the run store) that cannot be written: the disk is full, a quota is
+    exceeded, or the OS refused the write. ``str()`` is one line naming the path and the reason
+    (e.g. ``"RUN/encoder.pt: cannot be written: no space left on device"``); nothing
+    half-written is left behind by the writers that raise it.
+
+    Args:
+        path: the file that could not be written.
+        errno_: the OS error number (e.g. ``errno.ENOSPC``), or None.
+        reason: what the OS said, when ``errno_`` is not a space error.
+    """
+
+    def __init__(self, path: str | os.PathLike, errno_: int | None, reason: str = "") -> None:
+        why = _NO_SPACE.get(errno_ or 0) or (reason.strip() or "the write failed").lower()
+        super().__init__(errno_ or 0, why, os.fspath(path))
+        self.reason = why
+
+    def __str__(self) -> str:
+        return f"{self.filename}: cannot be written: {self.reason}"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    r"""Write ``data`` to ``path`` atomically: into ``path + ".tmp"``, flushed and fsynced,
+    then renamed over ``path``. On any OS error (a full disk, a quota) the temporary file is
+    removed and ``path`` is left as it was.
+
+    Raises:
+        CannotWriteError: naming ``path`` and the reason (e.g. no space left on device).
+    """
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CannotWriteError(path, exc.errno, exc.strerror or str(exc)) from exc
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    r"""``torch.save(obj)`` to ``path`` atomically (:func:`atomic_write_bytes`): serialised in
+    memory first, so a full disk is one :class:`CannotWriteError` (torch's own file writer
+    reports it as ``RuntimeError: [enforce fail at inline_container.cc ...]``), never a
+    half-written file."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------- one-line messages
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def one_line(text: Any, limit: int = 300) -> str:
+    """``text`` as one line for an error message: terminal colour codes removed, its first
+    non-empty line, at most ``limit`` characters (``" ..."`` marks a cut)."""
+    lines = [ln.strip() for ln in _ANSI.sub("", str(text)).splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    more = len(lines) > 1
+    if len(first) > limit:
+        first, more = first[:limit].rstrip(), True
+    return first + (" ..." if more else "")
+
+
+def torch_load_reason(exc: BaseException) -> str:
+    r"""Why ``torch.load(..., weights_only=True)`` refused a file, in one line: for a file that
+    holds Python objects besides weights, the object it stopped at (torch's six-line advice
+    to load it unsafely is left out: a gemgraph file never needs that); else the first line of
+    the error. The full text is logged at INFO (``-v`` in the CLI)."""
+    text = _ANSI.sub("", str(exc))
+    logging.getLogger("gemgraph").info("torch.load: %s: %s", type(exc).__name__, text)
+    m = re.search(r"WeightsUnpickler error:\s*(.*?)(?: was not an allowed global.*)?(?:\.\s|\n|$)", text)
+    if m:
+        return f"it holds Python objects, not only weights ({one_line(m.group(1), 160)}), so it is not loaded"
+    return f"{type(exc).__name__}: {one_line(text)}"

@@ -31,9 +31,10 @@ import numpy as np
 from ._cache import load_cached, source_key, source_stat, store_cache
 from ._reader import parse_file
 from ._table import FIELDS, Table
+from .errors import NASBenchFormatError
 from .spec import LABEL_OPS, ModelSpec
 
-__all__ = ["NASBench101", "METRICS", "SAMPLE_FILE"]
+__all__ = ["NASBench101", "METRICS", "SAMPLE_FILE", "KNOWN_FILES", "completeness"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,40 @@ _ALIASES = {"training_time": "final_training_time", "train_accuracy": "final_tra
             "validation_accuracy": "final_validation_accuracy", "test_accuracy": "final_test_accuracy"}
 #: Bundled sample: the 20,001-model dev subset in columnar form (see nasbench/data/README.md).
 SAMPLE_FILE = "nb101_dev_20k.npz"
+#: What the published files hold, by file name: ``(models, records)``. The official files: all
+#: 423,624 unique cells, 3 repeats per budget (``nasbench_full``: 4 budgets, 4, 12, 36 and 108
+#: epochs; ``nasbench_only108``: 108 epochs); ``nb101_dev_20k.tfrecord``: gemgraph's 20,001-model
+#: dev file (one record per model and budget). A file of one of these names holding other counts
+#: is refused: it is truncated (possibly exactly at a record boundary, which its framing cannot show).
+KNOWN_FILES: dict[str, tuple[int, int]] = {
+    "nasbench_full.tfrecord": (423_624, 423_624 * 4 * 3),
+    "nasbench_only108.tfrecord": (423_624, 423_624 * 3),
+    "nb101_dev_20k.tfrecord": (20_001, 20_001 * 4),
+}
+
+
+def completeness(table: Table) -> dict[str, Any]:
+    r"""How complete a table is: every model of the official files has the same records (each
+    budget, each repeat); a model with fewer than the file's fullest one is what a file cut at
+    a record boundary leaves behind.
+
+    Returns:
+        ``{"models", "records", "incomplete"`` (models lacking some budget or repeat the fullest
+        model has), ``"example"`` (None, or ``{"hash", "has", "missing"}``: the first such model
+        and the budgets it has / lacks, in epochs)``}``.
+    """
+    counts = table.num_repeats.astype(np.int64)
+    full = counts.max(axis=0, initial=0)
+    short = (counts < full[None, :]).any(axis=1)
+    out: dict[str, Any] = {"models": int(counts.shape[0]), "records": int(counts.sum()),
+                           "incomplete": int(short.sum()), "example": None}
+    if short.any():
+        i = int(np.flatnonzero(short)[-1])  # the last one: where a truncated file ends
+        eps = [int(e) for e in table.epochs.tolist()]
+        out["example"] = {"hash": str(table.hashes[i]),
+                          "has": [e for e, c in zip(eps, counts[i]) if c > 0],
+                          "missing": [e for e, c, f in zip(eps, counts[i], full) if c < f]}
+    return out
 
 
 class NASBench101:
@@ -68,7 +103,9 @@ class NASBench101:
         path: the data file (None for :meth:`sample_dataset`).
         load_info: how the data was loaded: ``source`` ("parsed" / "cache" / "bundled"),
             ``seconds`` (this load), and from the parse: ``records``, ``models``,
-            ``parse_seconds``, ``records_per_s``, ``crc_verified``; ``cache_path``.
+            ``parse_seconds``, ``records_per_s``, ``crc_verified``; ``cache_path``; for a file,
+            ``incomplete_models`` (models lacking a budget or repeat others have, see
+            :func:`completeness`: a warning is logged when there are any).
 
     Columnar attributes (row i = model i, in order of first appearance in the file):
         hashes: (n,) ``<U32`` module hashes.
@@ -81,7 +118,9 @@ class NASBench101:
         num_repeats: (n, len(epochs)) uint8 records per model and budget.
 
     Raises:
-        NASBenchFormatError: if the file is malformed (the message names record and offset).
+        NASBenchFormatError: if the file is malformed (the message names record and offset),
+            or if it has the name of a published file (:data:`KNOWN_FILES`) but not its model
+            and record counts (truncated, e.g. exactly at a record boundary).
 
     Example:
         >>> nb = NASBench101("nasbench_only108.tfrecord")          # doctest: +SKIP
@@ -116,8 +155,29 @@ class NASBench101:
                 if source_stat(self.path) == stat:  # not changed while it was parsed
                     table.meta["source_key"] = key
                     cache_path = store_cache(table, self.path, cache_dir)
+        self._check_complete(table)
         self._init_table(table)
         self.load_info = self._info(source, time.perf_counter() - t0, cache_path)
+        self.load_info["incomplete_models"] = self._complete["incomplete"]
+
+    def _check_complete(self, table: Table) -> None:
+        """Refuse a file named as a published one (:data:`KNOWN_FILES`) whose counts differ from
+        that file's; warn (logger ``nasbench.bench``) about models that lack some budget or
+        repeat, which is what a file cut at a record boundary leaves."""
+        assert self.path is not None
+        info = self._complete = completeness(table)
+        known = KNOWN_FILES.get(os.path.basename(self.path))
+        if known is not None and (info["models"], info["records"]) != known:
+            raise NASBenchFormatError(
+                f"expected {known[0]:,} models in {known[1]:,} records (the published "
+                f"{os.path.basename(self.path)}), found {info['models']:,} models in {info['records']:,} records: "
+                "the file is truncated or incomplete; download it again", path=self.path)
+        if info["incomplete"]:
+            ex = info["example"]
+            log.warning("%s: %d of %d models lack records at some training budgets (e.g. %s has %s epochs, not %s): "
+                        "the file may be truncated at a record boundary, or is a partial copy",
+                        self.path, info["incomplete"], info["models"], ex["hash"],
+                        ", ".join(map(str, ex["has"])) or "no", ", ".join(map(str, ex["missing"])))
 
     # ------------------------------------------------------------------ construction
     @staticmethod

@@ -78,6 +78,19 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from ..space import SearchSpace
     from ..wl import WLKernel
 
+    from ..config import MAX_NODES
+    from ..utils import resolve_device
+
+    for flag, value, lo, hi in (("--nodes", args.nodes, 2, MAX_NODES), ("--dim", args.dim, 1, 4096),
+                                ("--train-graphs", args.train_graphs, 2, None), ("--epochs", args.epochs, 1, None),
+                                ("--wl-iter", args.wl_iter, 0, 20)):
+        if value < lo or (hi is not None and value > hi):
+            raise ValueError(f"{flag}: expected an int {f'>= {lo}' if hi is None else f'in [{lo}, {hi:,}]'}, "
+                             f"got {value}")
+    if not args.time_limit >= 0:
+        raise ValueError(f"--time-limit: expected seconds >= 0 (0: none), got {args.time_limit}")
+    with _naming("--device", ValueError):
+        resolve_device(args.device)
     if args.out:
         _check_out_file(args.out)
     from ..wl import label_names
@@ -114,17 +127,27 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from ..store import RunLock
+    from ..utils import CannotWriteError
 
     if args.workers < 0:
         raise ValueError(f"--workers: expected 0 (CPU cores / trainer.num_threads) or an int >= 1, got {args.workers}")
     run_dir, cfg, store, data = open_search(args)
-    iterations = int(args.iterations if (args.resume and args.iterations) else cfg["iterations"])
+    # the run's length: the config's, or what a resume extended it to (meta "iterations"; a
+    # resume never shortens it)
+    target = int(store.get_meta("iterations") or cfg["iterations"])
+    iterations = max(target, int(args.iterations)) if (args.resume and args.iterations) else target
     with _run_log(run_dir, args), RunLock(run_dir), store:
         store.set_meta("status", "running")
+        if iterations != target:
+            store.set_meta("iterations", iterations)
         try:
             summary = _search(args, run_dir, cfg, store, data, iterations)
         except KeyboardInterrupt:
             _mark(store, "interrupted")
+            raise
+        except CannotWriteError as exc:  # e.g. the disk is full: nothing half-written, the run resumable
+            _mark(store, "stopped")
+            exc.hint = f"; free some space, then `gemgraph search --resume {run_dir}` continues the run"
             raise
         except BaseException:
             _mark(store, "failed")
@@ -263,7 +286,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     cfg = rep["config"]
     objective = cfg.get("objective", "efficiency")
     score_is = ("S = acc - %g ln(MMACs)" % cfg["lam"]) if objective == "efficiency" else "S = acc inside the regime"
-    print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{cfg['iterations']} iterations, "
+    print(f"run {args.run}: preset {cfg['preset']}, {rep['iterations_done']}/{rep['iterations']} iterations, "
           f"{rep['n_failed']} failed, status {rep['meta'].get('status', '?')}; objective {objective} ({score_is})")
     rows = sorted([c for c in rep["candidates"] if c["score"] is not None], key=lambda c: -c["score"])
     proxy_net = f"CifarNet-{cfg['trainer']['width']}"
@@ -709,6 +732,15 @@ class _Logging:
         return False
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """The run log's handler: a record that cannot be written (a full disk) is dropped, not
+    reported with a ``--- Logging error ---`` traceback on stderr (the command's own error line
+    says what went wrong)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 class _run_log:
     """Context manager: while a command writes the run ``run_dir``, the ``gemgraph`` / ``nasbench``
     log records at INFO (or the chosen level where lower) are appended to ``RUN/log.txt``, with
@@ -729,7 +761,7 @@ class _run_log:
         import logging
 
         try:
-            self.handler = logging.FileHandler(self.path, mode="a", encoding="utf-8")
+            self.handler = _QuietFileHandler(self.path, mode="a", encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write the run log %s (%s)", self.path, exc.strerror or exc)
             return self
@@ -758,7 +790,7 @@ class _run_log:
             return False
         if typ is not None:
             if issubclass(typ, KeyboardInterrupt):
-                self._write(logging.ERROR, "interrupted")
+                self._write(logging.ERROR, "interrupted" + (" (SIGTERM)" if issubclass(typ, Terminated) else ""))
             else:
                 self._write(logging.ERROR, f"stopped: {typ.__name__}: {exc}")
         for lg, level in self._saved:
@@ -793,6 +825,19 @@ def _device(text: str) -> str:
     return text
 
 
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: an int in [0, 2**63 - 1] (what torch and numpy take)."""
+    from ..config import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, {MAX_SEED:,}], got {text}")
+    return value
+
+
 _DEVICE_HELP = "auto (CUDA when available, else CPU), cpu, cuda or cuda:N"
 
 
@@ -816,8 +861,12 @@ exit status:
        export differs from torch by more than --atol), `benchmark` (a trial failed); an unexpected internal
        error also exits 1, with its traceback
   2    bad input, one line on stderr naming the argument: usage errors, bad values, missing or damaged files,
-       paths that cannot be read or written, a run in use by another process
+       paths that cannot be read or written, a run in use by another process; a file or the run store that
+       cannot be written (e.g. no space left on device: nothing half-written is left, a search run is marked
+       "stopped" and `gemgraph search --resume RUN` continues it)
   130  interrupted (Ctrl-C); a search run is marked "interrupted" and `gemgraph search --resume RUN` continues it
+  143  terminated (SIGTERM: kill, systemd, SLURM, Kubernetes), handled as Ctrl-C is: a search run is marked
+       "interrupted", a line on stderr and in RUN/log.txt, and `gemgraph search --resume RUN` continues it
 
 logging: the library logs through `logging` (loggers gemgraph.* and nasbench.*); the CLI prints them on stderr
 at WARNING (-v INFO, -vv DEBUG, -q ERROR, --log-level L), with time and logger name. `search` (new and
@@ -867,7 +916,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--epochs", type=int, default=16, help="epochs of the one-cycle schedule")
     e.add_argument("--time-limit", type=float, default=0,
                    help="time budget in seconds; the schedule is shortened to fit it (0: none)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the sampled cells, the pairs and the weights")
+    e.add_argument("--seed", type=_seed, default=0, help="seed of the sampled cells, the pairs and the weights")
     e.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP)
     e.add_argument("--out", default=None, help="where to save the encoder (.pt; omitted: not saved)")
     _json_flag(e, "the summary")
@@ -969,7 +1018,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
     b.add_argument("--num-samples", type=int, default=None, help="cells sampled and ranked (omitted: the run's)")
     b.add_argument("--top-k", type=int, default=None, help="candidates kept (omitted: the run's)")
-    b.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
+    b.add_argument("--seed", type=_seed, default=None, help="seed of the sampled cells (omitted: the run's)")
     b.add_argument("--reembed", action="store_true",
                    help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
     _json_flag(b, "the new pick")
@@ -1004,7 +1053,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data", default=None, help="data root of the check images (omitted: $GEMGRAPH_DATA)")
     ex.add_argument("--num-images", type=int, default=16, help="check batch: CIFAR-10 proxy test images")
     ex.add_argument("--atol", type=float, default=1e-4, help="largest accepted |export - torch| on the check batch")
-    ex.add_argument("--seed", type=int, default=0, help="seed of the check-image draw")
+    ex.add_argument("--seed", type=_seed, default=0, help="seed of the check-image draw")
     _json_flag(ex, "the export report")
     ex.set_defaults(func=_cmd_export)
 
@@ -1015,7 +1064,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run", metavar="RUN", help="run directory with a predictor checkpoint")
     pl.add_argument("--out", default=None, help="PNG path (omitted: RUN/surface.png)")
     pl.add_argument("--num-samples", type=int, default=50_000, help="cells sampled for the surface")
-    pl.add_argument("--seed", type=int, default=None, help="seed of the sampled cells (omitted: the run's)")
+    pl.add_argument("--seed", type=_seed, default=None, help="seed of the sampled cells (omitted: the run's)")
     pl.add_argument("--reembed", action="store_true",
                     help="accept RUN/encoder.pt as it now is and refit the predictor on re-embedded candidates")
     _json_flag(pl, "what was plotted (path, cells, explained variances)")
@@ -1049,7 +1098,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the paper's predictor: one MLP regressing the standardised accuracy (gemgraph 0.1's default)")
     ab.add_argument("--kappa", type=float, default=0.0,
                     help="incumbent-aware pick by mean + kappa * std (< 0 pessimistic)")
-    ab.add_argument("--seed", type=int, default=0, help="base seed of the draws and the encoder")
+    ab.add_argument("--seed", type=_seed, default=0, help="base seed of the draws and the encoder")
     ab.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     ab.add_argument("--no-plot", action="store_true", help="do not write bias.png")
     _json_flag(ab, "info, summary and paired differences")
@@ -1073,7 +1122,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--metric", default="validation_accuracy", help="the accuracy searched for")
     bm.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members")
     bm.add_argument("--paper-predictor", action="store_true", help="the paper's single-MLP regression predictor")
-    bm.add_argument("--seed", type=int, default=0, help="base seed (trial i depends on (seed, i) only)")
+    bm.add_argument("--seed", type=_seed, default=0, help="base seed (trial i depends on (seed, i) only)")
     bm.add_argument("--out", default="nb101-benchmark", help="output folder (regret.csv, summary.csv, regret.png)")
     bm.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     bm.add_argument("--no-plot", action="store_true", help="do not write regret.png")
@@ -1115,8 +1164,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.quiet = args.quiet or args.quiet_top
         args.log_level = args.log_level or args.log_level_top
         args.log_level_value = _log_level(args)
-        with _Logging(args.log_level_value):
+        with _Logging(args.log_level_value), _on_sigterm():
             return _run(args)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, systemd, SLURM, Kubernetes) while a command runs: handled as Ctrl-C is
+    (a search run is marked "interrupted", a line on stderr and in ``RUN/log.txt``), exit 143."""
+
+
+class _on_sigterm:
+    """Context manager: while ``main()`` runs (in the main thread), SIGTERM raises
+    :class:`Terminated`; the previous handler is restored on exit."""
+
+    def __enter__(self) -> "_on_sigterm":
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame) -> None:
+        raise Terminated()
+
+    def __exit__(self, *exc) -> bool:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error line of ``exc``: its message as one line (no colour codes); a message of
+    several lines is logged in full at INFO (``-v``)."""
+    from ..utils import one_line
+
+    text = str(exc)
+    line = one_line(text, limit=4000)
+    if line != text:
+        _log.info("%s in full: %s", type(exc).__name__, text)
+    return line
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -1124,6 +1215,7 @@ def _run(args: argparse.Namespace) -> int:
     import zipfile
 
     from ..store import StoreError
+    from ..utils import CannotWriteError
 
     try:
         code = int(args.func(args) or 0)
@@ -1139,18 +1231,22 @@ def _run(args: argparse.Namespace) -> int:
             pass
         return 0
     except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
-        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except CannotWriteError as exc:  # a full disk: one line naming the path (and how to go on)
+        print(f"gemgraph {args.command}: error: {exc}{getattr(exc, 'hint', '')}", file=sys.stderr)
         return 2
     except (zipfile.BadZipFile, EOFError) as exc:  # a damaged data file read past the checks
         print(f"gemgraph {args.command}: error: --data: a data file is corrupt or truncated "
               f"({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     except OSError as exc:  # a path that cannot be read or written, named by the OS message
-        print(f"gemgraph {args.command}: error: {exc}", file=sys.stderr)
+        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"gemgraph {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        print(f"gemgraph {args.command}: interrupted{' (SIGTERM)' if term else ''}", file=sys.stderr)
+        return 143 if term else 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -245,7 +245,9 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
 
 
 def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
-    """Everything about a run as a JSON-ready dict: ``iterations_done``, ``candidates`` (each
+    """Everything about a run as a JSON-ready dict: ``iterations_done``, ``iterations`` (the
+    run's length: the config's, or what ``search --resume RUN --iterations T`` extended it to,
+    kept in meta ``"iterations"``; the stored config never changes), ``candidates`` (each
     with its unique ``id``), ``best`` (the best evaluated candidate by score), ``pick``
     (the newest bootstrap choice), ``picks`` (the whole pick history, oldest first, each
     ``{"id", "created_at", "settings", "payload"}``), ``config``, ``meta`` and ``predictor_cv``
@@ -262,12 +264,13 @@ def report(run_dir: str | os.PathLike, cv_folds: int = 5) -> dict[str, Any]:
         if ok:
             best = candidate_dict(max(ok, key=lambda r: r["score"]))
         meta = {k: st.get_meta(k) for k in ("encoder_fidelity", "encoder_seconds", "status", "search_seconds",
-                                             "gemnet", "encoder")}
+                                             "gemnet", "encoder", "iterations")}
         if meta["status"] == "running" and RunLock(run_dir).holder() is None:
             meta["status"] = "killed"
         picks = st.picks()
         return {
             "run": str(run_dir), "config": st.config, "iterations_done": summ["iterations_done"],
+            "iterations": int(meta["iterations"] or st.config.get("iterations") or 0),
             "n_ok": summ["n_ok"], "n_failed": summ["n_failed"],
             "candidates": [candidate_dict(r) for r in rows], "best": best,
             "pick": picks[-1]["payload"] if picks else None, "picks": picks,
@@ -392,6 +395,73 @@ def _probe_regime(cfg: dict) -> None:
                              f"{exc}") from None
 
 
+#: config keys -> the search flag that sets them (for messages naming what the user typed)
+_KEY_FLAGS = {key: flag for flag, (_, key) in _SEARCH_CONFIG_FLAGS.items()}
+_KEY_FLAGS.update({"iterations": "--iterations", "macs": "--macs", "min_ops": "--min-ops"})
+
+
+def _named_by_flag(exc: ValueError, args: argparse.Namespace) -> ValueError:
+    """``exc`` ("nodes: expected ...") with the config key replaced by the flag that set it
+    (``--nodes: expected ...``) when that flag was given; else as it is."""
+    msg = str(exc)
+    key = msg.split(":", 1)[0]
+    flag = _KEY_FLAGS.get(key)
+    given = flag is not None and (key == "iterations" and getattr(args, "iterations", None) is not None
+                                  or key in _flag_overrides(args))
+    return ValueError(flag + msg[len(key):]) if given and flag else exc
+
+
+def _free_memory() -> int | None:
+    """Bytes of free physical memory (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
+    """Every value of a search checked before any file is made or anything trained: the device,
+    the parts the config builds (space, predictor, sampler, encoder name) and the memory the
+    sampled cells need (the bootstrap's ``num_samples`` and the encoder's ``n_train`` cells of
+    ``nodes`` x ``nodes`` bytes each). ValueError naming the flag or config key."""
+    from .. import encoders  # noqa: PLC0415 - gemgraph.encoders loads torch_geometric
+    from ..samplers import SAMPLERS, make_sampler  # noqa: PLC0415
+    from ..utils import resolve_device  # noqa: PLC0415
+
+    device = getattr(args, "device", "auto")
+    try:
+        resolve_device(device)
+        if str(device).startswith("cuda:") and int(str(device)[5:]) >= torch.cuda.device_count():
+            raise ValueError(f"device: {device!r} was requested but this machine has {torch.cuda.device_count()} "
+                             "CUDA device(s)")
+    except ValueError as exc:
+        raise ValueError(f"--device: {str(exc).split(': ', 1)[-1]}") from None
+    if cfg["encoder"]["name"] not in encoders.available():
+        raise ValueError(f"encoder.name: expected one of {encoders.available()}, got {cfg['encoder']['name']!r}")
+    try:
+        make_space(cfg)
+        make_predictor(cfg)
+        name, opts = sampler_args(cfg)
+        if name not in SAMPLERS:
+            raise ValueError(f"sampler.name: expected one of {list(SAMPLERS)}, got {name!r}")
+        make_sampler(name, **opts)
+    except ValueError as exc:
+        raise _named_by_flag(exc, args) from None
+    n = int(cfg["nodes"])
+    per_cell = n * n + 8 * n  # the adjacency bytes and int64 ops of one sampled cell
+    avail = _free_memory()
+    if avail is None:  # pragma: no cover - not POSIX
+        return
+    for key, count in (("bootstrap.num_samples", cfg["bootstrap"]["num_samples"]),
+                       ("encoder.n_train", cfg["encoder"]["n_train"])):
+        if count * per_cell > avail:
+            most = max(1, avail // per_cell)
+            name = _KEY_FLAGS.get(key) if key in _flag_overrides(args) else key
+            raise ValueError(f"{name}: expected at most ~{most:,} cells of {n} nodes for this machine's "
+                             f"{avail / 2**30:.1f} GiB of free memory (they need {count * per_cell / 2**30:.1f} GiB), "
+                             f"got {count:,}")
+
+
 def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
     """A resumed run keeps its config: a flag giving another value is refused (equal ones pass)."""
     bad = []
@@ -421,6 +491,9 @@ def open_search(args: argparse.Namespace):
         with RunStore(store_path(run_dir), readonly=True) as existing:
             cfg = RunConfig.from_stored(existing.config).to_dict()  # a run stored before a key existed: its value
         _resume_conflicts(args, cfg)
+        if getattr(args, "iterations", None) is not None and args.iterations < 2:
+            raise ValueError(f"--iterations: expected an int >= 2 (the run's length), got {args.iterations}")
+        check_search_inputs(cfg, args)
         data = load_data(cfg, args.data, download=getattr(args, "download", False))
         store = RunStore(store_path(run_dir))
     else:
@@ -431,8 +504,12 @@ def open_search(args: argparse.Namespace):
             raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
         # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
         flags = {key: value for key, (_, value) in _flag_overrides(args).items() if key != "preset"}
-        cfg = resolve_config(args.preset, file=args.config, sets=args.set,
-                             overrides={"iterations": args.iterations, **flags}).to_dict()
+        try:
+            cfg = resolve_config(args.preset, file=args.config, sets=args.set,
+                                 overrides={"iterations": args.iterations, **flags}).to_dict()
+        except ValueError as exc:
+            raise _named_by_flag(exc, args) from None
+        check_search_inputs(cfg, args)
         _probe_regime(cfg)
         data = load_data(cfg, args.data, download=args.download)
         check_run_dir(run_dir, "--out")

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from ..batch import CellBatch, as_batch
+from ..utils import atomic_torch_save, check_int, torch_load_reason
 from ..vocab import DEFAULT_VOCAB, OpVocabulary
-from ..utils import check_int
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -91,7 +91,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - torch.load of a corrupt / foreign file raises anything
-        raise ValueError(f"{where} is not a gemgraph encoder file ({exc})") from None
+        raise ValueError(f"{where} is not a gemgraph encoder file ({torch_load_reason(exc)})") from None
     if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
         raise ValueError(f"{where} is not a gemgraph encoder file")
     config, state = blob.get("config"), blob.get("state_dict")
@@ -183,12 +183,14 @@ class Encoder(nn.Module):
         return {"num_nodes": self.num_nodes, "dim": self.dim, "ops": None if self.ops is None else list(self.ops)}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save name, config and state dict (written atomically)."""
-        path = os.fspath(path)
-        tmp = path + ".tmp"
+        """Save name, config and state dict (written atomically: a full disk leaves no file).
+
+        Raises:
+            CannotWriteError: (an OSError) naming ``path``, e.g. no space left on device.
+        """
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        torch.save({"format": "gemgraph-encoder", "name": self.name, "config": self.config, "state_dict": state}, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save({"format": "gemgraph-encoder", "name": self.name, "config": self.config, "state_dict": state},
+                          path)
 
     def extra_repr(self) -> str:
         ops = "" if self.ops is None else f", ops={list(self.ops)}"

@@ -33,10 +33,13 @@ one self-contained file that opens read-only (e.g. from read-only media) without
 Integrity
 ---------
 Opening a store runs SQLite's ``PRAGMA quick_check`` (the b-tree structure, page by page),
-and every candidate row and predictor checkpoint carries a BLAKE2b checksum of its values,
-checked whenever it is read: a bit flipped on disk is reported as a :class:`StoreError`
-naming the row (candidate id and iteration, or predictor iteration), never returned as a
-value. ``RunStore(..., verify=False)`` skips both checks (to salvage a damaged file).
+and every candidate row, predictor checkpoint, pick and meta value carries a BLAKE2b checksum
+of its values, checked whenever it is read: a bit flipped on disk, or a same-length edit of a
+stored value, is reported as a :class:`StoreError` naming the row (candidate id and iteration,
+predictor iteration, pick id or meta key), never returned as a value. Picks and meta values
+written before they carried checksums (an empty ``checksum``) are read as they are and get
+theirs when the store is next opened for writing. ``RunStore(..., verify=False)`` skips the
+checks (to salvage a damaged file).
 
 File format
 -----------
@@ -56,9 +59,9 @@ is, its rows unchecked, when opened read-only. Schema 2::
                checksum TEXT)
     predictors(iteration INTEGER PRIMARY KEY, state BLOB, nbytes INTEGER, created_at TEXT,
                checksum TEXT)
-    picks(id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT, settings TEXT, created_at TEXT)
-                                                       -- append-only (no update, no delete)
-    meta(key TEXT PRIMARY KEY, value TEXT, updated_at TEXT)
+    picks(id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT, settings TEXT, created_at TEXT,
+          checksum TEXT)                               -- append-only (no update, no delete)
+    meta(key TEXT PRIMARY KEY, value TEXT, updated_at TEXT, checksum TEXT)
 
 (Schema 1 has no ``checksum`` columns and one ``pick(id = 1, payload, created_at)`` row
 instead of ``picks``.) A cell is stored as the JSON ``{"n": N, "edges": [[i, j], ...], "ops":

@@ -7,6 +7,7 @@ the SQL and the migration live in :mod:`gemgraph.store.schema`, the JSON forms i
 from __future__ import annotations
 
 import copy
+import errno
 import importlib.metadata
 import io
 import json
@@ -23,11 +24,11 @@ import numpy as np
 import torch
 
 from ..cell import Cell
-from ..utils import check_int, finite_or_none
+from ..utils import CannotWriteError, check_int, finite_or_none, one_line, torch_load_reason
 from . import schema as _schema
 from .errors import StoreError
-from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, immediate,
-                     pick_settings, row_checksum)
+from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, has_text_checksums,
+                     immediate, needs_text_checksums, pick_settings, row_checksum, text_checksum)
 from .serialise import cell_from_json, cell_hash, cell_to_json, dumps, to_tensors, utc_now
 
 __all__ = ["RunStore"]
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 _STATUSES = ("ok", "failed")
 _BUSY_TIMEOUT_S = 30.0
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    """SQLite's ``SQLITE_FULL`` ("database or disk is full"): the disk, or a quota, is full."""
+    return getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "database or disk is full" in str(exc)
 
 
 
@@ -67,6 +73,8 @@ class RunStore:
 
     Raises:
         FileNotFoundError: ``create=False`` and ``path`` does not exist.
+        CannotWriteError: (an OSError) the disk is full while the store is created, migrated
+            or written (every write method raises it too; the write is rolled back).
         StoreError: ``path`` is not a gemgraph run store (another SQLite database, a non-SQLite
             or corrupt file), it fails ``PRAGMA quick_check``, it has another schema version
             than :attr:`SCHEMA_VERSION` (1 is migrated, see above), or the config differs from
@@ -101,6 +109,7 @@ class RunStore:
         self.path = Path(path)
         self.verify = bool(verify)
         self._schema = self.SCHEMA_VERSION
+        self._sums = True  # picks and meta carry checksums (False: a store made before they did, read-only)
         self._opened = False
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
             raise ValueError(f"timeout: expected seconds >= 0, got {timeout!r}")
@@ -144,6 +153,9 @@ class RunStore:
                 elif self._schema == 1:
                     log.info("%s: schema-1 run store opened read-only: its candidate rows carry no checksums "
                              "(they get them when the store is next opened for writing)", self.path)
+                if self._schema >= 2 and not self.readonly:
+                    self._add_text_checksums()
+                self._sums = self._schema >= 2 and has_text_checksums(self._db())
             self._config_json = self._info("config")
             self._config = json.loads(self._config_json)
             if new_config is not None and json.loads(new_config) != self._config:
@@ -161,6 +173,8 @@ class RunStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             msg = str(exc)
+            if _is_full(exc):
+                raise CannotWriteError(self.path, errno.ENOSPC) from exc
             if "readonly" in msg.replace("-", "").replace(" ", "") and not self.readonly:
                 raise StoreError(f"{self.path}: the run store is read-only here ({msg}); open it with "
                                  "readonly=True to read it, or copy the run to a writable place") from exc
@@ -283,9 +297,14 @@ class RunStore:
         """``PRAGMA quick_check``; StoreError naming the problems unless it says ``ok``."""
         rows = [r[0] for r in self._db().execute("PRAGMA quick_check(20)")]
         if rows != ["ok"]:
-            raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: "
-                             f"{'; '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}); restore it from a copy, or "
-                             "open it with verify=False to salvage what is readable")
+            log.info("%s: PRAGMA quick_check:\n%s", self.path, "\n".join(rows))
+            problems = [ln.strip() for r in rows for ln in str(r).splitlines()
+                        if ln.strip() and not ln.strip().startswith("***")]
+            first = one_line(problems[0] if problems else rows[0], 160)
+            more = f" and {len(problems) - 1}{'+' if len(rows) >= 20 else ''} more" if len(problems) > 1 else ""
+            raise StoreError(f"{self.path}: the database file is damaged (PRAGMA quick_check: {first}{more}; the "
+                             "full report at -v); restore it from a copy, or open it with verify=False to salvage "
+                             "what is readable")
 
     def _migrate_from_1(self) -> None:
         """Schema 1 -> 2 in one transaction (:func:`gemgraph.store.schema.migrate_from_1`),
@@ -302,6 +321,34 @@ class RunStore:
         self._schema = self.SCHEMA_VERSION
         log.info("%s: run store migrated from schema 1 to %d (checksums added to %d candidate rows)",
                  self.path, self.SCHEMA_VERSION, n_rows)
+
+    def _add_text_checksums(self) -> None:
+        """Give the picks and meta values of a store made before they carried checksums theirs
+        (:func:`gemgraph.store.schema.add_text_checksums`, one transaction; nothing to do, and
+        no write, for a store that has them)."""
+        conn = self._db()
+        if not needs_text_checksums(conn):
+            return
+        self._set_wal()
+        with immediate(conn):
+            if not needs_text_checksums(conn):  # another process did it meanwhile
+                conn.execute("ROLLBACK")
+                return
+            n_rows = _schema.add_text_checksums(conn)
+        log.info("%s: checksums added to %d pick / meta rows (written by a gemgraph before they carried them)",
+                 self.path, n_rows)
+
+    def _text_checked(self, kind: str, what: str, values: tuple, stored: str) -> None:
+        """Raise StoreError naming ``what`` unless ``values`` (a pick's payload, settings and
+        creation time, or a meta key, value and update time) match their ``stored`` checksum.
+        A row without one (``""``: written by a gemgraph before picks and meta carried checksums)
+        is accepted as it is; it gets one when the store is next opened for writing."""
+        if not self.verify or not stored:
+            return
+        if text_checksum(kind, *values) != stored:
+            raise StoreError(
+                f"{self.path}: {what} fails its checksum: its stored value was changed outside gemgraph or the file is "
+                "damaged (bit rot); restore the run from a copy, or open it with verify=False to read it anyway")
 
     def _info(self, key: str) -> str:
         row = self._db().execute("SELECT value FROM store_info WHERE key = ?", (key,)).fetchone()
@@ -334,6 +381,8 @@ class RunStore:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreError(f"{self.path}: the store stayed locked by another connection for more than "
                                  f"{self.timeout:g} s ({exc})") from exc
+            if _is_full(exc):  # rolled back: nothing half-written
+                raise CannotWriteError(self.path, errno.ENOSPC) from exc
             raise
 
     def _need_schema_2(self) -> None:
@@ -519,7 +568,7 @@ class RunStore:
             return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise StoreError(f"{self.path}: predictor checkpoint of iteration {iteration} cannot be loaded: "
-                             f"{exc}") from exc
+                             f"{torch_load_reason(exc)}") from exc
 
     def latest_predictor(self) -> tuple[int, dict] | None:
         """``(iteration, state)`` of the newest checkpoint (highest iteration), or None."""
@@ -563,19 +612,34 @@ class RunStore:
         sett = dumps({**pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
             self._need_schema_2()
-            cur = self._write("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
-                              (text, sett, utc_now()))
+            now = utc_now()
+            cur = self._write("INSERT INTO picks (payload, settings, created_at, checksum) VALUES (?, ?, ?, ?)",
+                              (text, sett, now, text_checksum("pick", text, sett, now)))
             assert cur.lastrowid is not None  # set by the INSERT
             return int(cur.lastrowid)
 
-    def pick(self) -> dict | None:
-        """The newest pick, or None before :meth:`set_pick`."""
+    def _pick_rows(self, newest: bool = False) -> list[tuple]:
+        """``(id, payload, settings, created_at)`` of every pick (oldest first), or of the newest,
+        each checked against its checksum."""
         with self._lock:
             if self._schema < 2:
-                r = self._db().execute("SELECT payload FROM pick WHERE id = 1").fetchone()
-            else:
-                r = self._db().execute("SELECT payload FROM picks ORDER BY id DESC LIMIT 1").fetchone()
-        return None if r is None else json.loads(r[0])
+                return [(1, p, json.dumps(pick_settings(json.loads(p))), c)
+                        for p, c in self._db().execute("SELECT payload, created_at FROM pick WHERE id = 1")]
+            cols = "id, payload, settings, created_at" + (", checksum" if self._sums else ", ''")
+            tail = " ORDER BY id DESC LIMIT 1" if newest else " ORDER BY id"
+            rows = self._db().execute(f"SELECT {cols} FROM picks{tail}").fetchall()
+        for r in rows:
+            self._text_checked("pick", f"pick id {r[0]}", r[1:4], r[4])
+        return [r[:4] for r in rows]
+
+    def pick(self) -> dict | None:
+        """The newest pick, or None before :meth:`set_pick`.
+
+        Raises:
+            StoreError: the stored pick fails its checksum (changed outside gemgraph, bit rot).
+        """
+        rows = self._pick_rows(newest=True)
+        return json.loads(rows[0][1]) if rows else None
 
     def picks(self) -> list[dict[str, Any]]:
         r"""The pick history, oldest first.
@@ -584,13 +648,11 @@ class RunStore:
             One dict per pick: ``id``, ``created_at`` (ISO 8601, UTC), ``settings`` (a dict:
             ``num_samples, seed, iterations_done, top_k, verified`` and any given to
             :meth:`set_pick`) and ``payload`` (the pick, as :meth:`pick` returns it).
+
+        Raises:
+            StoreError: a stored pick fails its checksum (named by its id).
         """
-        with self._lock:
-            if self._schema < 2:
-                rows = [(1, p, json.dumps(pick_settings(json.loads(p))), c)
-                        for p, c in self._db().execute("SELECT payload, created_at FROM pick WHERE id = 1")]
-            else:
-                rows = self._db().execute("SELECT id, payload, settings, created_at FROM picks ORDER BY id").fetchall()
+        rows = self._pick_rows()
         return [{"id": int(i), "created_at": c, "settings": json.loads(st), "payload": json.loads(p)}
                 for i, p, st, c in rows]
 
@@ -600,19 +662,33 @@ class RunStore:
             raise ValueError(f"key: expected a non-empty str, got {key!r}")
         text = dumps(value, f"meta {key!r}")
         with self._lock:
-            self._write("INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)", (key, text, utc_now()))
+            now = utc_now()
+            self._write("INSERT OR REPLACE INTO meta (key, value, updated_at, checksum) VALUES (?, ?, ?, ?)",
+                        (key, text, now, text_checksum("meta", key, text, now)))
+
+    def _meta_columns(self) -> str:
+        return "key, value, updated_at" + (", checksum" if self._sums else ", ''")
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        """The value stored under ``key``, or ``default``."""
+        """The value stored under ``key``, or ``default``.
+
+        Raises:
+            StoreError: the stored value fails its checksum (changed outside gemgraph, bit rot).
+        """
         with self._lock:
-            r = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if r is None else json.loads(r[0])
+            r = self._db().execute(f"SELECT {self._meta_columns()} FROM meta WHERE key = ?", (key,)).fetchone()
+        if r is None:
+            return default
+        self._text_checked("meta", f"meta value {key!r}", r[:3], r[3])
+        return json.loads(r[1])
 
     def meta(self) -> dict[str, Any]:
-        """All meta values as a dict."""
+        """All meta values as a dict (each checked as in :meth:`get_meta`)."""
         with self._lock:
-            rows = self._db().execute("SELECT key, value FROM meta ORDER BY key").fetchall()
-        return {k: json.loads(v) for k, v in rows}
+            rows = self._db().execute(f"SELECT {self._meta_columns()} FROM meta ORDER BY key").fetchall()
+        for r in rows:
+            self._text_checked("meta", f"meta value {r[0]!r}", r[:3], r[3])
+        return {r[0]: json.loads(r[1]) for r in rows}
 
     # ------------------------------------------------------------------ overview
     def summary(self) -> dict[str, Any]:

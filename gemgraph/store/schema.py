@@ -18,7 +18,8 @@ from typing import Any
 from .serialise import dumps, utc_now
 
 __all__ = ["APPLICATION", "APPLICATION_ID", "CANDIDATE_COLUMNS", "CHECKED", "PICKS", "SCHEMA", "SCHEMA_VERSION",
-           "blob_checksum", "create_tables", "immediate", "migrate_from_1", "pick_settings", "row_checksum"]
+           "add_text_checksums", "blob_checksum", "create_tables", "has_text_checksums", "immediate", "migrate_from_1",
+           "needs_text_checksums", "pick_settings", "row_checksum", "text_checksum"]
 
 #: ``PRAGMA application_id`` of a gemgraph run store (the bytes ``b"GEMG"``).
 APPLICATION_ID: int = 0x47454D47
@@ -68,7 +69,8 @@ __PICKS__
 CREATE TABLE meta (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    checksum   TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 """
 
@@ -77,13 +79,16 @@ PICKS: str = """CREATE TABLE picks (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     payload    TEXT NOT NULL,
     settings   TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    checksum   TEXT NOT NULL DEFAULT ''
 );
 CREATE TRIGGER picks_no_update BEFORE UPDATE ON picks
     BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;
 CREATE TRIGGER picks_no_delete BEFORE DELETE ON picks
     BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END;"""
 SCHEMA = SCHEMA.replace("__PICKS__", PICKS)
+_PICKS_NO_UPDATE: str = ("CREATE TRIGGER picks_no_update BEFORE UPDATE ON picks "
+                         "BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END")
 
 
 #: The values a candidate's checksum covers, in this order (everything but the id).
@@ -100,6 +105,46 @@ def row_checksum(values: tuple) -> str:
     norm = [None if v is None else (float(v) if name in _REAL else v) for name, v in zip(CHECKED, values)]
     text = json.dumps(norm, separators=(",", ":"), allow_nan=False)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def text_checksum(kind: str, *values: str) -> str:
+    """BLAKE2b-128 hex digest of a pick (``kind="pick"``: payload, settings, created_at) or a
+    meta value (``kind="meta"``: key, value, updated_at), as stored (the JSON text)."""
+    text = json.dumps([kind, *values], separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def has_text_checksums(conn: sqlite3.Connection) -> bool:
+    """True when the ``picks`` and ``meta`` tables have their ``checksum`` column (stores made
+    by gemgraph before it checksummed picks and meta values do not)."""
+    return all(any(r[1] == "checksum" for r in conn.execute(f"PRAGMA table_info({t})")) for t in ("picks", "meta"))
+
+
+def needs_text_checksums(conn: sqlite3.Connection) -> bool:
+    """True when :func:`add_text_checksums` has work to do: a ``checksum`` column is missing, or
+    a pick / meta row has none (written by a gemgraph before it checksummed them)."""
+    if not has_text_checksums(conn):
+        return True
+    return conn.execute("SELECT EXISTS(SELECT 1 FROM picks WHERE checksum = '') "
+                        "OR EXISTS(SELECT 1 FROM meta WHERE checksum = '')").fetchone()[0] == 1
+
+
+def add_text_checksums(conn: sqlite3.Connection) -> int:
+    """Inside the caller's transaction: give ``picks`` and ``meta`` their ``checksum`` column
+    (when missing) and a checksum to every row without one. Returns the number of rows that got
+    one. The pick history stays append-only (its update trigger is lifted for this only)."""
+    for table in ("picks", "meta"):
+        if not any(r[1] == "checksum" for r in conn.execute(f"PRAGMA table_info({table})")):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+    picks = conn.execute("SELECT id, payload, settings, created_at FROM picks WHERE checksum = ''").fetchall()
+    metas = conn.execute("SELECT key, value, updated_at FROM meta WHERE checksum = ''").fetchall()
+    if picks:
+        conn.execute("DROP TRIGGER picks_no_update")
+        conn.executemany("UPDATE picks SET checksum = ? WHERE id = ?",
+                         [(text_checksum("pick", *r[1:]), r[0]) for r in picks])
+        conn.execute(_PICKS_NO_UPDATE)
+    conn.executemany("UPDATE meta SET checksum = ? WHERE key = ?", [(text_checksum("meta", *r), r[0]) for r in metas])
+    return len(picks) + len(metas)
 
 
 def blob_checksum(blob: bytes) -> str:
@@ -165,6 +210,7 @@ def migrate_from_1(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO picks (payload, settings, created_at) VALUES (?, ?, ?)",
                      (old[0], dumps(pick_settings(json.loads(old[0])), "settings"), old[1]))
     conn.execute("DROP TABLE pick")
+    add_text_checksums(conn)
     conn.execute("DROP TRIGGER store_info_no_update")
     conn.execute("UPDATE store_info SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
     conn.execute("CREATE TRIGGER store_info_no_update BEFORE UPDATE ON store_info "

@@ -297,3 +297,176 @@ def test_ablation_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
     _one_line_error(capsys, "--data:", "not a TFRecord file")
     assert main(["ablation", "nb101", "--data", str(tmp_path / "missing.tfrecord"), "--quiet"]) == 2
     _one_line_error(capsys, "--data: no such")
+
+
+# ---------------------------------------------------------------------- a damaged pick is never a silent answer
+@pytest.mark.parametrize("edit", ["score", "edge"])
+def test_edited_pick_is_refused_by_report_and_export(run, capsys, tmp_path, edit):
+    with RunStore(store_path(run), readonly=True) as st:
+        text = json.dumps(st.pick(), sort_keys=True, separators=(",", ":"))
+    if edit == "score":
+        new = text.replace('"verified":0.3876', '"verified":0.9876')
+    else:  # the first edge [i, j] becomes [i, j'] with another target, same digits count
+        i, j = json.loads(text)["best"]["edges"][0]
+        new = text.replace(f"[{i},{j}]", f"[{i},{j + 1 if j < 5 else j - 1}]", 1)
+    assert new != text and len(new) == len(text)
+    data = store_path(run).read_bytes()
+    assert data.count(text.encode()) == 1
+    store_path(run).write_bytes(data.replace(text.encode(), new.encode()))
+    assert main(["report", str(run), "--cv-folds", "0"]) == 2
+    _one_line_error(capsys, "pick id 1 fails its checksum")
+    out = tmp_path / "cell.json"
+    assert main(["export", str(run), "--format", "json", "--out", str(out)]) == 2
+    _one_line_error(capsys, "pick id 1 fails its checksum")
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------------- every value checked before any work
+@pytest.mark.parametrize("extra,needle", [
+    (["--nodes", "100000"], "--nodes: expected an int in [2, 256], got 100000"),
+    (["--num-samples", "0"], "--num-samples: expected an int >= 1, got 0"),
+    (["--iterations", "1"], "--iterations: expected an int >= 2, got 1"),
+    (["--set", "encoder.dim=0"], "--set: encoder.dim: expected an int in [1, 4,096], got 0"),
+    (["--top-k", "0"], "--top-k: expected an int >= 1, got 0"),
+    (["--sampler", "ucb", "--sampler-batch", "0"], "--sampler-batch: expected an int >= 1, got 0"),
+    (["--sampler-batch", "0"], "--sampler-batch: expected an int >= 1, got 0"),
+    (["--seed", "99999999999999999999999"], "--seed: expected an int in [0, "),
+    (["--seed", "-1"], "--seed: expected an int in [0, "),
+    (["--verify-top", "9"], "--verify-top: expected at most bootstrap.top_k = 5, got 9"),
+    (["--num-samples", str(10**11)], "--num-samples: expected at most"),
+    (["--set", "encoder.n_train=100000000000"], "encoder.n_train: expected at most"),
+    (["--set", "encoder.name=foo"], "encoder.name: expected one of"),
+    (["--set", "sampler.name=foo"], "sampler.name: expected one of"),
+    (["--set", "trainer.epochs=-3"], "--set: trainer.epochs: expected an int >= 1, got -3"),
+    (["--epochs", "0"], "--epochs: expected an int >= 1, got 0"),
+    (["--set", "trainer.lr=0"], "--set: trainer.lr: expected a number > 0, got 0.0"),
+    (["--device", "cuda:99"], "--device:"),
+])
+def test_bad_search_input_is_refused_before_any_work_or_file(tmp_path, capsys, monkeypatch, extra, needle):
+    trained = []
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda *a, **k: trained.append("data"))
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--out", str(out), "--quiet", *extra]) == 2
+    _one_line_error(capsys, needle)
+    assert not trained and not out.exists()  # nothing read, trained or created: the corrected command just runs
+
+
+def test_device_cuda_without_cuda_is_refused_at_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("gemgraph.app.runs.prepare_encoder", lambda *a, **k: pytest.fail("trained"))
+    out = tmp_path / "run"
+    assert main(["search", "--preset", "quick", "--out", str(out), "--quiet", "--device", "cuda"]) == 2
+    _one_line_error(capsys, "--device:", "CUDA is not available")
+    assert not out.exists()
+    assert main(["embed", "--device", "cuda", "--quiet"]) == 2
+    _one_line_error(capsys, "--device:", "CUDA is not available")
+
+
+def test_resume_to_one_iteration_is_refused(run, capsys):
+    assert main(["search", "--resume", str(run), "--iterations", "1", "--quiet", "--device", "cpu"]) == 2
+    _one_line_error(capsys, "--iterations: expected an int >= 2")
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--nodes", "100000"], "--nodes: expected an int in [2, 256], got 100000"),
+    (["--dim", "0"], "--dim: expected an int in [1, 4,096], got 0"),
+    (["--train-graphs", "1"], "--train-graphs: expected an int >= 2, got 1"),
+    (["--epochs", "0"], "--epochs: expected an int >= 1, got 0"),
+    (["--time-limit", "-1"], "--time-limit: expected seconds >= 0"),
+])
+def test_bad_embed_input_is_refused_before_training(capsys, monkeypatch, extra, needle):
+    monkeypatch.setattr("gemgraph.embedding.train_encoder", lambda *a, **k: pytest.fail("trained"))
+    assert main(["embed", "--quiet", *extra]) == 2
+    _one_line_error(capsys, needle)
+
+
+@pytest.mark.parametrize("cmd", [["bootstrap", "{run}"], ["plot", "surface", "{run}"], ["embed"]])
+def test_huge_seed_is_a_usage_error_naming_it(run, capsys, cmd):
+    assert main([a.format(run=run) for a in cmd] + ["--seed", "99999999999999999999999"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: expected an int in [0, 9,223,372,036,854,775,807]" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- one line, whatever the file holds
+def _foreign_torch_file(path: Path) -> None:
+    import datetime
+
+    import torch
+
+    torch.save({"format": "gemgraph-encoder", "when": datetime.datetime(2020, 1, 1)}, path)
+
+
+def test_foreign_encoder_file_is_one_line_without_colour_codes(run, capsys):
+    _foreign_torch_file(run / "encoder.pt")
+    assert main(["bootstrap", str(run), "--num-samples", "100"]) == 2
+    err = _one_line_error(capsys, "encoder:", "is not a gemgraph encoder file", "datetime.datetime")
+    assert "\x1b" not in err and "weights_only" not in err, err
+
+
+def test_foreign_gemnet_file_is_one_line(run, capsys, tmp_path):
+    _foreign_torch_file(run / "gemnet.pt")
+    assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "g.onnx")]) == 2
+    err = _one_line_error(capsys, "gemnet.pt", "not a readable torch checkpoint", "datetime.datetime")
+    assert "\x1b" not in err and "weights_only" not in err, err
+
+
+def test_damaged_store_is_one_line_and_the_details_at_v(run, capsys):
+    import sqlite3
+
+    path = store_path(run)
+    con = sqlite3.connect(path)
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'candidates_cell_hash'").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page + 7] = 77  # the index page's header: 77 fragmented bytes that are not there
+    path.write_bytes(bytes(data))
+    con = sqlite3.connect(path)
+    report = [r[0] for r in con.execute("PRAGMA quick_check")]
+    con.close()
+    assert "\n" in report[0] and "Fragmentation" in report[0]  # SQLite's report: several lines
+    assert main(["report", str(run), "--cv-folds", "0"]) == 2
+    err = _one_line_error(capsys, "the database file is damaged (PRAGMA quick_check:", "-v")
+    assert len(err) < 600, err
+    assert main(["report", str(run), "--cv-folds", "0", "-v"]) == 2
+    assert "PRAGMA quick_check:\n" in capsys.readouterr().err  # the full report
+
+
+# ---------------------------------------------------------------------- the run's length, and config show
+def test_resume_with_more_iterations_is_the_run_length_everywhere(run, capsys, monkeypatch):
+    from gemgraph.search import NASGEM
+
+    from .. import _search_helpers
+
+    asked = []
+
+    def stop(self, iterations):  # the search is asked for this many, then stopped (no training here)
+        asked.append(iterations)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NASGEM, "run", stop)
+    monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
+    assert main(["report", str(run), "--cv-folds", "0"]) == 0
+    assert "6/4 iterations" in capsys.readouterr().out  # the fixture: 6 candidates of a 4-iteration config
+    assert main(["search", "--resume", str(run), "--iterations", "9", "--quiet", "--device", "cpu"]) == 130
+    assert main(["report", str(run), "--cv-folds", "0"]) == 0
+    assert "6/9 iterations" in capsys.readouterr().out
+    assert main(["report", str(run), "--json", "--cv-folds", "0"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["iterations"] == 9 and rep["config"]["iterations"] == 4  # the stored config never changes
+    assert main(["search", "--resume", str(run), "--quiet", "--device", "cpu"]) == 130  # continues to 9
+    assert main(["search", "--resume", str(run), "--iterations", "7", "--quiet", "--device", "cpu"]) == 130
+    capsys.readouterr()
+    assert asked == [9, 9, 9]  # a resume never shortens the run
+
+
+@pytest.mark.parametrize("text", ['{"trainer": {"epochs": -3}}', '{"nodes": 100000}', '{"seed": -1}'])
+def test_config_show_validates_the_file(tmp_path, capsys, text):
+    f = tmp_path / "cfg.json"
+    f.write_text(text)
+    assert main(["config", "show", "--config", str(f)]) == 2
+    err = _one_line_error(capsys, "--config", "expected an int")
+    assert capsys.readouterr().out == "", err
+    assert main(["config", "show", "--set", "trainer.epochs=-3"]) == 2
+    _one_line_error(capsys, "--set: trainer.epochs: expected an int >= 1, got -3")

@@ -780,3 +780,75 @@ def test_serialisation_is_public():
 
     assert store.to_plain is serialise.to_plain and not hasattr(store, "_plain")  # the old private name is gone
     assert store.to_plain({"a": (np.float32(1.5), float("nan")), 2: np.arange(2)}) == {"a": [1.5, None], "2": [0, 1]}
+
+
+# ---------------------------------------------------------------------- picks and meta carry checksums too
+def _edit_text_in_file(path: Path, old: str, new: str) -> None:
+    """A same-length edit of ``old`` to ``new`` in every copy inside ``path`` (the page stays
+    well-formed, so PRAGMA quick_check passes: only a checksum can tell)."""
+    assert len(old.encode()) == len(new.encode()) and old != new
+    data = path.read_bytes()
+    assert old.encode() in data, "the text must be stored in the file"
+    path.write_bytes(data.replace(old.encode(), new.encode()))
+
+
+def _pick_store(tmp_path: Path) -> Path:
+    store = new_store(tmp_path)
+    store.set_pick({"best": cell_to_json(make_cell(2)), "top": [{"predicted": 0.7, "measured": 0.2350}], "seed": 0})
+    store.set_meta("status", "finished")
+    store.close()
+    return tmp_path / "run.sqlite"
+
+
+@pytest.mark.parametrize("old,new", [('"measured":0.235', '"measured":0.935'), ("[0,2]", "[0,3]")])
+def test_same_length_edit_of_a_pick_is_reported(tmp_path, old, new):
+    path = _pick_store(tmp_path)
+    with RunStore(path, readonly=True) as ro:
+        assert old in json.dumps(ro.pick(), separators=(",", ":"))
+    _edit_text_in_file(path, old, new)
+    with RunStore(path, readonly=True) as ro:  # the b-tree is intact: opening works
+        for read in (ro.pick, ro.picks, ro.summary):
+            with pytest.raises(StoreError, match=r"pick id 1 fails its checksum") as e:
+                read()
+            assert "\n" not in str(e.value)
+    with RunStore(path, readonly=True, verify=False) as ro:  # salvage: read it anyway
+        assert new in json.dumps(ro.pick(), separators=(",", ":"))
+
+
+def test_same_length_edit_of_a_meta_value_is_reported(tmp_path):
+    path = _pick_store(tmp_path)
+    _edit_text_in_file(path, '"finished"', '"finishes"')
+    with RunStore(path, readonly=True) as ro:
+        for read in (lambda: ro.get_meta("status"), ro.meta):
+            with pytest.raises(StoreError, match=r"meta value 'status' fails its checksum"):
+                read()
+        assert ro.get_meta("missing", 3) == 3
+
+
+def test_store_made_before_pick_and_meta_checksums_opens_and_gets_them(tmp_path):
+    path = _pick_store(tmp_path)
+    con = sqlite3.connect(path)  # as gemgraph wrote schema 2 before picks and meta carried checksums
+    con.execute("DROP TRIGGER picks_no_update")
+    con.execute("ALTER TABLE picks DROP COLUMN checksum")
+    con.execute("CREATE TRIGGER picks_no_update BEFORE UPDATE ON picks "
+                "BEGIN SELECT RAISE(ABORT, 'the pick history is append-only'); END")
+    con.execute("ALTER TABLE meta DROP COLUMN checksum")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with RunStore(path, readonly=True) as ro:  # read as it is, unchecked, untouched
+        assert ro.pick()["top"][0]["measured"] == 0.235 and ro.get_meta("status") == "finished"
+        assert len(ro.picks()) == 1 and ro.meta() == {"status": "finished"}
+    assert path.read_bytes() == before
+    with RunStore(path) as rw:  # opened for writing: the rows get their checksums
+        sums = rw._conn.execute("SELECT checksum FROM picks UNION ALL SELECT checksum FROM meta").fetchall()
+        assert len(sums) == 2 and all(len(s[0]) == 32 for s in sums)
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # still append-only
+            rw._conn.execute("UPDATE picks SET payload = '{}'")
+        rw.set_meta("other", 1)  # an old gemgraph's row (no checksum) is accepted as it is
+        rw._conn.execute("INSERT INTO meta (key, value, updated_at) VALUES ('legacy', '2', 'then')")
+        assert rw.get_meta("legacy") == 2
+    _edit_text_in_file(path, '"measured":0.235', '"measured":0.935')
+    with RunStore(path, readonly=True) as ro:
+        with pytest.raises(StoreError, match="pick id 1 fails its checksum"):
+            ro.pick()
