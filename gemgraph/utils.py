@@ -167,8 +167,8 @@ class CannotWriteError(OSError):
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     r"""Write ``data`` to ``path`` atomically: into ``path + ".tmp"``, flushed and fsynced,
-    then renamed over ``path``. On any OS error (a full disk, a quota) the temporary file is
-    removed and ``path`` is left as it was.
+    then renamed over ``path``. On any OS error (a full disk, a quota), and when interrupted,
+    the temporary file is removed and ``path`` is left as it was.
 
     Raises:
         CannotWriteError: naming ``path`` and the reason (e.g. no space left on device).
@@ -181,12 +181,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # also Ctrl-C / SIGTERM mid-write: no half-written file is left
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise CannotWriteError(path, exc.errno, exc.strerror or str(exc)) from exc
+        if isinstance(exc, OSError):
+            raise CannotWriteError(path, exc.errno, exc.strerror or str(exc)) from exc
+        raise
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:

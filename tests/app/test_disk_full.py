@@ -57,6 +57,16 @@ def test_atomic_write_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
     assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
 
 
+def test_atomic_write_interrupted_leaves_no_tmp(tmp_path, monkeypatch):
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(tmp_path / "f.bin", b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
 def test_search_whose_encoder_does_not_fit_is_stopped_and_resumable(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("gemgraph.app.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
