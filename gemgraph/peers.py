@@ -288,14 +288,14 @@ class LocalSearchSampler:
         out = []
         for i in range(self.n_init, iterations.stop):
             # the proposal for iteration i
-            prop = None
+            prop: Cell | None = None
             if order is not None:
                 while pos < len(order) and network_key(order[pos]) in evaluated:
                     pos += 1
                 if pos < len(order):
                     prop = order[pos]
             restart = prop is None
-            if restart:
+            if prop is None:
                 prop = random_unevaluated(search.space, evaluated, 1, derive_seed(search.seed, "ls-restart", i))[0]
             if i >= start:
                 out.append(prop)
