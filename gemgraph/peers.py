@@ -198,6 +198,7 @@ class EvolutionSampler:
     """
 
     name = "rea"
+    needs_neighbours = True
 
     def __init__(self, population_size: int = 20, sample_size: int = 10) -> None:
         self.population_size = check_int(population_size, "population_size", 1)
@@ -258,6 +259,7 @@ class LocalSearchSampler:
     """
 
     name = "ls"
+    needs_neighbours = True
 
     def __init__(self, n_init: int = 10) -> None:
         self.n_init = check_int(n_init, "n_init", 1)
@@ -411,6 +413,7 @@ class BananasSampler(_Batched):
     """
 
     name = "bananas"
+    needs_neighbours = True
 
     def __init__(self, n_init: int = 10, batch_size: int = 10, num_candidates: int = 100, num_parents: int = 10,
                  n_members: int = 5, layers: int = 10, width: int = 20, epochs: int = 200, lr: float = 0.01,
@@ -536,6 +539,7 @@ class BowlSampler(_Batched):
     """
 
     name = "bowl"
+    needs_neighbours = True
 
     def __init__(self, n_init: int = 10, batch_size: int = 10, num_candidates: int = 200, num_parents: int = 10,
                  n_iters: Sequence[int] = (0, 1, 2, 3), noises: Sequence[float] = (1e-3, 1e-2, 1e-1)) -> None:

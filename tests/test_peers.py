@@ -231,9 +231,16 @@ def test_sampler_names_and_bad_options():
 
 def test_a_space_without_neighbours_is_refused():
     from gemgraph import SearchSpace
+    from gemgraph.builders import sampler_args
 
+    space = SearchSpace(num_nodes=6)
     with pytest.raises(ValueError, match="neighbours"):
-        mutation_candidates(SearchSpace(num_nodes=6), [chain()], set(), 5, seed=0)
+        mutation_candidates(space, [chain()], set(), 5, seed=0)
+    raw = encoders.create("raw", num_nodes=6)
+    for method in PEERS:  # refused when the search is made, before anything is trained
+        name, opts = sampler_args({"sampler": {"name": method, "batch_size": 4, "n_init": 3, "kappa": 1.0}})
+        with pytest.raises(ValueError, match=f"sampler: '{method}' mutates cells and needs a space with neighbours"):
+            NASGEM(space, raw, EfficiencyPredictor(), None, MemoryStore(), sampler=name, sampler_options=opts)
 
 
 # ---------------------------------------------------------------------------- the pieces
