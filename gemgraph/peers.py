@@ -263,6 +263,8 @@ class LocalSearchSampler:
 
     def __init__(self, n_init: int = 10) -> None:
         self.n_init = check_int(n_init, "n_init", 1)
+        # restart cells already drawn: (seed, iteration, evaluated keys) -> cell (replays reuse them)
+        self._restarts: dict[tuple[int, int, frozenset], Cell] = {}
 
     def __repr__(self) -> str:
         return f"LocalSearchSampler(n_init={self.n_init})"
@@ -298,7 +300,11 @@ class LocalSearchSampler:
                     prop = order[pos]
             restart = prop is None
             if prop is None:
-                prop = random_unevaluated(search.space, evaluated, 1, derive_seed(search.seed, "ls-restart", i))[0]
+                memo = (search.seed, i, frozenset(evaluated))
+                prop = self._restarts.get(memo)
+                if prop is None:
+                    prop = random_unevaluated(search.space, evaluated, 1, derive_seed(search.seed, "ls-restart", i))[0]
+                    self._restarts[memo] = prop
             if i >= start:
                 out.append(prop)
                 evaluated.add(network_key(prop))
