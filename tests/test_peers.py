@@ -282,3 +282,17 @@ def test_benchmark_names_and_a_trial_of_each_peer(dev_pool, one_thread):
         assert [r["method"] for r in rows] == [m] * 3 and [r["queries"] for r in rows] == [10, 20, 30]
         assert all(np.diff([r["best_accuracy"] for r in rows]) >= 0)
         assert rows[0]["best_accuracy"] == rnd[0]["best_accuracy"]  # the same first random draws
+
+
+def test_local_search_resumes_from_a_run_store_on_disk(complete_pool, tmp_path, one_thread):
+    from gemgraph.store import RunStore
+
+    s, full = _search(complete_pool, "ls")
+    s.evaluate_all(30)
+    store = RunStore(tmp_path / "run.sqlite", create=True, config={"t": 1})
+    _search(complete_pool, "ls", store=store)[0].evaluate_all(17)
+    store.close()
+    store = RunStore(tmp_path / "run.sqlite")  # cells come back from JSON
+    _search(complete_pool, "ls", store=store)[0].evaluate_all(30)
+    assert [r["cell"] for r in store.candidates()] == [r["cell"] for r in full.candidates()]
+    store.close()
