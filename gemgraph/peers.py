@@ -469,14 +469,15 @@ class BananasSampler(_Batched):
 
 
 # ---------------------------------------------------------------------- NAS-BOWL
-def _wl_grams(cells: Sequence[Cell], n_iters: Sequence[int]) -> dict[int, np.ndarray]:
-    """Normalised WL kernel (op labels) Gram matrices of ``cells`` for each number of iterations."""
+def _wl_grams(cells: Sequence[Cell], n_train: int, n_iters: Sequence[int]) -> dict[int, np.ndarray]:
+    """Normalised WL kernel (op labels) between ``cells`` and their first ``n_train``, per number
+    of iterations: h -> (len(cells), n_train) (only the columns a GP needs, so many candidates fit)."""
     from .wl import WLKernel  # noqa: PLC0415
 
     out = {}
     for h in n_iters:
         F = WLKernel(n_iter=int(h), normalize=True, node_labels="op").normalized_features(list(cells))
-        out[int(h)] = np.asarray((F @ F.T).todense(), dtype=np.float64)
+        out[int(h)] = np.asarray((F @ F[:n_train].T).todense(), dtype=np.float64)
     return out
 
 
@@ -484,19 +485,20 @@ def gp_expected_improvement(K: dict[int, np.ndarray], y: np.ndarray, n_train: in
                             noises: Sequence[float]) -> tuple[np.ndarray, dict[str, float]]:
     r"""Expected improvement of a zero-mean GP on a precomputed kernel, hyperparameters by likelihood.
 
-    For each kernel ``K[h]`` (training points first, then candidates) and noise ratio ``r``,
-    the GP ``y ~ N(0, s2 (K + r I))`` with the maximum-likelihood scale ``s2`` is scored by its
-    log marginal likelihood; the best ``(h, r)`` gives the posterior of the latent function at
-    the candidates and the expected improvement over the best training ``y``.
+    For each kernel ``K[h]`` and noise ratio ``r``, the GP ``y ~ N(0, s2 (K + r I))`` with the
+    maximum-likelihood scale ``s2`` is scored by its log marginal likelihood; the best
+    ``(h, r)`` gives the posterior of the latent function at the candidates and the expected
+    improvement over the best training ``y``. The kernel is normalised (``k(x, x) = 1``).
 
     Args:
-        K: h -> (n, n) kernel matrix over ``n_train`` training points followed by the candidates.
+        K: h -> (n_train + m, n_train) kernel values between the training points followed by the
+            m candidates (rows) and the training points (columns).
         y: (n_train,) standardised targets (higher is better).
         n_train: training points.
         noises: noise-to-signal ratios tried.
 
     Returns:
-        ``(ei (n - n_train,), {"h", "noise", "log_likelihood"})``.
+        ``(ei (m,), {"h", "noise", "log_likelihood"})``.
     """
     from scipy.special import ndtr  # noqa: PLC0415
 
@@ -521,7 +523,7 @@ def gp_expected_improvement(K: dict[int, np.ndarray], y: np.ndarray, n_train: in
     Kct = Kh[n:, :n]
     mu = Kct @ alpha
     v = np.linalg.solve(L, Kct.T)
-    var = s2 * np.maximum(np.diag(Kh)[n:] - (v * v).sum(axis=0), 1e-12)
+    var = s2 * np.maximum(1.0 - (v * v).sum(axis=0), 1e-12)
     sd = np.sqrt(var)
     imp = mu - float(y.max())
     z = imp / sd
@@ -583,7 +585,7 @@ class BowlSampler(_Batched):
         train = sorted(ranked, key=lambda r: r["iteration"])
         y = np.array([r["score"] for r in train], dtype=np.float64)
         y = (y - y.mean()) / (y.std() or 1.0)
-        grams = _wl_grams([r["cell"] for r in train] + cands, self.n_iters)
+        grams = _wl_grams([r["cell"] for r in train] + cands, len(train), self.n_iters)
         ei, _ = gp_expected_improvement(grams, y, len(train), self.noises)
         best = np.argsort(-ei, kind="stable")[:k]
         return [cands[i] for i in best.tolist()]
