@@ -5,8 +5,10 @@ Runs, with gemgraph's defaults (or the paper's predictor with ``--paper-predicto
 
 1. ``nb101_ablation``: 5 budgets x ``--seeds`` seeds; prints the bias table, the paired
    embedding-minus-raw differences and the equal-evaluation comparisons against random search;
-2. ``nb101_benchmark``: ``--trials`` trials x ``--queries`` queries of ``random``, ``nasgem``
-   and ``nasgem-seq`` (``--methods``); prints the regret table with ratios to random search;
+2. ``nb101_benchmark``: ``--trials`` trials x ``--queries`` queries of ``random``, the field's
+   methods (``rea``, ``ls``, ``bananas``, ``bowl``), ``nasgem`` and ``nasgem-seq``
+   (``--methods``); prints the regret table with ratios to random search, and the paired
+   differences of ``nasgem-seq`` against each peer;
 
 then one line per target (PASS / FAIL with the figure). Timings are wall-clock seconds of this
 process; run it on an idle machine (``uptime`` is printed) and compare ratios, not seconds,
@@ -25,7 +27,7 @@ from pathlib import Path
 import torch
 
 from gemgraph.ablation import nb101_ablation
-from gemgraph.benchmark import nb101_benchmark
+from gemgraph.benchmark import DEFAULT_METHODS, PEERS, nb101_benchmark, summarize_regret
 from gemgraph.predictor import PAPER_PREDICTOR
 
 
@@ -35,7 +37,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=30)
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--queries", type=int, default=150)
-    p.add_argument("--methods", default="random,nasgem:embedding,nasgem-seq:embedding")
+    p.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     p.add_argument("--paper-predictor", action="store_true")
     p.add_argument("--skip-ablation", action="store_true")
     p.add_argument("--skip-benchmark", action="store_true")
@@ -88,7 +90,7 @@ def main() -> None:
         s = {(r["method"], r["queries"]): r for r in bm.summary}
         methods = [m for m in bm.info["methods"] if m != "random"]
         seq = next((m for m in methods if m.startswith("nasgem-seq")), None)
-        one = next((m for m in methods if m.startswith("nasgem:")), None)
+        one = next((m for m in methods if m == "nasgem" or m.startswith("nasgem:")), None)
         if seq:
             for q, lim in ((args.queries, 0.10), (100, 0.30)):
                 r = s[(seq, q)]
@@ -99,6 +101,18 @@ def main() -> None:
             checks.append((f"benchmark {one} at {args.queries}: {100 * r['mean']:.3f} < random "
                            f"{100 * s[('random', args.queries)]['mean']:.3f} (paired CI [{100 * r['paired_low']:+.3f}, "
                            f"{100 * r['paired_high']:+.3f}])", r["mean"] < s[("random", args.queries)]["mean"]))
+        peers = [m for m in methods if m in PEERS]
+        if seq and peers:
+            print(f"\npaired regret differences, peer - {seq}, % points (> 0: {seq} better), 95% BCa CI:")
+            for peer in peers:
+                ps = {(r["method"], r["queries"]): r for r in summarize_regret(bm.rows, baseline=peer)}
+                for q in sorted({100, args.queries}):
+                    r = ps[(seq, q)]
+                    text = (f"{seq} ahead of {peer} at {q}: {100 * r['mean']:.3f} vs {100 * s[(peer, q)]['mean']:.3f}, "
+                            f"paired {100 * r['paired_diff']:+.3f} [{100 * r['paired_low']:+.3f}, "
+                            f"{100 * r['paired_high']:+.3f}]")
+                    print(f"  {text}")
+                    checks.append((f"benchmark {text} (CI above 0)", r["paired_low"] > 0))
         for m in methods:
             secs = bm.info["seconds"][m]
             checks.append((f"benchmark {m}: {secs:.0f} s for {args.trials} trials <= 600 s", secs <= 600))

@@ -13,8 +13,13 @@ Every method runs the real search loop (:class:`~gemgraph.search.NASGEM`) on
   with the ensemble mean): ``n_init`` random models (again the same draws), then batches of
   ``batch_size`` chosen from the unevaluated pool, the predictor refitted before each batch.
   ``nasgem-ucb`` and ``nasgem-ts`` use an upper confidence bound and Thompson-style draws.
+* the field's methods (:mod:`gemgraph.peers`, through the same loop, evaluator and query
+  count): ``rea`` (regularized evolution), ``ls`` (local search), ``bananas`` (BANANAS) and
+  ``bowl`` (NAS-BOWL); they start from the same random draws (the first ``n_init`` models, or
+  evolution's population) and mutate through :meth:`~gemgraph.nb101.NB101Space.neighbours`,
+  which on a subset pool are the neighbours inside the pool (see the README).
 
-A method is named ``METHOD`` or ``METHOD:FEATURES`` with the predictor's input features
+A predictor method (``nasgem*``) is named ``METHOD`` or ``METHOD:FEATURES`` with the predictor's input features
 ``raw`` (flattened adjacency + one-hot ops), ``embedding`` (the WL-trained encoder,
 L2-normalised) or ``both`` (concatenated); the default feature set is ``embedding`` (on the
 dev file the three are within each other's confidence intervals for ``nasgem-seq``; the
@@ -44,7 +49,7 @@ from .nb101 import NB101Evaluator, NB101Pool, NB101Space
 from .utils import check_int
 
 __all__ = [
-    "METHODS", "FEATURES", "DEFAULT_METHODS", "REGRET_COLUMNS", "BENCH_SUMMARY_COLUMNS", "parse_methods",
+    "METHODS", "PEERS", "FEATURES", "DEFAULT_METHODS", "REGRET_COLUMNS", "BENCH_SUMMARY_COLUMNS", "parse_methods",
     "run_trial", "run_benchmark", "summarize_regret", "ratio_table", "BenchmarkResult", "nb101_benchmark",
 ]
 
@@ -57,11 +62,20 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "nasgem-seq": ("acquisition", {"acquisition": "mean"}),
     "nasgem-ucb": ("acquisition", {"acquisition": "ucb"}),
     "nasgem-ts": ("acquisition", {"acquisition": "thompson"}),
+    "rea": ("rea", {}),
+    "ls": ("ls", {}),
+    "bananas": ("bananas", {}),
+    "bowl": ("bowl", {}),
 }
+#: Methods that take no predictor features (their own encodings, or none).
+PEERS: tuple[str, ...] = ("rea", "ls", "bananas", "bowl")
+_NO_FEATURES: tuple[str, ...] = ("random", *PEERS)
+#: The feature set a ``nasgem*`` method uses when none is named (reported without a suffix).
+DEFAULT_FEATURES = "embedding"
 #: Predictor input features.
 FEATURES: tuple[str, ...] = ("raw", "embedding", "both")
 #: The default comparison.
-DEFAULT_METHODS: tuple[str, ...] = ("random", "nasgem:embedding", "nasgem-seq:embedding")
+DEFAULT_METHODS: tuple[str, ...] = ("random", *PEERS, "nasgem", "nasgem-seq")
 #: Columns of ``regret.csv``.
 REGRET_COLUMNS: tuple[str, ...] = ("method", "trial", "queries", "best_accuracy", "regret")
 #: Columns of ``summary.csv``.
@@ -72,7 +86,8 @@ BENCH_SUMMARY_COLUMNS: tuple[str, ...] = ("method", "queries", "n", "mean", "med
 def parse_methods(methods: str | Sequence[str]) -> list[tuple[str, str | None]]:
     r"""``"random,nasgem-seq:both"`` (or a list) -> ``[("random", None), ("nasgem-seq", "both")]``.
 
-    ``random`` takes no features; the others default to ``embedding``.
+    ``random`` and the peers (:data:`PEERS`) take no features; the ``nasgem*`` methods default
+    to ``embedding``.
 
     Raises:
         ValueError: naming the unknown method or feature set, or a repeat.
@@ -87,12 +102,12 @@ def parse_methods(methods: str | Sequence[str]) -> list[tuple[str, str | None]]:
         if name not in METHODS:
             raise ValueError(f"methods: unknown method {name!r} in {item!r}; expected one of {list(METHODS)} "
                              f"(optionally METHOD:FEATURES with FEATURES in {list(FEATURES)})")
-        if name == "random":
+        if name in _NO_FEATURES:
             if feats:
-                raise ValueError(f"methods: 'random' uses no predictor features, got {item!r}")
-            entry: tuple[str, str | None] = ("random", None)
+                raise ValueError(f"methods: {name!r} uses no predictor features, got {item!r}")
+            entry: tuple[str, str | None] = (name, None)
         else:
-            feats = feats or "embedding"
+            feats = feats or DEFAULT_FEATURES
             if feats not in FEATURES:
                 raise ValueError(f"methods: unknown feature set {feats!r} in {item!r}; "
                                  f"expected one of {list(FEATURES)}")
@@ -104,8 +119,9 @@ def parse_methods(methods: str | Sequence[str]) -> list[tuple[str, str | None]]:
 
 
 def label(method: str, features: str | None) -> str:
-    """The name a method is reported under (``"nasgem-seq:both"``)."""
-    return method if features is None else f"{method}:{features}"
+    """The name a method is reported under: ``"nasgem-seq"`` with the default features, else
+    ``"nasgem-seq:both"``."""
+    return method if features in (None, DEFAULT_FEATURES) else f"{method}:{features}"
 
 
 def _checkpoints(queries: int, step: int) -> list[int]:
@@ -143,8 +159,10 @@ def run_trial(method: str, features: str | None, pool: NB101Pool, encoder: Encod
     space, evaluator, store = NB101Space(pool), NB101Evaluator(pool), MemoryStore()
     params = {k: v for k, v in dict(predictor or {}).items() if k != "seed"}
     pred = EfficiencyPredictor(**params, seed=derive_seed(tseed, "predictor"))
-    if sampler == "acquisition":
+    if sampler in ("acquisition", "bananas", "bowl"):
         opts = {**opts, "n_init": n_init, "batch_size": batch_size}
+    elif sampler == "ls":
+        opts = {**opts, "n_init": n_init}
     search = NASGEM(space, encoder, pred, evaluator, store, seed=tseed, num_samples=num_samples,
                     top_k=max(1, top_k), verify_top=top_k if method == "nasgem" else 0, sampler=sampler,
                     sampler_options=opts, checkpoint_every=0, progress=False)

@@ -47,8 +47,10 @@ def sampler_args(cfg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(name, options)`` of the run's sampler (runs made before samplers existed: ``"random"``)."""
     sc = dict(cfg.get("sampler") or {"name": "random"})
     name = sc.pop("name", "random")
-    if name == "random":
+    if name in ("random", "rea"):
         return name, {}
+    if name == "ls":
+        return name, {"n_init": sc.get("n_init", 10)}
     opts = {"batch_size": sc.get("batch_size", 10), "n_init": sc.get("n_init", 10)}
     if name in ("acquisition", "ucb"):
         opts["kappa"] = sc.get("kappa", 1.0)

@@ -442,7 +442,8 @@ class SamplerConfig(_Section):
 
     Attributes:
         name: ``"random"`` (the paper's), ``"acquisition"`` / ``"mean"``, ``"ucb"`` or
-            ``"thompson"`` (predictor-guided batches).
+            ``"thompson"`` (predictor-guided batches); ``"rea"``, ``"ls"``, ``"bananas"``,
+            ``"bowl"`` (:mod:`gemgraph.peers`) need a space with ``neighbours`` (NAS-Bench-101).
         batch_size: candidates per predictor-guided batch (ignored by ``random``).
         n_init: random candidates before the first guided batch (ignored by ``random``).
         kappa: the std multiplier of ``ucb`` (mean + kappa * std); ignored otherwise.

@@ -5,7 +5,10 @@ r"""NAS-Bench-101 as a search space and an evaluator, so benchmarks run the real
   (:class:`NB101Pool`).
 * :class:`NB101Space` is the finite pool as a space: :meth:`~NB101Space.sample` /
   :meth:`~NB101Space.sample_tensors` draw distinct models, :meth:`~NB101Space.draw` is the
-  t-th model of a seeded random order (random search without replacement).
+  t-th model of a seeded random order (random search without replacement);
+  :meth:`~NB101Space.neighbours` / :meth:`~NB101Space.mutate` are the models one change
+  away (one op, one edge, or one vertex added; :func:`nb101_neighbours` in the whole space),
+  which evolution and local search need (:mod:`gemgraph.peers`).
 * :class:`NB101Evaluator` "trains" a cell by looking its accuracy up (no training), and counts
   the queries.
 
@@ -30,7 +33,7 @@ from .cell import OPS, Cell, canonical_op
 from .utils import check_int
 
 __all__ = ["NB101_OPS", "NB101_LABEL_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool",
-           "check_metric", "sample_space_cells", "label_op_ids"]
+           "check_metric", "sample_space_cells", "label_op_ids", "nb101_neighbours"]
 
 #: NAS-Bench-101's five op labels, as gemgraph op names (what NB101 encoders one-hot encode).
 NB101_OPS: tuple[str, ...] = ("input", "output", "conv3x3", "conv1x1", "maxpool3x3")
@@ -235,6 +238,8 @@ class NB101Space:
         self.ops = NB101_OPS
         self._orders: dict[int, np.ndarray] = {}
         self._lookup: NB101Evaluator | None = None
+        self._by_hash: dict[str, int] | None = None
+        self._neighbours: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.pool)
@@ -277,9 +282,57 @@ class NB101Space:
 
     def contains(self, cell: Cell) -> bool:
         """Whether ``cell`` is one of the pool's models (as stored, or isomorphic to one)."""
+        return self.index(cell) is not None
+
+    def index(self, cell: Cell) -> int | None:
+        """Position of ``cell`` in the pool (as stored, or isomorphic to one), or None."""
         if self._lookup is None:
             self._lookup = NB101Evaluator(self.pool, count=False)
-        return self._lookup.index(cell) is not None
+        return self._lookup.index(cell)
+
+    def neighbours(self, cell: Cell) -> list[Cell]:
+        r"""The pool's models one change away from ``cell`` (see :func:`nb101_neighbours`).
+
+        A change is one interior op replaced, one edge added or removed, or one interior vertex
+        added with an in- and an out-edge; results are pruned, isomorphic duplicates removed,
+        ``cell`` itself excluded. On a pool that is a *subset* of the 423,624-model space (the
+        bundled 20,001 models) only the neighbours that are in the pool are returned, as the
+        pool's own cells: most of a cell's neighbours in the space are missing (about 95% on
+        the 20k sample), and a cell may have none.
+
+        Args:
+            cell: a model of this pool (as stored or isomorphic to one).
+
+        Returns:
+            Distinct pool cells, in a fixed order (cached per cell).
+
+        Raises:
+            ValueError: naming ``cell`` when it is not a model of the pool.
+        """
+        i = self.index(cell) if isinstance(cell, Cell) else None
+        if i is None:
+            raise ValueError(f"cell: expected a model of this NB101Space ({len(self)} models), got {cell!r}")
+        hit = self._neighbours.get(i)
+        if hit is None:
+            if self._by_hash is None:
+                self._by_hash = {str(h): k for k, h in enumerate(self.pool.hashes)}
+            own = self.pool.cells([i])[0]
+            idx = [self._by_hash[h] for h, _ in nb101_neighbours(own) if h in self._by_hash]
+            hit = self._neighbours[i] = idx
+        return self.pool.cells(hit) if hit else []
+
+    def mutate(self, cell: Cell, seed: int) -> Cell:
+        r"""One neighbour of ``cell`` (:meth:`neighbours`) drawn at random: the same for the same seed.
+
+        Raises:
+            ValueError: naming ``cell`` when it is not a model of the pool, or when it has no
+                neighbour in the pool (possible on a subset pool).
+        """
+        nbrs = self.neighbours(cell)
+        if not nbrs:
+            raise ValueError(f"cell: has no neighbour in this NB101Space ({len(self)} of the 423,624 models of "
+                             f"NAS-Bench-101), nothing to mutate it into: {cell!r}")
+        return nbrs[int(np.random.default_rng(seed).integers(len(nbrs)))]
 
 
 class NB101Evaluator:
@@ -341,3 +394,108 @@ class NB101Evaluator:
                           status="failed", error="cell: not a model of this NAS-Bench-101 data")
         a = float(self.pool.accuracy[i])
         return Result(accuracy=a, macs=0, params=0, score=a, train_seconds=0.0)
+
+
+# ---------------------------------------------------------------------- neighbourhoods
+#: Interior operations of NAS-Bench-101, as gemgraph op names (label order 0, 1, 2).
+_INTERIOR = tuple(NB101_LABEL_OPS[k] for k in (0, 1, 2))
+
+
+def _module_hash(adj: np.ndarray, ops: Sequence[str]) -> str | None:
+    """The module hash of a pruned, in-space cell (None when pruning leaves no path or it is too big)."""
+    from nasbench import hash_module  # noqa: PLC0415
+    from nasbench.spec import MAX_EDGES, MAX_VERTICES, prune  # noqa: PLC0415
+
+    keep = prune(adj)
+    if keep is None or keep.size > MAX_VERTICES:
+        return None
+    a = adj[np.ix_(keep, keep)]
+    if int(a.sum()) > MAX_EDGES:
+        return None
+    return hash_module(a.astype(np.int64), [_OP_LABELS[ops[k]] for k in keep.tolist()])
+
+
+def _pruned_cell(adj: np.ndarray, ops: Sequence[str]) -> Cell:
+    from nasbench.spec import prune  # noqa: PLC0415
+
+    keep = prune(adj)
+    assert keep is not None  # only called on cells _module_hash accepted
+    return Cell(adj[np.ix_(keep, keep)], tuple(ops[k] for k in keep.tolist()))
+
+
+def _one_change(cell: Cell) -> list[tuple[np.ndarray, tuple[str, ...]]]:
+    """Every (adjacency, ops) one change away from ``cell``, unpruned, not de-duplicated.
+
+    The changes, in this order: the op of one interior vertex (to each other op); one edge
+    flipped (added or removed) among the cell's vertices; and, when the cell has fewer than 7
+    vertices, one new interior vertex (each op) with one edge in from an earlier vertex and
+    one edge out to a later one (the smallest change that grows a cell: an added edge alone
+    cannot, since a vertex needs an in- and an out-edge to survive pruning).
+    """
+    from nasbench.spec import MAX_VERTICES  # noqa: PLC0415
+
+    adj = np.asarray(cell.adjacency, dtype=np.uint8)
+    ops = tuple(cell.ops)  # type: ignore[arg-type]
+    v = adj.shape[0]
+    out: list[tuple[np.ndarray, tuple[str, ...]]] = []
+    for i in range(1, v - 1):
+        for o in _INTERIOR:
+            if o != ops[i]:
+                out.append((adj, ops[:i] + (o,) + ops[i + 1:]))
+    for j in range(1, v):
+        for i in range(j):
+            a = adj.copy()
+            a[i, j] ^= 1
+            out.append((a, ops))
+    if v < MAX_VERTICES:
+        for p in range(1, v):  # the new vertex goes before old vertex p
+            base = np.zeros((v + 1, v + 1), dtype=np.uint8)
+            old = np.r_[0:p, p + 1:v + 1]  # new positions of the old vertices
+            base[np.ix_(old, old)] = adj
+            for u in range(p):  # in-edge from a vertex before it
+                for w in range(p + 1, v + 1):  # out-edge to a vertex after it
+                    a = base.copy()
+                    a[u, p] = a[p, w] = 1
+                    for o in _INTERIOR:
+                        out.append((a, ops[:p] + (o,) + ops[p:]))
+    return out
+
+
+def nb101_neighbours(cell: Cell) -> list[tuple[str, Cell]]:
+    r"""The cells of the whole NAS-Bench-101 space one change away from ``cell``, with their hashes.
+
+    A change is one interior op replaced, one edge added or removed, or (for a cell with
+    fewer than 7 vertices) one interior vertex added with one in- and one out-edge. Each
+    result is pruned (vertices off every input -> output path dropped), kept only when it is
+    in the space (<= 7 vertices, <= 9 edges, the input reaching the output), and isomorphic
+    duplicates are removed by the module hash; ``cell`` itself is never its own neighbour.
+
+    Args:
+        cell: a NAS-Bench-101 cell (gemgraph op names, see :data:`NB101_OPS`), pruned or not.
+
+    Returns:
+        ``(module hash, pruned cell)`` pairs in a fixed order (the order of :func:`_one_change`,
+        first occurrence of each hash).
+
+    Raises:
+        ValueError: naming ``cell`` when it is not a cell of the NAS-Bench-101 space.
+    """
+    if not isinstance(cell, Cell):
+        raise ValueError(f"cell: expected a gemgraph Cell, got {type(cell).__name__}")
+    if cell.ops is None or any(o not in _OP_LABELS for o in cell.ops):
+        raise ValueError(f"cell: expected a NAS-Bench-101 cell with ops in {list(NB101_OPS)}, got {cell!r}")
+    if cell.ops[-1] != "output":
+        raise ValueError(f"cell: a NAS-Bench-101 cell ends with the 'output' vertex, got {cell!r}")
+    own = _module_hash(cell.adjacency, cell.ops)
+    if own is None:
+        raise ValueError(f"cell: not in the NAS-Bench-101 space (after pruning: no input -> output path, "
+                         f"more than 7 vertices or more than 9 edges): {cell!r}")
+    seen = {own}
+    out = []
+    for a, o in _one_change(_pruned_cell(cell.adjacency, cell.ops)):
+        h = _module_hash(a, o)
+        if h is None or h in seen:
+            continue
+        seen.add(h)
+        out.append((h, _pruned_cell(a, o)))
+    return out

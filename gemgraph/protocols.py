@@ -55,7 +55,10 @@ class Space(Protocol):
 
     Optional: ``draw(t, seed) -> Cell``, the t-th candidate of a seeded stream (a finite space
     uses it for random search without replacement); without it the loop samples one cell per
-    iteration from a seed derived from ``(seed, t)``.
+    iteration from a seed derived from ``(seed, t)``. Optional for the field's mutation-based
+    methods (:mod:`gemgraph.peers`): ``neighbours(cell) -> list[Cell]`` (the distinct cells of
+    the space one change away, canonicalised) and ``mutate(cell, seed) -> Cell`` (one of them,
+    seeded).
 
     Finite spaces may also offer ``neighbours(cell) -> list[Cell]`` and ``mutate(cell, seed) -> Cell``
     (one change away, canonicalised), which evolution and local search use.

@@ -13,6 +13,9 @@ seed and on candidates stored *before* its batch: a resumed run proposes the sam
   ensemble predictor refitted on everything evaluated so far: by its mean, an upper
   confidence bound ``mean + kappa * std``, or one Thompson-style draw from
   ``N(mean, std^2)`` per candidate. Cells already evaluated and repeats are never proposed.
+* The field's methods (:mod:`gemgraph.peers`): ``"rea"`` (regularized evolution), ``"ls"``
+  (local search), ``"bananas"`` (BANANAS) and ``"bowl"`` (NAS-BOWL), on spaces with
+  ``neighbours(cell)``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Any
 
 from .bootstrap import ACQUISITIONS, bootstrap_optimize
 from .cell import Cell
+from .peers import BananasSampler, BowlSampler, EvolutionSampler, LocalSearchSampler
 from .utils import check_finite, check_int, derive_seed
 
 __all__ = ["RandomSampler", "AcquisitionSampler", "SAMPLERS", "make_sampler", "available"]
@@ -114,6 +118,10 @@ SAMPLERS: dict[str, tuple[type, dict[str, Any]]] = {
     "mean": (AcquisitionSampler, {"acquisition": "mean"}),
     "ucb": (AcquisitionSampler, {"acquisition": "ucb"}),
     "thompson": (AcquisitionSampler, {"acquisition": "thompson"}),
+    "rea": (EvolutionSampler, {}),
+    "ls": (LocalSearchSampler, {}),
+    "bananas": (BananasSampler, {}),
+    "bowl": (BowlSampler, {}),
 }
 
 

@@ -158,6 +158,10 @@ class NASGEM:
         self.seed, self.num_samples = int(seed), int(num_samples)
         self.top_k, self.verify_top = int(top_k), int(verify_top)
         self.sampler = make_sampler(sampler, **dict(sampler_options or {}))
+        if getattr(self.sampler, "needs_neighbours", False) and not hasattr(space, "neighbours"):
+            raise ValueError(f"sampler: {getattr(self.sampler, 'name', type(self.sampler).__name__)!r} mutates cells "
+                             f"and needs a space with neighbours(cell) (e.g. NB101Space); "
+                             f"{type(space).__name__} has none")
         self.kappa = float(kappa)
         self.checkpoint_every = int(checkpoint_every)
         self.executor = executor

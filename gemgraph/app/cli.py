@@ -960,7 +960,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train this many of the top-k and re-rank (preset's: quick 2, default 0, paper 3)")
     s.add_argument("--sampler", default=None, choices=_samplers(),
                    help="how candidates are proposed: random (the paper) or predictor-guided batches "
-                        "(acquisition/mean, ucb, thompson) (preset: random)")
+                        "(acquisition/mean, ucb, thompson); rea, ls, bananas, bowl need a space with "
+                        "neighbours (NAS-Bench-101 benchmarks) (preset: random)")
     s.add_argument("--sampler-batch", type=int, default=None,
                    help="candidates per predictor-guided batch (preset: 10; Ray trains a batch in parallel)")
     s.add_argument("--objective", default=None, choices=["efficiency", "regime"],
