@@ -51,6 +51,7 @@ from .utils import check_int
 __all__ = [
     "METHODS", "PEERS", "FEATURES", "DEFAULT_METHODS", "REGRET_COLUMNS", "BENCH_SUMMARY_COLUMNS", "parse_methods",
     "run_trial", "run_benchmark", "summarize_regret", "ratio_table", "BenchmarkResult", "nb101_benchmark",
+    "nbgraph_benchmark",
 ]
 
 logger = logging.getLogger(__name__)
@@ -131,14 +132,26 @@ def _checkpoints(queries: int, step: int) -> list[int]:
     return qs
 
 
-def run_trial(method: str, features: str | None, pool: NB101Pool, encoder: Encoder, *, trial: int, queries: int,
+def _lookup(pool: Any) -> tuple[Any, Any]:
+    """The finite space and the look-up evaluator of a pool: NAS-Bench-101's or NAS-Bench-Graph's."""
+    if isinstance(pool, NB101Pool):
+        return NB101Space(pool), NB101Evaluator(pool)
+    from .nbgraph import NBGraphEvaluator, NBGraphPool, NBGraphSpace  # noqa: PLC0415 - the optional package
+
+    if isinstance(pool, NBGraphPool):
+        return NBGraphSpace(pool), NBGraphEvaluator(pool)
+    raise ValueError(f"pool: expected an NB101Pool or an NBGraphPool, got {type(pool).__name__}")
+
+
+def run_trial(method: str, features: str | None, pool: Any, encoder: Encoder, *, trial: int, queries: int,
               seed: int = 0, n_init: int = 10, batch_size: int = 10, top_k: int = 10,
               predictor: Mapping[str, Any] | None = None, num_samples: int = 50_000) -> list[dict[str, Any]]:
     r"""One seeded trial of one method: rows of :data:`REGRET_COLUMNS` at every ``batch_size`` queries.
 
     Args:
         method, features: as :func:`parse_methods` returns.
-        pool: the models.
+        pool: the models (an :class:`~gemgraph.nb101.NB101Pool` or a
+            :class:`~gemgraph.nbgraph.NBGraphPool`).
         encoder: the predictor's feature encoder for ``features`` (any encoder for ``random``).
         trial: the trial number (its draws depend only on ``(seed, trial)``).
         queries: evaluations of the trial.
@@ -156,7 +169,8 @@ def run_trial(method: str, features: str | None, pool: NB101Pool, encoder: Encod
 
     sampler, opts = METHODS[method]
     tseed = derive_seed(seed, "trial", trial)
-    space, evaluator, store = NB101Space(pool), NB101Evaluator(pool), MemoryStore()
+    space, evaluator = _lookup(pool)
+    store = MemoryStore()
     params = {k: v for k, v in dict(predictor or {}).items() if k != "seed"}
     pred = EfficiencyPredictor(**params, seed=derive_seed(tseed, "predictor"))
     if sampler in ("acquisition", "bananas", "bowl"):
@@ -194,7 +208,7 @@ def run_trial(method: str, features: str | None, pool: NB101Pool, encoder: Encod
              "regret": float(best_all - r["best_accuracy"])} for r in out]
 
 
-def run_benchmark(pool: NB101Pool, encoders: Mapping[str, Encoder], methods: Sequence[tuple[str, str | None]], *,
+def run_benchmark(pool: Any, encoders: Mapping[str, Encoder], methods: Sequence[tuple[str, str | None]], *,
                   trials: int = 100, queries: int = 150, seed: int = 0, n_init: int = 10, batch_size: int = 10,
                   top_k: int = 10, predictor: Mapping[str, Any] | None = None, num_samples: int = 50_000,
                   progress: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, float]]:
@@ -362,7 +376,7 @@ def nb101_benchmark(
         plot: write ``regret.png``.
         progress: progress bars.
     """
-    from .ablation import embed_pool, train_nb101_encoder, write_csv  # noqa: PLC0415
+    from .ablation import embed_pool, train_nb101_encoder  # noqa: PLC0415
     from .encoders import CachedEncoder, create  # noqa: PLC0415
     from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool  # noqa: PLC0415
 
@@ -399,22 +413,121 @@ def nb101_benchmark(
                                                                         "total": time.perf_counter() - t0},
             "failures": len(failures), "torch_threads": torch.get_num_threads()}
     res = BenchmarkResult(rows=rows, summary=summary, failures=failures, info=info)
-    if out is not None:
-        import json  # noqa: PLC0415
+    return _write(res, out, plot, f"NAS-Bench-101 ({len(pool)} models), {trials} trials")
 
-        outp = Path(out)
-        files = {"regret": outp / "regret.csv", "summary": outp / "summary.csv", "run": outp / "run.json"}
-        write_csv(rows, files["regret"], REGRET_COLUMNS)
-        write_csv(summary, files["summary"], BENCH_SUMMARY_COLUMNS)
-        if failures:
-            files["failures"] = outp / "failures.csv"
-            write_csv(failures, files["failures"], ("method", "trial", "error"))
-        if plot and rows:
-            from .plots import plot_regret  # noqa: PLC0415
 
-            files["plot"] = outp / "regret.png"
-            plot_regret(summary, files["plot"], title=f"NAS-Bench-101 ({len(pool)} models), {trials} trials")
-        res.files = {k: str(v) for k, v in files.items()}
-        info["files"] = res.files
-        files["run"].write_text(json.dumps(info, indent=2, default=str))
+def _write(res: BenchmarkResult, out: str | os.PathLike | None, plot: bool, title: str) -> BenchmarkResult:
+    """``regret.csv``, ``summary.csv``, ``failures.csv`` (when a trial failed), ``regret.png`` and
+    ``run.json`` in ``out`` (None: nothing)."""
+    if out is None:
+        return res
+    import json  # noqa: PLC0415
+
+    from .ablation import write_csv  # noqa: PLC0415
+
+    outp = Path(out)
+    files = {"regret": outp / "regret.csv", "summary": outp / "summary.csv", "run": outp / "run.json"}
+    write_csv(res.rows, files["regret"], REGRET_COLUMNS)
+    write_csv(res.summary, files["summary"], BENCH_SUMMARY_COLUMNS)
+    if res.failures:
+        files["failures"] = outp / "failures.csv"
+        write_csv(res.failures, files["failures"], ("method", "trial", "error"))
+    if plot and res.rows:
+        from .plots import plot_regret  # noqa: PLC0415
+
+        files["plot"] = outp / "regret.png"
+        plot_regret(res.summary, files["plot"], title=title)
+    res.files = {k: str(v) for k, v in files.items()}
+    res.info["files"] = res.files
+    files["run"].write_text(json.dumps(res.info, indent=2, default=str))
     return res
+
+
+def nbgraph_benchmark(
+    dataset: str,
+    out: str | os.PathLike | None = None,
+    *,
+    methods: str | Sequence[str] = DEFAULT_METHODS,
+    trials: int = 20,
+    queries: int = 100,
+    seed: int = 0,
+    n_init: int = 10,
+    batch_size: int = 10,
+    top_k: int = 10,
+    predictor: Mapping[str, Any] | None = None,
+    encoder_options: Mapping[str, Any] | None = None,
+    num_samples: int = 50_000,
+    device: str = "auto",
+    plot: bool = True,
+    progress: bool = True,
+) -> BenchmarkResult:
+    r"""The benchmark on a NAS-Bench-Graph dataset: every architecture of its space is in the
+    pool (a complete space), validation performance is searched, regret is against the best
+    validation performance of the space.
+
+    The ``embedding`` features come from an MLP encoder trained (once per dataset and seed) on
+    the WL kernel of the space's own cells (ops-aware labels), every architecture embedded once;
+    ``raw`` is the flattened adjacency with one-hot ops. Mutation-based methods move through
+    :meth:`~gemgraph.nbgraph.NBGraphSpace.neighbours` (one input or one op changed, over
+    isomorphism classes).
+
+    Args:
+        dataset: one of :data:`gemgraph.nbgraph.NBGRAPH_DATASETS`.
+        out: output folder (as :func:`nb101_benchmark`); None writes nothing.
+        methods, trials, queries, seed, n_init, batch_size, top_k, predictor, num_samples: see
+            :func:`run_trial`.
+        encoder_options: :func:`gemgraph.embedding.train_encoder` options for the embedding.
+        device: for training the encoder.
+        plot, progress: as :func:`nb101_benchmark`.
+
+    Raises:
+        ValueError: an unknown dataset or method (before any work).
+    """
+    from .ablation import embed_pool  # noqa: PLC0415
+    from .embedding import train_encoder  # noqa: PLC0415
+    from .encoders import CachedEncoder, create  # noqa: PLC0415
+    from .nbgraph import check_dataset, load_nbgraph  # noqa: PLC0415
+    from .wl import WLKernel  # noqa: PLC0415
+
+    t0 = time.perf_counter()
+    dataset = check_dataset(dataset)
+    parsed = parse_methods(methods)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    pool = load_nbgraph(dataset)
+    vocab = pool.vocab
+    n = int(pool.batch.adj.shape[1])
+    raw = create("raw", num_nodes=n, ops=vocab)
+    encs: dict[str, Encoder] = {"raw": raw}
+    enc_info: dict[str, Any] = {}
+    wanted = {f for _, f in parsed}
+    if wanted & {"embedding", "both"}:
+        opts = {"n_train": min(20_000, max(100, len(pool) - 1_200)), "n_val": 500, "n_test": 500,
+                "max_epochs": 8, **dict(encoder_options or {})}
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            enc = create("mlp", num_nodes=n, dim=64, ops=vocab)
+        er = train_encoder(enc, pool.cells(), WLKernel(3, node_labels=("degree", "op")), seed=seed, device=device,
+                           progress=progress, **opts)
+        enc_info = {"fidelity": None if er.report is None else er.report.to_dict(), "seconds": er.seconds,
+                    "options": opts}
+        z = embed_pool(er.encoder.to("cpu").eval(), pool.batch, normalize=True)
+        if "embedding" in wanted:
+            encs["embedding"] = CachedEncoder.from_vectors(pool.batch, z, ops=vocab)
+        if "both" in wanted:
+            encs["both"] = CachedEncoder.from_vectors(pool.batch, torch.cat([z, embed_pool(raw, pool.batch)], 1),
+                                                      ops=vocab)
+    t_enc = time.perf_counter() - t0
+    rows, failures, seconds = run_benchmark(
+        pool, encs, parsed, trials=trials, queries=queries, seed=seed, n_init=n_init, batch_size=batch_size,
+        top_k=top_k, predictor=predictor, num_samples=num_samples, progress=progress)
+    summary = summarize_regret(rows)
+    info = {"benchmark": "nbgraph", "dataset": dataset, "models": len(pool), "metric": "validation performance",
+            "best_accuracy": pool.best_accuracy, "best_test_accuracy": pool.best_test_accuracy,
+            "methods": [label(m, f) for m, f in parsed], "trials": int(trials), "queries": int(queries),
+            "seed": int(seed), "n_init": int(n_init), "batch_size": int(batch_size), "top_k": int(top_k),
+            "predictor": dict(predictor or {}), "encoder": enc_info,
+            "seconds": {"encoder": t_enc, **seconds, "total": time.perf_counter() - t0},
+            "failures": len(failures), "torch_threads": torch.get_num_threads()}
+    res = BenchmarkResult(rows=rows, summary=summary, failures=failures, info=info)
+    return _write(res, out, plot, f"NAS-Bench-Graph {dataset} ({len(pool)} architectures), {trials} trials")

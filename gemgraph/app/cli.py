@@ -587,7 +587,7 @@ def _predictor_options(args: argparse.Namespace) -> dict:
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     import time
 
-    from ..benchmark import nb101_benchmark, parse_methods
+    from ..benchmark import nb101_benchmark, nbgraph_benchmark, parse_methods
 
     t0 = time.perf_counter()
     methods = parse_methods(args.methods)  # fail on a bad name before any work
@@ -595,17 +595,35 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     for name, v in checks:
         if v < 1:
             raise ValueError(f"{name}: expected an int >= 1, got {v}")
-    res = nb101_benchmark(args.data, args.out, methods=[m if f is None else f"{m}:{f}" for m, f in methods],
-                          trials=args.trials, queries=args.queries, seed=args.seed, n_init=args.n_init,
-                          batch_size=args.batch_size, top_k=args.top_k, metric=args.metric,
-                          predictor=_predictor_options(args), device=args.device, plot=not args.no_plot,
-                          progress=not args.quiet)
+    names = [m if f is None else f"{m}:{f}" for m, f in methods]
+    common = dict(methods=names, trials=args.trials, queries=args.queries, seed=args.seed, n_init=args.n_init,
+                  batch_size=args.batch_size, top_k=args.top_k, predictor=_predictor_options(args),
+                  device=args.device, plot=not args.no_plot, progress=not args.quiet)
+    out = args.out or f"{args.benchmark}-benchmark"
+    if args.benchmark == "nbgraph":
+        from ..nbgraph import check_dataset
+
+        if args.dataset is None:
+            raise ValueError("--dataset: expected a NAS-Bench-Graph dataset with 'benchmark nbgraph', got none")
+        check_dataset(args.dataset)
+        if args.data is not None:
+            raise ValueError("--data: 'benchmark nbgraph' reads the tables of the nas-bench-graph package; "
+                             f"got {args.data!r}")
+        res = nbgraph_benchmark(args.dataset, out, **common)
+    else:
+        if args.dataset is not None:
+            raise ValueError(f"--dataset: only 'benchmark nbgraph' takes one, got {args.dataset!r}")
+        res = nb101_benchmark(args.data, out, metric=args.metric, **common)
     if args.json:
         print(json.dumps({"info": res.info, "summary": res.summary, "failures": res.failures}, indent=2, default=str))
         return 0 if not res.failures else 1
     info = res.info
-    src = args.data or "bundled NAS-Bench-101 sample (20,001 models)"
-    print(f"data: {src}: {info['models']} models, best {args.metric} {100 * info['best_accuracy']:.3f}%")
+    if args.benchmark == "nbgraph":
+        print(f"NAS-Bench-Graph {args.dataset}: {info['models']} architectures (the complete space), best "
+              f"validation {100 * info['best_accuracy']:.3f}%")
+    else:
+        src = args.data or "bundled NAS-Bench-101 sample (20,001 models)"
+        print(f"data: {src}: {info['models']} models, best {args.metric} {100 * info['best_accuracy']:.3f}%")
     e = info.get("encoder") or {}
     if e:
         fid = e.get("fidelity", {})
@@ -619,9 +637,9 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         if m not in ("encoder", "total"):
             print(f"  {m}: {secs:.1f} s")
     if res.failures:
-        print(f"warning: {len(res.failures)} trial(s) failed (see {args.out}/failures.csv); first: "
+        print(f"warning: {len(res.failures)} trial(s) failed (see {out}/failures.csv); first: "
               f"{res.failures[0]['method']} trial {res.failures[0]['trial']}: {res.failures[0]['error']}")
-    print(f"total {time.perf_counter() - t0:.1f} s; outputs in {args.out}")
+    print(f"total {time.perf_counter() - t0:.1f} s; outputs in {out}")
     return 0 if not res.failures else 1
 
 
@@ -1106,12 +1124,16 @@ def build_parser() -> argparse.ArgumentParser:
     ab.set_defaults(func=_cmd_ablation)
     from ..benchmark import DEFAULT_METHODS, FEATURES, METHODS
 
-    bm = _sub(sub, "benchmark", "search methods against random search on NAS-Bench-101 (regret curves)",
+    bm = _sub(sub, "benchmark", "search methods against each other on NAS-Bench-101 or NAS-Bench-Graph (regret curves)",
               "  gemgraph benchmark nb101 --queries 150 --trials 100 "
               "--methods random,nasgem:both,nasgem-seq:embedding --out nb101-bench\n"
-              "  gemgraph benchmark nb101 --trials 5 --no-plot --json\n")
-    bm.add_argument("benchmark", choices=["nb101"], help="benchmark (nb101: NAS-Bench-101)")
-    bm.add_argument("--data", default=None, help="official-layout .tfrecord (omitted: the bundled 20k sample)")
+              "  gemgraph benchmark nb101 --trials 5 --no-plot --json\n"
+              "  gemgraph benchmark nbgraph --dataset cora --trials 20 --queries 100 --out cora-bench\n")
+    bm.add_argument("benchmark", choices=["nb101", "nbgraph"],
+                    help="benchmark (nb101: NAS-Bench-101; nbgraph: NAS-Bench-Graph, with --dataset)")
+    bm.add_argument("--dataset", default=None,
+                    help="nbgraph: cora, citeseer, pubmed, cs, physics, photo, computers, arxiv or proteins")
+    bm.add_argument("--data", default=None, help="nb101: official-layout .tfrecord (omitted: the bundled 20k sample)")
     bm.add_argument("--queries", type=int, default=150, help="evaluations per trial")
     bm.add_argument("--trials", type=int, default=100, help="independent seeded trials per method")
     bm.add_argument("--methods", default=",".join(DEFAULT_METHODS),
@@ -1124,7 +1146,8 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--ensemble", type=int, default=5, help="predictor ensemble members")
     bm.add_argument("--paper-predictor", action="store_true", help="the paper's single-MLP regression predictor")
     bm.add_argument("--seed", type=_seed, default=0, help="base seed (trial i depends on (seed, i) only)")
-    bm.add_argument("--out", default="nb101-benchmark", help="output folder (regret.csv, summary.csv, regret.png)")
+    bm.add_argument("--out", default=None,
+                    help="output folder (regret.csv, summary.csv, regret.png; omitted: BENCHMARK-benchmark)")
     bm.add_argument("--device", default="auto", type=_device, help=_DEVICE_HELP + " (encoder training)")
     bm.add_argument("--no-plot", action="store_true", help="do not write regret.png")
     _json_flag(bm, "info, summary and failures")
