@@ -11,6 +11,7 @@ early stopping and the report use graphs the encoder never saw.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -27,7 +28,7 @@ from tqdm.auto import tqdm
 from .cell import Cell
 from .encoders.base import CellBatch, Encoder
 from .space import SearchSpace
-from .utils import check_int, resolve_device, warmup_cosine
+from .utils import check_int, resolve_device, single_thread, warmup_cosine
 from .wl import WLKernel
 
 
@@ -331,54 +332,57 @@ def train_encoder(
         if progress:
             bar = tqdm(total=max_epochs, desc=f"train {encoder.name} encoder", unit="epoch")
         t_train = time.perf_counter()
-        for epoch in range(1, max_epochs + 1):
-            if epoch > plan["epochs"]:
-                break
-            encoder.train()
-            lr_now = opt.param_groups[0]["lr"]
-            total, count = 0.0, 0
-            for idx in _graph_batches(train_sizes, batch_size, gen):
-                target = torch.from_numpy(batch_gram(F_train, idx)).float().to(dev)
-                z = torch.nn.functional.normalize(encoder(xb_train[torch.from_numpy(idx).to(dev)]), dim=1, eps=1e-8)
-                cos = z @ z.T
-                iu = torch.triu_indices(len(idx), len(idx), 1, device=dev)
-                loss = torch.mean((cos[iu[0], iu[1]] - target[iu[0], iu[1]]) ** 2)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"train_encoder: non-finite loss at epoch {epoch}; "
-                                             f"try a lower lr (lr={lr})")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if step_sched is not None:
-                    step_sched.step()
-                n_pairs = iu.shape[1]
-                total += float(loss.detach()) * n_pairs
-                count += n_pairs
-            v = val_rmse()
-            if sched is not None:
-                sched.step(v)
-            now = time.perf_counter()
-            if time_limit is not None and schedule == "onecycle" and epoch < plan["epochs"]:
-                # shorten the schedule to the epochs that fit in what is left of the budget
-                per_epoch = (now - t_train) / epoch
-                fit = epoch + int(max(0.0, time_limit - (now - t0)) // per_epoch)
-                if fit < plan["epochs"]:
-                    plan["epochs"] = max(epoch, fit)
-                    plan["total"] = max(1, steps * plan["epochs"])
-            result.history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_rmse": v,
-                                   "seconds": now - t0, "lr": lr_now, "planned_epochs": plan["epochs"]})
-            if v < best - 1e-5:
-                best, best_state, best_epoch, bad = v, copy.deepcopy(encoder.state_dict()), epoch, 0
-            else:
-                bad += 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(train=f"{total / max(count, 1):.4f}", val_rmse=f"{v:.4f}", best=best_epoch)
-            if time_limit is not None and time.perf_counter() - t0 > time_limit and epoch < plan["epochs"]:
-                result.time_limited = True
-                break
-            if bad >= patience:
-                break
+        # one intra-op thread on the CPU: BLAS and reductions split their sums by the thread count,
+        # so the same seed would train a (slightly) different encoder on another machine
+        with single_thread() if dev.type == "cpu" else contextlib.nullcontext():
+            for epoch in range(1, max_epochs + 1):
+                if epoch > plan["epochs"]:
+                    break
+                encoder.train()
+                lr_now = opt.param_groups[0]["lr"]
+                total, count = 0.0, 0
+                for idx in _graph_batches(train_sizes, batch_size, gen):
+                    target = torch.from_numpy(batch_gram(F_train, idx)).float().to(dev)
+                    z = torch.nn.functional.normalize(encoder(xb_train[torch.from_numpy(idx).to(dev)]), dim=1, eps=1e-8)
+                    cos = z @ z.T
+                    iu = torch.triu_indices(len(idx), len(idx), 1, device=dev)
+                    loss = torch.mean((cos[iu[0], iu[1]] - target[iu[0], iu[1]]) ** 2)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(f"train_encoder: non-finite loss at epoch {epoch}; "
+                                                 f"try a lower lr (lr={lr})")
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if step_sched is not None:
+                        step_sched.step()
+                    n_pairs = iu.shape[1]
+                    total += float(loss.detach()) * n_pairs
+                    count += n_pairs
+                v = val_rmse()
+                if sched is not None:
+                    sched.step(v)
+                now = time.perf_counter()
+                if time_limit is not None and schedule == "onecycle" and epoch < plan["epochs"]:
+                    # shorten the schedule to the epochs that fit in what is left of the budget
+                    per_epoch = (now - t_train) / epoch
+                    fit = epoch + int(max(0.0, time_limit - (now - t0)) // per_epoch)
+                    if fit < plan["epochs"]:
+                        plan["epochs"] = max(epoch, fit)
+                        plan["total"] = max(1, steps * plan["epochs"])
+                result.history.append({"epoch": epoch, "train_loss": total / max(count, 1), "val_rmse": v,
+                                       "seconds": now - t0, "lr": lr_now, "planned_epochs": plan["epochs"]})
+                if v < best - 1e-5:
+                    best, best_state, best_epoch, bad = v, copy.deepcopy(encoder.state_dict()), epoch, 0
+                else:
+                    bad += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(train=f"{total / max(count, 1):.4f}", val_rmse=f"{v:.4f}", best=best_epoch)
+                if time_limit is not None and time.perf_counter() - t0 > time_limit and epoch < plan["epochs"]:
+                    result.time_limited = True
+                    break
+                if bad >= patience:
+                    break
         if bar is not None:
             bar.close()
         encoder.load_state_dict(best_state)

@@ -2,6 +2,7 @@ r"""Encoder base class and the name registry (the batched cell input, :class:`Ce
 :mod:`gemgraph.batch` and is re-exported here)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from ..batch import CellBatch, as_batch
-from ..utils import atomic_torch_save, check_int, torch_load_reason
+from ..utils import atomic_torch_save, check_int, single_thread, torch_load_reason
 from ..vocab import DEFAULT_VOCAB, OpVocabulary
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
@@ -262,8 +263,12 @@ class Encoder(nn.Module):
         was_training = self.training
         self.eval()
         dev = self.device
+        # one intra-op thread on the CPU: a matrix product's sums are split by the thread count,
+        # so embeddings (and every ranking built on them) would depend on it
         try:
-            outs = [self(batch[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(batch), batch_size)]
+            with single_thread() if dev.type == "cpu" else contextlib.nullcontext():
+                outs = [self(batch[i : i + batch_size].to(dev)).float().cpu()
+                        for i in range(0, len(batch), batch_size)]
         finally:
             self.train(was_training)
         if not outs:
