@@ -44,7 +44,7 @@ def test_every_option_has_help_and_every_subcommand_an_examples_epilog():
     parser = build_parser()
     subs = _subparsers(parser)
     assert set(subs) == {"embed", "search", "report", "bootstrap", "train", "export", "plot", "ablation", "benchmark",
-                         "config"}
+                         "config", "validate"}
     missing = []
     for name, p in [("gemgraph", parser), *subs.items()]:
         for a in p._actions:
