@@ -376,8 +376,8 @@ def nb101_benchmark(
         plot: write ``regret.png``.
         progress: progress bars.
     """
-    from .ablation import embed_pool, train_nb101_encoder  # noqa: PLC0415
-    from .encoders import CachedEncoder, create  # noqa: PLC0415
+    from .ablation import train_nb101_encoder  # noqa: PLC0415
+    from .encoders import create  # noqa: PLC0415
     from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -394,12 +394,7 @@ def nb101_benchmark(
         enc, enc_info = train_nb101_encoder("mlp", **dict(encoder_options or {}), seed=seed, device=device,
                                             progress=progress)
         # every model of the pool embedded once (L2-normalised); the loop's embeddings become look-ups
-        z = embed_pool(enc.to("cpu").eval(), pool.batch, normalize=True)
-        if "embedding" in wanted:
-            encs["embedding"] = CachedEncoder.from_vectors(pool.batch, z, ops=NB101_OPS)
-        if "both" in wanted:
-            encs["both"] = CachedEncoder.from_vectors(pool.batch, torch.cat([z, embed_pool(raw, pool.batch)], 1),
-                                                      ops=NB101_OPS)
+        encs.update(_cached_features(enc, raw, pool.batch, wanted, NB101_OPS))
     t_enc = time.perf_counter() - t0
     rows, failures, seconds = run_benchmark(
         pool, encs, parsed, trials=trials, queries=queries, seed=seed, n_init=n_init, batch_size=batch_size,
@@ -414,6 +409,21 @@ def nb101_benchmark(
             "failures": len(failures), "torch_threads": torch.get_num_threads()}
     res = BenchmarkResult(rows=rows, summary=summary, failures=failures, info=info)
     return _write(res, out, plot, f"NAS-Bench-101 ({len(pool)} models), {trials} trials")
+
+
+def _cached_features(enc: Encoder, raw: Encoder, batch: Any, wanted: set, ops: Any) -> dict[str, Encoder]:
+    """The ``embedding`` / ``both`` feature sets of a pool as look-ups: every model embedded once
+    (L2-normalised), ``both`` with the raw encoding appended."""
+    from .ablation import embed_pool  # noqa: PLC0415
+    from .encoders import CachedEncoder  # noqa: PLC0415
+
+    z = embed_pool(enc.to("cpu").eval(), batch, normalize=True)
+    out: dict[str, Encoder] = {}
+    if "embedding" in wanted:
+        out["embedding"] = CachedEncoder.from_vectors(batch, z, ops=ops)
+    if "both" in wanted:
+        out["both"] = CachedEncoder.from_vectors(batch, torch.cat([z, embed_pool(raw, batch)], 1), ops=ops)
+    return out
 
 
 def _write(res: BenchmarkResult, out: str | os.PathLike | None, plot: bool, title: str) -> BenchmarkResult:
@@ -483,9 +493,8 @@ def nbgraph_benchmark(
     Raises:
         ValueError: an unknown dataset or method (before any work).
     """
-    from .ablation import embed_pool  # noqa: PLC0415
     from .embedding import train_encoder  # noqa: PLC0415
-    from .encoders import CachedEncoder, create  # noqa: PLC0415
+    from .encoders import create  # noqa: PLC0415
     from .nbgraph import check_dataset, load_nbgraph  # noqa: PLC0415
     from .wl import WLKernel  # noqa: PLC0415
 
@@ -511,12 +520,7 @@ def nbgraph_benchmark(
                            progress=progress, **opts)
         enc_info = {"fidelity": None if er.report is None else er.report.to_dict(), "seconds": er.seconds,
                     "options": opts}
-        z = embed_pool(er.encoder.to("cpu").eval(), pool.batch, normalize=True)
-        if "embedding" in wanted:
-            encs["embedding"] = CachedEncoder.from_vectors(pool.batch, z, ops=vocab)
-        if "both" in wanted:
-            encs["both"] = CachedEncoder.from_vectors(pool.batch, torch.cat([z, embed_pool(raw, pool.batch)], 1),
-                                                      ops=vocab)
+        encs.update(_cached_features(er.encoder, raw, pool.batch, wanted, vocab))
     t_enc = time.perf_counter() - t0
     rows, failures, seconds = run_benchmark(
         pool, encs, parsed, trials=trials, queries=queries, seed=seed, n_init=n_init, batch_size=batch_size,

@@ -41,7 +41,7 @@ import torch
 
 from .bootstrap import network_key
 from .cell import Cell
-from .utils import check_finite, check_int, derive_seed
+from .utils import check_finite, check_int, derive_seed, init_then_batches
 
 __all__ = ["EvolutionSampler", "LocalSearchSampler", "BananasSampler", "BowlSampler", "path_features",
            "random_unevaluated", "mutation_candidates"]
@@ -172,11 +172,7 @@ class _Batched:
     batch_size: int
 
     def batches(self, iterations: int) -> list[range]:
-        first = min(self.n_init, iterations)
-        out = [range(0, first)] if first else []
-        b = self.batch_size
-        out += [range(s, min(s + b, iterations)) for s in range(first, iterations, b)]
-        return out
+        return init_then_batches(iterations, self.n_init, self.batch_size)
 
 
 # ---------------------------------------------------------------------- regularized evolution

@@ -24,7 +24,7 @@ from typing import Any
 from .bootstrap import ACQUISITIONS, bootstrap_optimize
 from .cell import Cell
 from .peers import BananasSampler, BowlSampler, EvolutionSampler, LocalSearchSampler
-from .utils import check_finite, check_int, derive_seed
+from .utils import check_finite, check_int, derive_seed, init_then_batches
 
 __all__ = ["RandomSampler", "AcquisitionSampler", "SAMPLERS", "make_sampler", "available"]
 
@@ -85,11 +85,7 @@ class AcquisitionSampler:
                 f"n_init={self.n_init}, kappa={self.kappa}, pool_size={self.pool_size})")
 
     def batches(self, iterations: int) -> list[range]:
-        first = min(self.n_init, iterations)
-        out = [range(0, first)] if first else []
-        b = self.batch_size
-        out += [range(s, min(s + b, iterations)) for s in range(first, iterations, b)]
-        return out
+        return init_then_batches(iterations, self.n_init, self.batch_size)
 
     def propose(self, search: Any, iterations: range) -> list[Cell]:
         start = iterations.start

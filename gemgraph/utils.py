@@ -227,3 +227,12 @@ def torch_load_reason(exc: BaseException) -> str:
     if m:
         return f"it holds Python objects, not only weights ({one_line(m.group(1), 160)}), so it is not loaded"
     return f"{type(exc).__name__}: {one_line(text)}"
+
+
+def init_then_batches(iterations: int, n_init: int, batch_size: int) -> list[range]:
+    """The batches of a sampler that starts with ``n_init`` random cells: ``range(0, n_init)``,
+    then ranges of ``batch_size`` up to ``iterations``."""
+    first = min(n_init, iterations)
+    out = [range(0, first)] if first else []
+    out += [range(s, min(s + batch_size, iterations)) for s in range(first, iterations, batch_size)]
+    return out
