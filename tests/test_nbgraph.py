@@ -354,3 +354,26 @@ def test_restricted_unpickler_is_used_not_plain_pickle(monkeypatch, tmp_path):
     assert len(t) == 2021
     buf = io.BytesIO(_pickle_bytes({1: 2}))
     assert buf.getvalue()
+
+
+def test_benchmark_nbgraph_cli_writes_the_nb101_files(tmp_path, capsys):
+    """`gemgraph benchmark nbgraph` runs every named method on the same draws through the loop and
+    writes the same regret.csv / summary.csv as the NB101 benchmark."""
+    import csv
+
+    from gemgraph.app.cli import main
+
+    out = tmp_path / "b"
+    assert main(["benchmark", "nbgraph", "--dataset", "citeseer", "--trials", "2", "--queries", "20",
+                 "--methods", "random,rea,ls,nasgem-seq:raw", "--out", str(out), "--quiet", "--no-plot"]) == 0
+    rows = list(csv.DictReader((out / "regret.csv").open()))
+    assert {r["method"] for r in rows} == {"random", "rea", "ls", "nasgem-seq:raw"}
+    assert all(float(r["regret"]) >= 0 for r in rows) and {int(r["queries"]) for r in rows} == {10, 20}
+    # the first n_init draws are shared: every method has the same best after 10 queries
+    first = {(r["method"], r["trial"]): float(r["best_accuracy"]) for r in rows if r["queries"] == "10"}
+    for t in ("0", "1"):
+        assert len({v for (m, tr), v in first.items() if tr == t and m != "rea"}) == 1
+    assert "NAS-Bench-Graph citeseer" in capsys.readouterr().out
+    assert main(["benchmark", "nbgraph", "--trials", "1", "--quiet"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert main(["benchmark", "nbgraph", "--dataset", "nope", "--quiet"]) == 2
