@@ -21,6 +21,7 @@ import torch
 
 from .cell import Cell
 from .vocab import DEFAULT_VOCAB, OpVocabulary, as_vocab
+from .errors import InputError
 
 __all__ = ["CellBatch", "as_batch"]
 
@@ -102,16 +103,16 @@ class CellBatch:
                 ``vocab`` lacks (the message names the cell and the op).
         """
         if isinstance(cells, Cell):
-            raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
+            raise InputError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
         cells = list(cells)
         n = len(cells)
         for k, c in enumerate(cells):
             if not isinstance(c, Cell):
-                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+                raise InputError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
         sizes = np.array([c.num_nodes for c in cells], dtype=np.int64)
         if n and sizes.max() > num_nodes:
             k = int(np.argmax(sizes))
-            raise ValueError(f"cells[{k}]: has {sizes[k]} nodes, more than the encoder's num_nodes={num_nodes}")
+            raise InputError(f"cells[{k}]: has {sizes[k]} nodes, more than the encoder's num_nodes={num_nodes}")
         voc = (cells[0].vocab if n else DEFAULT_VOCAB) if vocab is None else as_vocab(vocab)
 
         def indices(k: int, c: Cell) -> np.ndarray | None:
@@ -145,11 +146,11 @@ class CellBatch:
         ``ops`` index ``vocab`` (default the supernet's)."""
         adj = torch.as_tensor(adj)
         if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
-            raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
+            raise InputError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
         n, m, _ = adj.shape
         num_nodes = m if num_nodes is None else num_nodes
         if m > num_nodes:
-            raise ValueError(f"adj: cells have {m} nodes, more than num_nodes={num_nodes}")
+            raise InputError(f"adj: cells have {m} nodes, more than num_nodes={num_nodes}")
         adj = adj.bool()
         if m < num_nodes:
             adj = torch.nn.functional.pad(adj, (0, num_nodes - m, 0, num_nodes - m))
@@ -157,12 +158,12 @@ class CellBatch:
         if ops is not None:
             ops = torch.as_tensor(ops).long()
             if ops.shape != (n, m):
-                raise ValueError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
+                raise InputError(f"ops: expected shape {(n, m)}, got {tuple(ops.shape)}")
             real = ops >= 0
             sizes = real.sum(1)
             # padding (-1) must be trailing: the first sizes[i] ops are real, the rest padding
             if bool((real != (torch.arange(m)[None, :] < sizes[:, None])).any()):
-                raise ValueError("ops: padding (-1) must come after every real op of a cell")
+                raise InputError("ops: padding (-1) must come after every real op of a cell")
             if m < num_nodes:
                 ops = torch.nn.functional.pad(ops, (0, num_nodes - m), value=-1)
         return cls(adj, ops, sizes, as_vocab(vocab))

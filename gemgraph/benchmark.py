@@ -47,6 +47,7 @@ import torch
 from .encoders.base import Encoder
 from .nb101 import NB101Evaluator, NB101Pool, NB101Space
 from .utils import check_int
+from .errors import InputError
 
 __all__ = [
     "METHODS", "PEERS", "FEATURES", "DEFAULT_METHODS", "REGRET_COLUMNS", "BENCH_SUMMARY_COLUMNS", "parse_methods",
@@ -96,25 +97,25 @@ def parse_methods(methods: str | Sequence[str]) -> list[tuple[str, str | None]]:
     items = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else [str(m).strip() for m in methods]
     items = [m for m in items if m]
     if not items:
-        raise ValueError("methods: expected at least one method")
+        raise InputError("methods: expected at least one method")
     out: list[tuple[str, str | None]] = []
     for item in items:
         name, _, feats = item.partition(":")
         if name not in METHODS:
-            raise ValueError(f"methods: unknown method {name!r} in {item!r}; expected one of {list(METHODS)} "
+            raise InputError(f"methods: unknown method {name!r} in {item!r}; expected one of {list(METHODS)} "
                              f"(optionally METHOD:FEATURES with FEATURES in {list(FEATURES)})")
         if name in _NO_FEATURES:
             if feats:
-                raise ValueError(f"methods: {name!r} uses no predictor features, got {item!r}")
+                raise InputError(f"methods: {name!r} uses no predictor features, got {item!r}")
             entry: tuple[str, str | None] = (name, None)
         else:
             feats = feats or DEFAULT_FEATURES
             if feats not in FEATURES:
-                raise ValueError(f"methods: unknown feature set {feats!r} in {item!r}; "
+                raise InputError(f"methods: unknown feature set {feats!r} in {item!r}; "
                                  f"expected one of {list(FEATURES)}")
             entry = (name, feats)
         if entry in out:
-            raise ValueError(f"methods: {item!r} is given twice")
+            raise InputError(f"methods: {item!r} is given twice")
         out.append(entry)
     return out
 
@@ -140,7 +141,7 @@ def _lookup(pool: Any) -> tuple[Any, Any]:
 
     if isinstance(pool, NBGraphPool):
         return NBGraphSpace(pool), NBGraphEvaluator(pool)
-    raise ValueError(f"pool: expected an NB101Pool or an NBGraphPool, got {type(pool).__name__}")
+    raise InputError(f"pool: expected an NB101Pool or an NBGraphPool, got {type(pool).__name__}")
 
 
 def run_trial(method: str, features: str | None, pool: Any, encoder: Encoder, *, trial: int, queries: int,
@@ -230,12 +231,12 @@ def run_benchmark(pool: Any, encoders: Mapping[str, Encoder], methods: Sequence[
     check_int(top_k, "top_k", 0)
     check_int(n_init, "n_init", 2)
     if queries > len(pool):
-        raise ValueError(f"queries: expected at most the {len(pool)} models of the pool, got {queries}")
+        raise InputError(f"queries: expected at most the {len(pool)} models of the pool, got {queries}")
     guided = [m for m, _ in methods if m != "random"]
     if guided and queries <= n_init:
-        raise ValueError(f"queries: expected more than the {n_init} initial random models (n_init), got {queries}")
+        raise InputError(f"queries: expected more than the {n_init} initial random models (n_init), got {queries}")
     if any(m == "nasgem" for m in guided) and top_k < 1:
-        raise ValueError("top_k: 'nasgem' verifies its top predictions; expected top_k >= 1, got 0")
+        raise InputError("top_k: 'nasgem' verifies its top predictions; expected top_k >= 1, got 0")
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     seconds: dict[str, float] = {}

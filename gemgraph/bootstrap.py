@@ -22,6 +22,7 @@ from .encoders.base import CellBatch, Encoder, as_batch
 from .predictor import EfficiencyPredictor
 from .space import SearchSpace
 from .utils import check_finite, check_int
+from .errors import InputError
 
 
 #: Acquisition rules of :func:`bootstrap_optimize`: the ensemble mean, an upper (or, with a
@@ -119,7 +120,7 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
     else:
         cells = list(candidates)
         if not cells:
-            raise ValueError("candidates_or_space: expected a SearchSpace or a non-empty sequence of cells")
+            raise InputError("candidates_or_space: expected a SearchSpace or a non-empty sequence of cells")
         batch = CellBatch.from_cells(cells, num_nodes)
     n = len(batch)
     if n > num_samples:  # draw num_samples of the pool without replacement
@@ -194,18 +195,18 @@ def bootstrap_optimize(
     check_int(batch_size, "batch_size", 1)
     check_int(min_predicted, "min_predicted", 0)
     if acquisition not in ACQUISITIONS:
-        raise ValueError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
+        raise InputError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
     check_finite(kappa, "kappa")
     if not isinstance(encoder, Encoder):
-        raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+        raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
     check_is_fitted(predictor, msg="predictor: expected a fitted %(name)s (call fit() first)")
     if vectors is not None and _is_space(candidates_or_space):
-        raise ValueError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
+        raise InputError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")
     batch, pool_idx, n_pool = _pool(candidates_or_space, int(num_samples), seed, encoder.num_nodes)
     if vectors is not None:
         vectors = torch.as_tensor(vectors)
         if vectors.dim() != 2 or vectors.shape[0] != n_pool:
-            raise ValueError(f"vectors: expected shape ({n_pool}, d), one row per pool candidate, "
+            raise InputError(f"vectors: expected shape ({n_pool}, d), one row per pool candidate, "
                              f"got {tuple(vectors.shape)}")
         if len(pool_idx) != n_pool:
             vectors = vectors[torch.from_numpy(pool_idx)]
@@ -231,7 +232,7 @@ def bootstrap_optimize(
     inc: dict[Cell, tuple[Cell, float]] = {}
     for cell, score in incumbents or ():
         if not isinstance(cell, Cell):
-            raise ValueError(f"incumbents: expected (Cell, score) pairs, got a {type(cell).__name__}")
+            raise InputError(f"incumbents: expected (Cell, score) pairs, got a {type(cell).__name__}")
         if score is None or not math.isfinite(float(score)):
             continue
         k = network_key(cell)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .vocab import DEFAULT_VOCAB, OP_ALIASES, OPS, OpVocabulary, as_vocab
+from .errors import InputError
 
 __all__ = ["Cell", "OPS", "OP_ALIASES", "OP_INDEX", "canonical_op", "alive_mask", "count_concat", "OpVocabulary"]
 
@@ -57,22 +58,22 @@ def _as_matrix(adjacency: Any, argument: str = "adjacency") -> np.ndarray:
     try:
         arr = np.asarray(adjacency)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise ValueError(f"{argument}: expected an N x N matrix, could not read it ({exc})") from None
+        raise InputError(f"{argument}: expected an N x N matrix, could not read it ({exc})") from None
     if arr.dtype == object:
-        raise ValueError(f"{argument}: expected an N x N numeric matrix, got a ragged or object array")
+        raise InputError(f"{argument}: expected an N x N numeric matrix, got a ragged or object array")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{argument}: expected a square N x N matrix, got shape {tuple(arr.shape)}")
+        raise InputError(f"{argument}: expected a square N x N matrix, got shape {tuple(arr.shape)}")
     if arr.shape[0] < 2:
-        raise ValueError(f"{argument}: expected N >= 2 nodes (input + at least one), got N = {arr.shape[0]}")
+        raise InputError(f"{argument}: expected N >= 2 nodes (input + at least one), got N = {arr.shape[0]}")
     if arr.dtype == bool:
         return arr.astype(np.uint8)
     if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{argument}: expected a numeric 0/1 matrix, got dtype {arr.dtype}")
+        raise InputError(f"{argument}: expected a numeric 0/1 matrix, got dtype {arr.dtype}")
     out = arr.astype(np.uint8)
     if not (out == arr).all() or out.max(initial=0) > 1:
         ok = (arr == 0) | (arr == 1)
         bad = arr[~ok].ravel()[:3]
-        raise ValueError(f"{argument}: expected only 0/1 entries, found {bad.tolist()}")
+        raise InputError(f"{argument}: expected only 0/1 entries, found {bad.tolist()}")
     return out
 
 
@@ -106,7 +107,7 @@ class Cell:
         n = adj.shape[0]
         if (adj & _lower_mask(n)).any():
             i, j = map(int, np.argwhere(np.tril(adj))[0])
-            raise ValueError(
+            raise InputError(
                 "adjacency: expected a strictly upper-triangular matrix (edges i -> j with i < j); "
                 f"found a 1 at [{i}, {j}]. Use Cell.from_dag() for a DAG in another node order."
             )
@@ -147,18 +148,18 @@ class Cell:
         if ops is None:
             return None
         if isinstance(ops, str):
-            raise ValueError(f"ops: expected a sequence of {n} operation names, got the string {ops!r}")
+            raise InputError(f"ops: expected a sequence of {n} operation names, got the string {ops!r}")
         known = vocab._index
         ops = tuple(o if o in known else vocab.canonical(o) for o in ops)
         if len(ops) != n:
-            raise ValueError(f"ops: expected {n} operation names (one per node), got {len(ops)}")
+            raise InputError(f"ops: expected {n} operation names (one per node), got {len(ops)}")
         inp, out = vocab.input, vocab.output
         if ops[0] != inp:
-            raise ValueError(f"ops: node 0 is the cell input and must be {inp!r}, got {ops[0]!r}")
+            raise InputError(f"ops: node 0 is the cell input and must be {inp!r}, got {ops[0]!r}")
         if inp in ops[1:]:
-            raise ValueError(f"ops: {inp!r} is allowed on node 0 only, found at {ops.index(inp, 1)}")
+            raise InputError(f"ops: {inp!r} is allowed on node 0 only, found at {ops.index(inp, 1)}")
         if out is not None and out in ops[:-1]:
-            raise ValueError(f"ops: {out!r} is allowed on the last node only, found at {ops.index(out)}")
+            raise InputError(f"ops: {out!r} is allowed on the last node only, found at {ops.index(out)}")
         return ops
 
     # ------------------------------------------------------------------ properties
@@ -266,12 +267,12 @@ class Cell:
         alive = self.alive_mask()
         kept = np.flatnonzero(alive)
         if len(kept) < 2:
-            raise ValueError("cell: no node is reachable from the input; the pruned cell would be empty")
+            raise InputError("cell: no node is reachable from the input; the pruned cell would be empty")
         adj = self._adj[np.ix_(kept, kept)]
         ops = None if self._ops is None else [self._ops[i] for i in kept]
         out = self._vocab.output
         if ops is not None and self._ops is not None and out is not None and self._ops[-1] == out and ops[-1] != out:
-            raise ValueError(f"cell: the {out!r} node is not reachable from the input")
+            raise InputError(f"cell: the {out!r} node is not reachable from the input")
         pruned = Cell(adj, ops, self._vocab)
         self._pruned = pruned
         return (pruned, kept) if return_kept else pruned
@@ -312,18 +313,18 @@ class Cell:
         voc = as_vocab(vocab)
         if ops is not None:
             if isinstance(ops, str) or len(ops) != n:
-                raise ValueError(f"ops: expected {n} operation names (one per node), got {ops!r}")
+                raise InputError(f"ops: expected {n} operation names (one per node), got {ops!r}")
             ops = [voc.canonical(o) for o in ops]
         if input_node is None:
             input_node = ops.index(voc.input) if ops is not None and voc.input in ops else 0
         if not 0 <= int(input_node) < n:
-            raise ValueError(f"input_node: expected an index in [0, {n}), got {input_node}")
+            raise InputError(f"input_node: expected an index in [0, {n}), got {input_node}")
         input_node = int(input_node)
         if np.diag(adj).any():
-            raise ValueError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; "
+            raise InputError(f"adjacency: self-loop at node {int(np.flatnonzero(np.diag(adj))[0])}; "
                              "a cell must be acyclic")
         if adj[:, input_node].any():
-            raise ValueError(f"input_node: node {input_node} has an incoming edge; the input must be a source")
+            raise InputError(f"input_node: node {input_node} has an incoming edge; the input must be a source")
         indeg = adj.sum(axis=0).astype(np.int64)
         order: list[int] = [input_node]
         indeg_work = indeg.copy()
@@ -340,7 +341,7 @@ class Cell:
                     heapq.heappush(heap, int(j))
         if len(order) != n:
             cyc = sorted(set(range(n)) - set(order))
-            raise ValueError(f"adjacency: the graph has a cycle through nodes {cyc}; a cell must be a DAG")
+            raise InputError(f"adjacency: the graph has a cycle through nodes {cyc}; a cell must be a DAG")
         perm = np.array(order)
         new_ops = None if ops is None else [ops[i] for i in perm]
         return cls(adj[np.ix_(perm, perm)].astype(np.uint8), new_ops, voc)
@@ -360,7 +361,7 @@ class Cell:
         import networkx as nx  # noqa: PLC0415 - networkx loads only for the networkx conversions
 
         if not isinstance(graph, nx.DiGraph):
-            raise ValueError(f"graph: expected a networkx.DiGraph, got {type(graph).__name__}")
+            raise InputError(f"graph: expected a networkx.DiGraph, got {type(graph).__name__}")
         nodes = list(graph.nodes)
         adj = nx.to_numpy_array(graph, nodelist=nodes, weight=None, dtype=np.uint8)
         attrs = [graph.nodes[v].get(op_attr) for v in nodes]
@@ -376,13 +377,13 @@ class Cell:
         edge_index = getattr(data, "edge_index", None)
         n = getattr(data, "num_nodes", None)
         if edge_index is None or n is None:
-            raise ValueError("data: expected a torch_geometric Data with edge_index and num_nodes")
+            raise InputError("data: expected a torch_geometric Data with edge_index and num_nodes")
         edge_index = torch.as_tensor(edge_index)
         if edge_index.dim() != 2 or edge_index.size(0) != 2:
-            raise ValueError(f"data.edge_index: expected shape [2, E], got {tuple(edge_index.shape)}")
+            raise InputError(f"data.edge_index: expected shape [2, E], got {tuple(edge_index.shape)}")
         n = int(n)
         if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= n):
-            raise ValueError(f"data.edge_index: node index out of range [0, {n})")
+            raise InputError(f"data.edge_index: node index out of range [0, {n})")
         adj = np.zeros((n, n), dtype=np.uint8)
         ei = edge_index.cpu().numpy()
         adj[ei[0], ei[1]] = 1
@@ -392,7 +393,7 @@ class Cell:
             op = torch.as_tensor(op).cpu().numpy().astype(np.int64)
             voc = as_vocab(vocab)
             if op.shape != (n,) or op.min() < 0 or op.max() >= len(voc):
-                raise ValueError(f"data.op: expected {n} indices into the vocabulary {list(voc.names)}, "
+                raise InputError(f"data.op: expected {n} indices into the vocabulary {list(voc.names)}, "
                                  f"got {op.tolist()}")
             ops = [voc.names[i] for i in op]
             return cls(adj, ops, voc)
@@ -436,7 +437,7 @@ class Cell:
         edge_index = torch.from_numpy(np.stack([src, dst]).astype(np.int64))
         n = self.num_nodes if num_nodes is None else int(num_nodes)
         if n < self.num_nodes:
-            raise ValueError(f"num_nodes: expected >= the cell's {self.num_nodes} nodes, got {num_nodes!r}")
+            raise InputError(f"num_nodes: expected >= the cell's {self.num_nodes} nodes, got {num_nodes!r}")
         adj = torch.from_numpy(self._adj.copy())
         if self._ops is not None:
             op = torch.from_numpy(self.op_indices)

@@ -59,6 +59,7 @@ from typing import Any, ClassVar, Union
 from . import __version__
 from .space import check_macs_window
 from .wl import label_names
+from .errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -244,10 +245,10 @@ class _Section:
                 coerced = _coerce(value, hint)
             except _Mismatch:
                 expect = f.metadata.get("expect") or _describe(hint)
-                raise ValueError(f"{name}: expected {expect}, got {value!r}") from None
+                raise InputError(f"{name}: expected {expect}, got {value!r}") from None
             choices = f.metadata.get("choices")
             if choices is not None and coerced not in choices:
-                raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+                raise InputError(f"{name}: expected one of {list(choices)}, got {value!r}")
             check = f.metadata.get("check")
             if check is not None:
                 coerced = check(coerced, name)
@@ -266,7 +267,7 @@ class _Section:
         """A copy with the keys of ``values`` changed (validated; unknown keys raise ValueError)."""
         if not isinstance(values, Mapping):
             name = self._prefix.rstrip(".") or "space"
-            raise ValueError(f"{name}: expected a table of {name} settings, got {values!r}")
+            raise InputError(f"{name}: expected a table of {name} settings, got {values!r}")
         valid = self.keys()
         for key in values:
             if key not in valid:
@@ -292,7 +293,7 @@ def _ints(low: int, high: int | None = None) -> Any:
 
     def check(value: Any, name: str) -> Any:
         if value is not None and (value < low or (high is not None and value > high)):
-            raise ValueError(f"{name}: expected {want}, got {value!r}")
+            raise InputError(f"{name}: expected {want}, got {value!r}")
         return value
     return check
 
@@ -300,14 +301,14 @@ def _ints(low: int, high: int | None = None) -> Any:
 def _positive(value: Any, name: str) -> Any:
     """A field check: a number > 0 (None passes)."""
     if value is not None and not value > 0:
-        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
+        raise InputError(f"{name}: expected a number > 0, got {value!r}")
     return value
 
 
 def _check_edge_prob(value: Any, name: str) -> Any:
     lo, hi = value
     if not 0 < lo <= hi <= 1:
-        raise ValueError(f"{name}: expected [low, high] with 0 < low <= high <= 1, got {list(value)}")
+        raise InputError(f"{name}: expected [low, high] with 0 < low <= high <= 1, got {list(value)}")
     return value
 
 
@@ -525,15 +526,15 @@ class RunConfig(_Section):
         for name, cls in (("space", SpaceConfig), *_SECTIONS.items()):
             value = getattr(self, name)
             if not isinstance(value, cls):
-                raise ValueError(f"{name}: expected a {cls.__name__}, got {value!r}")
+                raise InputError(f"{name}: expected a {cls.__name__}, got {value!r}")
         if self.space.min_ops is not None and self.space.min_ops > self.space.nodes - 1:
-            raise ValueError(f"min_ops: expected at most nodes - 1 = {self.space.nodes - 1} operation nodes, got "
+            raise InputError(f"min_ops: expected at most nodes - 1 = {self.space.nodes - 1} operation nodes, got "
                              f"{self.space.min_ops}")
         if self.bootstrap.verify_top > self.bootstrap.top_k:
-            raise ValueError(f"bootstrap.verify_top: expected at most bootstrap.top_k = {self.bootstrap.top_k}, got "
+            raise InputError(f"bootstrap.verify_top: expected at most bootstrap.top_k = {self.bootstrap.top_k}, got "
                              f"{self.bootstrap.verify_top}")
         if self.objective == "regime" and self.space.macs is None:
-            raise ValueError("objective: 'regime' (the accuracy inside a MAC window) needs a MAC window; got macs = "
+            raise InputError("objective: 'regime' (the accuracy inside a MAC window) needs a MAC window; got macs = "
                              "None (set macs = [low, high], or objective = 'efficiency')")
 
     @classmethod
@@ -559,7 +560,7 @@ class RunConfig(_Section):
         space's keys (flat, or in a ``space`` table), and partial section tables
         (``{"trainer": {"epochs": 3}}``). Unknown keys raise ValueError listing the valid ones."""
         if not isinstance(values, Mapping):
-            raise ValueError(f"config: expected a table (dict) of settings, got {values!r}")
+            raise InputError(f"config: expected a table (dict) of settings, got {values!r}")
         valid = self.keys()
         own: dict[str, Any] = {}
         space: dict[str, Any] = {}
@@ -573,10 +574,10 @@ class RunConfig(_Section):
                 space[key] = value
             elif key == "space":
                 if not isinstance(value, Mapping):
-                    raise ValueError(f"space: expected a table of space settings, got {value!r}")
+                    raise InputError(f"space: expected a table of space settings, got {value!r}")
                 for k, v in value.items():
                     if k in space and space[k] != v:
-                        raise ValueError(f"space.{k}: given twice with different values ({space[k]!r}, {v!r})")
+                        raise InputError(f"space.{k}: given twice with different values ({space[k]!r}, {v!r})")
                     space[k] = v
             else:
                 sections[key] = getattr(self, key).merged(value)
@@ -606,16 +607,16 @@ class RunConfig(_Section):
                 gemgraph version), missing keys or bad values (not a search run's config).
         """
         if not isinstance(values, Mapping):
-            raise ValueError(f"config: the run's stored config is not a table, got {values!r}")
+            raise InputError(f"config: the run's stored config is not a table, got {values!r}")
         flat = _flatten(values)
         valid = cls.all_keys()
         missing = [k for k in valid if k not in flat and k not in LEGACY_DEFAULTS]
         if missing:
-            raise ValueError(f"config: the run's stored config lacks {missing}: it is not a gemgraph search run's "
+            raise InputError(f"config: the run's stored config lacks {missing}: it is not a gemgraph search run's "
                              "config (or it is damaged)")
         unknown = sorted(k for k in flat if k not in valid)
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"config: the run's stored config has key(s) {unknown} that gemgraph {__version__} does not know "
                 f"(valid: {', '.join(valid)}); the run was written by another gemgraph version: open it with that "
                 "version, or start a new run with the settings you want (gemgraph config show lists them)")
@@ -623,7 +624,7 @@ class RunConfig(_Section):
         try:
             return cls().with_overrides(filled)
         except ValueError as exc:
-            raise ValueError(f"config: the run's stored config has a bad value: {exc}") from None
+            raise InputError(f"config: the run's stored config has a bad value: {exc}") from None
 
     def to_lines(self) -> str:
         """One ``key = value`` line per leaf key (values as JSON), sections last."""
@@ -636,7 +637,7 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
         if not isinstance(key, str):
-            raise ValueError(f"config: expected string keys, got {key!r}")
+            raise InputError(f"config: expected string keys, got {key!r}")
         if "." not in key:
             out[key] = value
             continue
@@ -645,7 +646,7 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
             raise _unknown_key(key, [*_SECTIONS, "space"], what="config section")
         table = out.setdefault(sec, {})
         if not isinstance(table, dict):
-            raise ValueError(f"{key}: given both as {sec!r} = {table!r} and as a dotted key")
+            raise InputError(f"{key}: given both as {sec!r} = {table!r} and as a dotted key")
         table[sub] = value
     return out
 
@@ -721,7 +722,7 @@ LEGACY_DEFAULTS: Mapping[str, Any] = types.MappingProxyType({
 def preset_config(preset: str) -> RunConfig:
     """The preset ``preset`` (:data:`PRESETS`)."""
     if not isinstance(preset, str) or preset not in PRESETS:
-        raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
+        raise InputError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
     return PRESETS[preset]
 
 
@@ -751,11 +752,11 @@ def load_config_file(path: str | os.PathLike, argument: str = "--config") -> dic
         raise FileNotFoundError(f"{argument}: no such config file {os.fspath(path)!r}")
     suffix = p.suffix.lower()
     if suffix not in (".json", ".toml"):
-        raise ValueError(f"{argument}: expected a .json or .toml config file, got {os.fspath(path)!r}")
+        raise InputError(f"{argument}: expected a .json or .toml config file, got {os.fspath(path)!r}")
     try:
         if suffix == ".toml":
             if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
-                raise ValueError(f"{argument}: TOML config files need Python >= 3.11 or the tomli package; "
+                raise InputError(f"{argument}: TOML config files need Python >= 3.11 or the tomli package; "
                                  "use a .json file")
             with open(p, "rb") as fh:
                 data = tomllib.load(fh)
@@ -765,9 +766,9 @@ def load_config_file(path: str | os.PathLike, argument: str = "--config") -> dic
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         if str(exc).startswith(argument):
             raise
-        raise ValueError(f"{argument}: {os.fspath(path)!r} is not valid {suffix[1:].upper()} ({exc})") from None
+        raise InputError(f"{argument}: {os.fspath(path)!r} is not valid {suffix[1:].upper()} ({exc})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{argument}: expected a table of settings in {os.fspath(path)!r}, "
+        raise InputError(f"{argument}: expected a table of settings in {os.fspath(path)!r}, "
                          f"got {type(data).__name__}")
     return data
 
@@ -785,7 +786,7 @@ def parse_set(items: Sequence[str] | None, argument: str = "--set") -> dict[str,
         key, eq, text = str(item).partition("=")
         key = key.strip()
         if not eq or not key:
-            raise ValueError(f"{argument}: expected SECTION.KEY=VALUE (e.g. trainer.epochs=3), got {item!r}")
+            raise InputError(f"{argument}: expected SECTION.KEY=VALUE (e.g. trainer.epochs=3), got {item!r}")
         try:
             value = json.loads(text)
         except ValueError:
@@ -818,12 +819,12 @@ def resolve_config(preset: str | None = None, *, file: str | os.PathLike | None 
         try:
             cfg = cfg.merged(data)
         except ValueError as exc:
-            raise ValueError(f"--config {os.fspath(file)!r}: {exc}") from None  # type: ignore[arg-type]
+            raise InputError(f"--config {os.fspath(file)!r}: {exc}") from None  # type: ignore[arg-type]
     if values:
         try:
             cfg = cfg.with_overrides(values)
         except ValueError as exc:
-            raise ValueError(f"--set: {exc}") from None
+            raise InputError(f"--set: {exc}") from None
     return cfg.with_overrides({k: v for k, v in (overrides or {}).items() if v is not None})
 
 
@@ -839,6 +840,6 @@ def changed_keys(cfg: RunConfig, *, file: str | os.PathLike | None = None,
             after = _flatten(cfg.merged(layer).to_dict() if source == "--config" else
                              cfg.with_overrides(layer).to_dict())
         except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+            raise InputError(f"{source}: {exc}") from None
         out += [(source, k, after[k], current[k]) for k in current if after[k] != current[k]]
     return out

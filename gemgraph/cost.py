@@ -28,11 +28,12 @@ from .nn import MOBILENET_STAGES, CifarNet, MobileNet, make_divisible
 from .nn.ops import OP_REGISTRY, op_spec
 from .utils import check_int
 from .vocab import DEFAULT_VOCAB, OpVocabulary, as_vocab
+from .errors import InputError
 
 __all__ = ["count", "count_params", "cell_stats", "stats_chunk", "CellCost", "STAT_NAMES", "NoCostRule"]
 
 
-class NoCostRule(ValueError):
+class NoCostRule(InputError):
     """An op of a cell has no closed-form cost rule (:func:`gemgraph.nn.register_op`):
     :class:`CellCost` measures such cells with the FLOP counter instead."""
 
@@ -40,7 +41,7 @@ class NoCostRule(ValueError):
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of ``model`` (shared parameters counted once)."""
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise InputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -70,13 +71,13 @@ def count(
         (300774272, 3504872)
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise InputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     try:
         size = tuple(int(s) for s in input_size)
     except (TypeError, ValueError):
-        raise ValueError(f"input_size: expected (C, H, W) or (B, C, H, W) ints, got {input_size!r}") from None
+        raise InputError(f"input_size: expected (C, H, W) or (B, C, H, W) ints, got {input_size!r}") from None
     if len(size) not in (3, 4) or min(size) < 1:
-        raise ValueError(f"input_size: expected (C, H, W) or (B, C, H, W) with positive sizes, got {input_size!r}")
+        raise InputError(f"input_size: expected (C, H, W) or (B, C, H, W) with positive sizes, got {input_size!r}")
     if len(size) == 3:
         size = (1,) + size
     if device is None:
@@ -120,20 +121,20 @@ def _as_cell_tensors(cells: Any, vocab: OpVocabulary | None = None
     elif isinstance(cells, torch.Tensor):
         adj, ops = cells, None
     elif isinstance(cells, Cell):
-        raise ValueError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
+        raise InputError("cells: expected a sequence of cells, got a single Cell (wrap it in a list)")
     else:
         cells = list(cells)
         if not cells:
-            raise ValueError("cells: expected at least one cell")
+            raise InputError("cells: expected at least one cell")
         for k, c in enumerate(cells):
             if not isinstance(c, Cell):
-                raise ValueError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
+                raise InputError(f"cells[{k}]: expected a gemgraph.Cell, got {type(c).__name__}")
         N = max(c.num_nodes for c in cells)
         a = np.zeros((len(cells), N, N), dtype=bool)
         o = np.full((len(cells), N), -1, dtype=np.int64)
         with_ops = all(c.ops is not None for c in cells)
         if not with_ops and any(c.ops is not None for c in cells):
-            raise ValueError("cells: expected all cells with ops or all without, got a mix")
+            raise InputError("cells: expected all cells with ops or all without, got a mix")
         voc = cells[0].vocab if vocab is None else voc
         for k, c in enumerate(cells):  # zero-padded (padding nodes are isolated, never kept)
             a[k, : c.num_nodes, : c.num_nodes] = c.adjacency
@@ -142,11 +143,11 @@ def _as_cell_tensors(cells: Any, vocab: OpVocabulary | None = None
         adj, ops = torch.from_numpy(a), torch.from_numpy(o) if with_ops else None
     adj = torch.as_tensor(adj)
     if adj.dim() != 3 or adj.shape[1] != adj.shape[2]:
-        raise ValueError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
+        raise InputError(f"adj: expected shape (n, N, N), got {tuple(adj.shape)}")
     if ops is not None:
         ops = torch.as_tensor(ops)
         if ops.shape != adj.shape[:2]:
-            raise ValueError(f"ops: expected shape {tuple(adj.shape[:2])}, got {tuple(ops.shape)}")
+            raise InputError(f"ops: expected shape {tuple(adj.shape[:2])}, got {tuple(ops.shape)}")
     return adj.bool(), None if ops is None else ops.long(), voc
 
 
@@ -227,7 +228,7 @@ def _cell_stats(cells: Any, default_op: str, chunk: int, vocab: OpVocabulary | N
     (their rows are not meaningful)."""
     adj, ops, voc = _as_cell_tensors(cells, vocab)
     if isinstance(default_op, str) and default_op in ("input", "output"):
-        raise ValueError(f"default_op: expected an operation, got the structural {default_op!r}")
+        raise InputError(f"default_op: expected an operation, got the structural {default_op!r}")
     default_name = op_spec(default_op, argument="default_op").name
     if ops is None:  # the default op everywhere: index it in the supernet's vocabulary when it is there
         voc = DEFAULT_VOCAB if default_name in DEFAULT_VOCAB else OpVocabulary(("input", default_name))
@@ -241,7 +242,7 @@ def _cell_stats(cells: Any, default_op: str, chunk: int, vocab: OpVocabulary | N
     upper = torch.ones(N, N, dtype=torch.bool).triu(1)
     if bool((adj & ~upper).any()):
         k = int((adj & ~upper).flatten(1).any(1).nonzero()[0])
-        raise ValueError(f"cells[{k}]: adjacency is not strictly upper-triangular")
+        raise InputError(f"cells[{k}]: adjacency is not strictly upper-triangular")
     node = torch.arange(N)
     for lo in range(0, n, chunk):
         a = adj[lo : lo + chunk]
@@ -249,7 +250,7 @@ def _cell_stats(cells: Any, default_op: str, chunk: int, vocab: OpVocabulary | N
         nonempty = alive[:, 1:].any(1)
         if not bool(nonempty.all()):
             k = lo + int((~nonempty).nonzero()[0])
-            raise ValueError(f"cells[{k}]: no node is reachable from the input; the pruned cell would be empty")
+            raise InputError(f"cells[{k}]: no node is reachable from the input; the pruned cell would be empty")
         if ops is None:
             o = torch.full(alive.shape, default, dtype=torch.long)
         else:
@@ -257,11 +258,11 @@ def _cell_stats(cells: Any, default_op: str, chunk: int, vocab: OpVocabulary | N
             last = o[:, -1] == I_OUT
             if bool((last & ~alive[:, -1]).any()):
                 k = lo + int((last & ~alive[:, -1]).nonzero()[0])
-                raise ValueError(f"cells[{k}]: the 'output' node is not reachable from the input")
+                raise InputError(f"cells[{k}]: the 'output' node is not reachable from the input")
             bad = alive & (node > 0) & ((o < 0) | (o >= len(voc)) | (o == I_IN))
             if bool(bad.any()):
                 k, j = (int(v) for v in bad.nonzero()[0])
-                raise ValueError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
+                raise InputError(f"cells[{lo + k}]: node {j} is reachable but has op index {int(o[k, j])}, "
                                  "not an operation")
         if general:
             st, miss = _general_stats(a, o, alive, voc)
@@ -390,11 +391,11 @@ class CellCost:
                  **options: Any) -> None:
         key = _NETWORK_ALIASES.get(str(network).lower()) if isinstance(network, str) else None
         if key is None:
-            raise ValueError(f"network: expected one of {list(_NETWORKS)} (or 'cifar' / 'imagenet'), got {network!r}")
+            raise InputError(f"network: expected one of {list(_NETWORKS)} (or 'cifar' / 'imagenet'), got {network!r}")
         allowed = _CIFAR_KEYS if key == "cifarnet" else _MOBILENET_KEYS
         unknown = sorted(set(options) - allowed)
         if unknown:
-            raise ValueError(f"options: unknown {key} option(s) {unknown}; expected some of {sorted(allowed)}")
+            raise InputError(f"options: unknown {key} option(s) {unknown}; expected some of {sorted(allowed)}")
         if input_size is None:
             input_size = 32 if key == "cifarnet" else 224
         if isinstance(input_size, (int, np.integer)) and not isinstance(input_size, bool):
@@ -405,7 +406,7 @@ class CellCost:
             except (TypeError, ValueError):
                 hw = ()
         if len(hw) != 2 or min(hw) < 1:
-            raise ValueError(f"input_size: expected an int or (H, W) with positive sizes, got {input_size!r}")
+            raise InputError(f"input_size: expected an int or (H, W) with positive sizes, got {input_size!r}")
         self.network, self.input_size, self.options = key, hw, dict(options)
 
         def pos_int(name: str, default: int) -> int:
@@ -418,7 +419,7 @@ class CellCost:
             except (TypeError, ValueError):
                 ok = False
             if not ok or isinstance(v, bool):
-                raise ValueError(f"{name}: expected a positive number, got {v!r}")
+                raise InputError(f"{name}: expected a positive number, got {v!r}")
             return float(v)
 
         H, W = hw
@@ -450,11 +451,11 @@ class CellCost:
             try:
                 stages = [tuple(int(v) for v in s) for s in stages]
             except (TypeError, ValueError):
-                raise ValueError(f"stages: expected (out_channels, num_cells, stride) triples, "
+                raise InputError(f"stages: expected (out_channels, num_cells, stride) triples, "
                                  f"got {stages!r}") from None
             for k, st in enumerate(stages):
                 if len(st) != 3 or st[0] < 1 or st[1] < 1 or st[2] not in (1, 2):
-                    raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {st}")
+                    raise InputError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), got {st}")
             c_in = make_divisible(stem * width)
             H, W = _conv_out(H, 2), _conv_out(W, 2)
             const_m += 9 * 3 * c_in * H * W  # stem: 3x3 conv, stride 2

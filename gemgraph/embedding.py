@@ -30,6 +30,7 @@ from .encoders.base import CellBatch, Encoder
 from .space import SearchSpace
 from .utils import check_int, resolve_device, single_thread, warmup_cosine
 from .wl import WLKernel
+from .errors import InputError
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _pairs_same_size(sizes: np.ndarray, n_pairs: int, rng: np.random.Generator) 
     groups = [np.flatnonzero(sizes == s) for s in np.unique(sizes)]
     groups = [g for g in groups if len(g) >= 2]
     if not groups:
-        raise ValueError("cells: need at least two cells of the same node count to form pairs")
+        raise InputError("cells: need at least two cells of the same node count to form pairs")
     w = np.array([len(g) * (len(g) - 1) for g in groups], dtype=np.float64)
     counts = rng.multinomial(n_pairs, w / w.sum())
     out = []
@@ -177,7 +178,7 @@ def _draw_cells(source: Any, n: int, seed: int) -> list[Cell]:
         return source.sample(n, seed=seed)
     cells = list(source)
     if not cells or not all(isinstance(c, Cell) for c in cells):
-        raise ValueError("space: expected a SearchSpace or a non-empty sequence of gemgraph.Cell")
+        raise InputError("space: expected a SearchSpace or a non-empty sequence of gemgraph.Cell")
     return cells
 
 
@@ -191,7 +192,7 @@ def _split_unique(cells: list[Cell], n_train: int, n_val: int, n_test: int,
     if len(uniq) < need:
         # scale down proportionally for small pools (e.g. a small list of cells)
         if len(uniq) < 6:
-            raise ValueError(f"space: need at least 6 distinct cells to train and evaluate, got {len(uniq)}")
+            raise InputError(f"space: need at least 6 distinct cells to train and evaluate, got {len(uniq)}")
         f = len(uniq) / need
         n_val, n_test = max(2, int(n_val * f)), max(2, int(n_test * f))
         n_train = len(uniq) - n_val - n_test
@@ -271,25 +272,25 @@ def train_encoder(
     """
     t0 = time.perf_counter()
     if not isinstance(encoder, Encoder):
-        raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+        raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
     kernel = WLKernel(n_iter=3, node_labels="degree") if kernel is None else kernel
     if not isinstance(kernel, WLKernel) or not kernel.normalize:
-        raise ValueError("kernel: expected a normalised gemgraph.WLKernel (values in [0, 1])")
+        raise InputError("kernel: expected a normalised gemgraph.WLKernel (values in [0, 1])")
     for name, value, lo in [("n_train", n_train, 2), ("n_val", n_val, 2), ("n_test", n_test, 2),
                         ("val_pairs", val_pairs, 1),
                         ("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0), ("patience", patience, 1)]:
         check_int(value, name, lo)
     if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr: expected a positive finite float, got {lr!r}")
+        raise InputError(f"lr: expected a positive finite float, got {lr!r}")
     if schedule not in ("onecycle", "plateau"):
-        raise ValueError(f"schedule: expected 'onecycle' or 'plateau', got {schedule!r}")
+        raise InputError(f"schedule: expected 'onecycle' or 'plateau', got {schedule!r}")
     dev = resolve_device(device)
 
     pool = _draw_cells(space, n_train + n_val + n_test + 64, seed)
     train, val, test = _split_unique(pool, n_train, n_val, n_test, seed + 1)
     for c in train + val + test:
         if c.num_nodes > encoder.num_nodes:
-            raise ValueError(f"space: cells of {c.num_nodes} nodes exceed the encoder's num_nodes={encoder.num_nodes}")
+            raise InputError(f"space: cells of {c.num_nodes} nodes exceed the encoder's num_nodes={encoder.num_nodes}")
 
     # WL: one feature pass for all graphs (each graph once), pair values from the features
     F = kernel.normalized_features(train + val + test)

@@ -57,6 +57,7 @@ from .cost import count
 from .nn import CifarNet
 from .score import check_objective, objective_score
 from .utils import check_int, resolve_device, warmup_cosine
+from .errors import InputError
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
 
@@ -120,7 +121,7 @@ def _warmup_cosine(total: int, warmup: float = 0.15):
 def _check_float(value: Any, name: str, low: float = 0.0, strict: bool = True) -> float:
     ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or (value <= low if strict else value < low):
-        raise ValueError(f"{name}: expected a finite number {'>' if strict else '>='} {low}, got {value!r}")
+        raise InputError(f"{name}: expected a finite number {'>' if strict else '>='} {low}, got {value!r}")
     return float(value)
 
 
@@ -216,15 +217,15 @@ class ProxyTrainer:
         self.max_train_images = None if max_train_images is None else check_int(max_train_images, "max_train_images", 1)
         self.max_eval_images = None if max_eval_images is None else check_int(max_eval_images, "max_eval_images", 1)
         if split not in ("val", "test"):
-            raise ValueError(f"split: expected 'val' or 'test', got {split!r}")
+            raise InputError(f"split: expected 'val' or 'test', got {split!r}")
         self.split = split
         self.root = root
         for name, ds in (("train_data", train_data), ("eval_data", eval_data)):
             if ds is not None and not (hasattr(ds, "data") and hasattr(ds, "targets") and hasattr(ds, "batch")):
-                raise ValueError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), "
+                raise InputError(f"{name}: expected a CifarTensorDataset-like object (.data, .targets, .batch), "
                                  f"got {type(ds).__name__}")
         if (train_data is None) != (eval_data is None):
-            raise ValueError("train_data/eval_data: give both or neither")
+            raise InputError("train_data/eval_data: give both or neither")
         self.train_data, self.eval_data = train_data, eval_data
         self.device = resolve_device(device)
         self.seed = check_int(seed, "seed", 0)
@@ -280,7 +281,7 @@ class ProxyTrainer:
                     from .datasets import CifarTensorDataset, downsample  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
 
                     if not all(isinstance(d, CifarTensorDataset) for d in (train, ev)):
-                        raise ValueError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
+                        raise InputError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
                                          f"to pool, got {type(train).__name__}")
                     train, ev = (CifarTensorDataset(downsample(d.data, self.resolution), d.targets, train=d.train,
                                                     classes=d.classes, mean=d.mean.tolist(), std=d.std.tolist(),
@@ -333,7 +334,7 @@ class ProxyTrainer:
         r"""As :meth:`evaluate`, and also return the trained network (on the CPU, eval mode;
         None when the evaluation failed), e.g. to save it with :func:`gemgraph.save_gemnet`."""
         if not isinstance(cell, Cell):
-            raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+            raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if self.num_threads is None:
             return self._evaluate(cell)
         previous = torch.get_num_threads()

@@ -22,6 +22,7 @@ from typing import Any
 
 from .cell import Cell
 from .protocols import Evaluator
+from .errors import InputError, MissingDependencyError
 
 __all__ = ["LocalExecutor", "ProcessExecutor", "RayExecutor", "make_executor"]
 
@@ -200,7 +201,7 @@ class RayExecutor:
         try:
             import ray  # noqa: PLC0415 - ray is an optional dependency
         except ImportError:
-            raise ImportError("RayExecutor needs Ray: pip install 'gemgraph[ray]'") from None
+            raise MissingDependencyError("RayExecutor needs Ray: pip install 'gemgraph[ray]'") from None
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -301,4 +302,4 @@ def make_executor(name: str | Any, **kwargs: Any) -> Any:
         return ProcessExecutor(**kwargs)
     if name == "ray":
         return RayExecutor(**kwargs)
-    raise ValueError(f"executor: expected 'local', 'process' or 'ray', got {name!r}")
+    raise InputError(f"executor: expected 'local', 'process' or 'ray', got {name!r}")

@@ -44,6 +44,7 @@ from .nn import CellModule, CifarNet, MobileNet
 from .store import RunStore, cell_from_json, cell_to_json, store_path
 from .store import to_plain as plain
 from .utils import atomic_torch_save, atomic_write_bytes, check_int, torch_load_reason
+from .errors import InputError, MissingDependencyError
 
 __all__ = [
     "FORMAT", "FORMATS", "network_config", "save_gemnet", "read_gemnet", "load_gemnet", "export_json",
@@ -83,7 +84,7 @@ def network_config(model: nn.Module) -> dict[str, Any]:
         ValueError: for a module whose settings cannot be read off.
     """
     if type(model) is not CifarNet:
-        raise ValueError(f"model: can read the settings of a CifarNet only, got {type(model).__name__}; "
+        raise InputError(f"model: can read the settings of a CifarNet only, got {type(model).__name__}; "
                          "pass network= and kwargs= to save_gemnet")
     plain_blocks = [m for m in model.cells if isinstance(m, CellModule) and m.stride == 1]
     return {"network": "CifarNet", "kwargs": {
@@ -115,14 +116,14 @@ def save_gemnet(path: str | os.PathLike, model: nn.Module, cell: Cell, *, networ
     The file holds ``{"format", "version", "network", "kwargs", "cell", "state_dict", "meta"}``.
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise InputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(cell, Cell):
-        raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+        raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
     if kwargs is None:
         cfg = network_config(model)
         network, kwargs = network or cfg["network"], cfg["kwargs"]
     if network not in _networks():
-        raise ValueError(f"network: expected one of {sorted(_networks())}, got {network!r}")
+        raise InputError(f"network: expected one of {sorted(_networks())}, got {network!r}")
     ckpt = {
         "format": FORMAT, "version": VERSION, "network": network, "kwargs": _plain(dict(kwargs)),
         "cell": cell_to_json(cell), "meta": _plain(dict(meta or {})),
@@ -147,11 +148,11 @@ def read_gemnet(path: str | os.PathLike, map_location: str | torch.device = "cpu
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad input here
-        raise ValueError(f"path: {path} is not a readable torch checkpoint ({torch_load_reason(exc)})") from None
+        raise InputError(f"path: {path} is not a readable torch checkpoint ({torch_load_reason(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"path: {path} is not a GEMNet checkpoint (no format={FORMAT!r} entry)")
+        raise InputError(f"path: {path} is not a GEMNet checkpoint (no format={FORMAT!r} entry)")
     if int(ckpt.get("version", 0)) > VERSION:
-        raise ValueError(f"path: {path} has checkpoint version {ckpt['version']}, newer than this gemgraph ({VERSION})")
+        raise InputError(f"path: {path} has checkpoint version {ckpt['version']}, newer than this gemgraph ({VERSION})")
     return ckpt
 
 
@@ -172,7 +173,7 @@ def load_gemnet(path: str | os.PathLike, map_location: str | torch.device = "cpu
     ckpt = read_gemnet(path, map_location)
     cls = _networks().get(ckpt["network"])
     if cls is None:
-        raise ValueError(f"path: unknown network {ckpt['network']!r} in {path}")
+        raise InputError(f"path: unknown network {ckpt['network']!r} in {path}")
     with torch.random.fork_rng(devices=[]):  # construction draws initial weights: leave the caller's RNG alone
         model = cls(cell_from_json(ckpt["cell"]), **ckpt["kwargs"])
     model.load_state_dict(ckpt["state_dict"])
@@ -227,9 +228,9 @@ def export_program(model: nn.Module, path: str | os.PathLike, images: torch.Tens
 def _check_images(images: Any) -> torch.Tensor:
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or not images.is_floating_point():
         got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images: expected a float (B, C, H, W) tensor, got {got}")
+        raise InputError(f"images: expected a float (B, C, H, W) tensor, got {got}")
     if len(images) < 2:
-        raise ValueError(f"images: expected a batch of >= 2 images (the batch size is dynamic), got {len(images)}")
+        raise InputError(f"images: expected a batch of >= 2 images (the batch size is dynamic), got {len(images)}")
     return images.detach().to("cpu", torch.float32).contiguous()
 
 
@@ -257,12 +258,13 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, images: torch.Tensor,
         and ``seconds`` (``error`` says what the checker found when ``checker`` is False).
 
     Raises:
-        ImportError: without the ``onnx`` / ``onnxscript`` packages (``pip install gemgraph[export]``).
+        MissingDependencyError: (an ImportError) without the ``onnx`` / ``onnxscript`` packages
+            (``pip install gemgraph[export]``).
     """
     try:
         import onnx  # noqa: PLC0415 - onnx is an optional dependency (gemgraph[export])
     except ImportError:
-        raise ImportError("export_onnx: needs the onnx and onnxscript packages "
+        raise MissingDependencyError("export_onnx: needs the onnx and onnxscript packages "
                           "(pip install 'gemgraph[export]')") from None
     t0 = time.perf_counter()
     model = model.to("cpu").eval()
@@ -314,7 +316,7 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
     with torch.no_grad():
         ref = model.to("cpu").eval()(images)
     if got.shape != ref.shape:
-        raise ValueError(f"path: the ONNX graph gives shape {tuple(got.shape)}, torch {tuple(ref.shape)}")
+        raise InputError(f"path: the ONNX graph gives shape {tuple(got.shape)}, torch {tuple(ref.shape)}")
     diff = _max_diff(got, ref)
     return {"onnxruntime": True, "max_abs_diff": diff, "max_abs_output": float(ref.abs().max()),
             "ok": bool(math.isfinite(diff) and diff <= atol), "batch": len(images)}
@@ -357,7 +359,7 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
         A report dict (``path``, ``format``, ``ok`` and the checks made).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"fmt: expected one of {sorted(FORMATS)}, got {fmt!r}")
+        raise InputError(f"fmt: expected one of {sorted(FORMATS)}, got {fmt!r}")
     num_images = check_int(num_images, "num_images", 2)
     run = Path(run)
     if not run.is_dir():
@@ -376,7 +378,7 @@ def export_run(run: str | os.PathLike, fmt: str, out: str | os.PathLike | None =
             with RunStore(store_path(run)) as store:
                 pick = store.pick()
             if pick is None:
-                raise ValueError(f"RUN: {run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
+                raise InputError(f"RUN: {run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
             export_json(out, cell_from_json(pick["best"]), source=str(store_path(run)))
             cell = pick["best"]
         return {"path": str(out), "format": "json", "ok": True, "nodes": cell["n"], "edges": len(cell["edges"])}

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from .vocab import OPS, OpVocabulary, as_vocab
+from .errors import InputError
 
 __all__ = ["node_features", "feature_dim"]
 
@@ -61,11 +62,11 @@ def node_features(adj: torch.Tensor, ops: torch.Tensor | None = None, *, num_nod
     """
     adj = torch.as_tensor(adj)
     if adj.dim() not in (2, 3) or adj.shape[-1] != adj.shape[-2]:
-        raise ValueError(f"adj: expected shape (N, N) or (B, N, N), got {tuple(adj.shape)}")
+        raise InputError(f"adj: expected shape (N, N) or (B, N, N), got {tuple(adj.shape)}")
     n_pad = adj.shape[-1]
     num_nodes = n_pad if num_nodes is None else int(num_nodes)
     if num_nodes < 1:
-        raise ValueError(f"num_nodes: expected an int >= 1, got {num_nodes}")
+        raise InputError(f"num_nodes: expected an int >= 1, got {num_nodes}")
     a = adj.long()
     deg = a.sum(-2) + a.sum(-1)  # in + out
     x = torch.nn.functional.one_hot(deg.clamp(max=2 * num_nodes - 2), 2 * num_nodes - 1).float()
@@ -76,7 +77,7 @@ def node_features(adj: torch.Tensor, ops: torch.Tensor | None = None, *, num_nod
                                                  else tuple(op_vocab))
     ops = torch.as_tensor(ops).long().to(adj.device)
     if ops.shape != adj.shape[:-1]:
-        raise ValueError(f"ops: expected shape {tuple(adj.shape[:-1])}, got {tuple(ops.shape)}")
+        raise InputError(f"ops: expected shape {tuple(adj.shape[:-1])}, got {tuple(ops.shape)}")
     V = len(voc)
     # vocabulary index -> one-hot position (or -1); the last slot is padding
     lut = torch.full((V + 1,), -1, dtype=torch.long, device=adj.device)
@@ -85,11 +86,11 @@ def node_features(adj: torch.Tensor, ops: torch.Tensor | None = None, *, num_nod
             lut[voc.index(name)] = k
     real = ops >= 0
     if bool((ops >= V).any()):
-        raise ValueError(f"ops: expected indices into the vocabulary (< {V}) or -1, got {int(ops.max())}")
+        raise InputError(f"ops: expected indices into the vocabulary (< {V}) or -1, got {int(ops.max())}")
     pos = lut[torch.where(real, ops, torch.full_like(ops, V))]
     if bool((real & (pos < 0)).any()):
         bad = int(ops[real & (pos < 0)][0])
-        raise ValueError(f"cells: op {voc.names[bad]!r} is not among the ops {list(names)}")
+        raise InputError(f"cells: op {voc.names[bad]!r} is not among the ops {list(names)}")
     op_vocab = names
     onehot = torch.zeros(*pos.shape, len(op_vocab), device=adj.device)
     onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)

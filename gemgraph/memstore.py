@@ -13,6 +13,7 @@ from typing import Any
 from .cell import Cell
 from .store import StoreError
 from .utils import check_int, finite_or_none
+from .errors import InputError
 
 __all__ = ["MemoryStore"]
 
@@ -50,9 +51,9 @@ class MemoryStore:
         """Store one evaluated candidate (see :meth:`gemgraph.store.RunStore.add_candidate`)."""
         iteration = check_int(iteration, "iteration", 0)
         if not isinstance(cell, Cell):
-            raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+            raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if status not in _STATUSES:
-            raise ValueError(f"status: expected one of {list(_STATUSES)}, got {status!r}")
+            raise InputError(f"status: expected one of {list(_STATUSES)}, got {status!r}")
         if iteration in self._rows:
             raise StoreError(f"memory store: iteration {iteration} is already stored")
         cid = self._next_id
@@ -68,7 +69,7 @@ class MemoryStore:
     def candidates(self, status: str | None = None) -> list[dict[str, Any]]:
         """All candidates ordered by iteration (only ``status`` ones if given), as dicts."""
         if status is not None and status not in _STATUSES:
-            raise ValueError(f"status: expected one of {list(_STATUSES)} or None, got {status!r}")
+            raise InputError(f"status: expected one of {list(_STATUSES)} or None, got {status!r}")
         return [dict(self._rows[t]) for t in sorted(self._rows) if status is None or self._rows[t]["status"] == status]
 
     def candidate(self, iteration: int) -> dict[str, Any] | None:

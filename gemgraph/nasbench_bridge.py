@@ -32,6 +32,7 @@ from torch_geometric.data import InMemoryDataset
 from nasbench.spec import LABEL_OPS
 
 from .cell import Cell
+from .errors import InputError
 
 __all__ = ["NB101InMemoryDataset", "cell_from_spec", "nb101_cells", "nb101_pyg"]
 
@@ -45,10 +46,10 @@ def _rows(bench: Any, indices: Sequence[int] | np.ndarray | None) -> list[int]:
         return list(range(n))
     rows = np.asarray(indices)
     if rows.ndim != 1 or (rows.size and not np.issubdtype(rows.dtype, np.integer)):
-        raise ValueError(f"indices: expected a 1-D sequence of row numbers, got {indices!r}")
+        raise InputError(f"indices: expected a 1-D sequence of row numbers, got {indices!r}")
     rows = rows.astype(np.int64)
     if rows.size and (rows.min() < -n or rows.max() >= n):
-        raise ValueError(f"indices: expected rows in [0, {n}), got {rows.min()}..{rows.max()}")
+        raise InputError(f"indices: expected rows in [0, {n}), got {rows.min()}..{rows.max()}")
     return (rows % n if n else rows).tolist()
 
 

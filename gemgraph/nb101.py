@@ -31,6 +31,7 @@ from nasbench.spec import LABEL_OPS
 from .batch import CellBatch
 from .cell import OPS, Cell, canonical_op
 from .utils import check_int
+from .errors import InputError
 
 __all__ = ["NB101_OPS", "NB101_LABEL_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool",
            "check_metric", "sample_space_cells", "label_op_ids", "nb101_neighbours"]
@@ -56,7 +57,7 @@ def label_op_ids(labels: np.ndarray) -> np.ndarray:
     """
     labels = np.asarray(labels).astype(np.int64)
     if labels.size and (labels.min() < -3 or labels.max() > 2):
-        raise ValueError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
+        raise InputError("nb: op labels outside -3..2 (expected NAS-Bench-101 labels)")
     return _LABEL_LUT[labels + 3]
 
 def load_nb101(data: str | os.PathLike | None = None, *, progress: bool = False) -> Any:
@@ -105,7 +106,7 @@ class NB101Pool:
     def ops(self) -> torch.Tensor:
         """(n, 7) int64 op ids of the models (-1 padding): an NB101 pool always has ops."""
         if self.batch.ops is None:
-            raise ValueError("pool: its CellBatch has no ops (an NB101 pool always has them)")
+            raise InputError("pool: its CellBatch has no ops (an NB101 pool always has them)")
         return self.batch.ops
 
     @property
@@ -127,9 +128,9 @@ class NB101Pool:
         """The models at ``indices`` (positions in this pool) as a new pool."""
         idx = np.asarray(indices, dtype=np.int64)
         if idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= len(self):
-            raise ValueError(f"indices: expected a non-empty 1-D array of positions in 0..{len(self) - 1}")
+            raise InputError(f"indices: expected a non-empty 1-D array of positions in 0..{len(self) - 1}")
         if np.unique(idx).size != idx.size:
-            raise ValueError("indices: expected distinct positions")
+            raise InputError("indices: expected distinct positions")
         t = torch.from_numpy(idx)
         return NB101Pool(hashes=self.hashes[idx], rows=self.rows[idx], batch=self.batch[t],
                          accuracy=self.accuracy[idx].copy(), metric=self.metric, epochs=self.epochs, n_excluded=0)
@@ -163,7 +164,7 @@ def check_metric(metric: str) -> None:
 
     if not isinstance(metric, str) or metric not in METRICS or "accuracy" not in metric:
         ok = [m for m in METRICS if "accuracy" in m]
-        raise ValueError(f"metric: expected an accuracy (higher is better), one of {ok}, got {metric!r}")
+        raise InputError(f"metric: expected an accuracy (higher is better), one of {ok}, got {metric!r}")
 
 
 def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, *, warn: bool = True) -> NB101Pool:
@@ -186,13 +187,13 @@ def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, 
     """
     check_metric(metric)
     if int(epochs) not in set(nb.epochs):
-        raise ValueError(f"epochs: this data holds budgets {list(nb.epochs)}, got {epochs!r}")
+        raise InputError(f"epochs: this data holds budgets {list(nb.epochs)}, got {epochs!r}")
     acc = nb.metric_array(metric, epochs=int(epochs), reduce="mean")
     known = np.isfinite(acc)
     where = f" ({nb.path})" if getattr(nb, "path", None) else " (the bundled sample)"
     if not known.any():
         what = metric.replace("_", " ")
-        raise ValueError(f"metric: {metric!r} at {epochs} epochs is unknown for every model of this data{where}: "
+        raise InputError(f"metric: {metric!r} at {epochs} epochs is unknown for every model of this data{where}: "
                          f"this file has no {what.replace('accuracy', 'accuracies')}; "
                          "use --metric validation_accuracy (or another metric the file holds)")
     n_excl = int((~known).sum())
@@ -204,7 +205,7 @@ def nb101_pool(nb: Any, metric: str = "validation_accuracy", epochs: int = 108, 
     sizes = np.asarray(nb.num_vertices)[rows].astype(np.int64)
     pad = np.arange(ops.shape[1])[None, :] >= sizes[:, None]
     if ((ops < 0) != pad).any():
-        raise ValueError("nb: op labels do not match num_vertices (padding inside a cell)")
+        raise InputError("nb: op labels do not match num_vertices (padding inside a cell)")
     adj = torch.from_numpy(np.asarray(nb.matrices)[rows].astype(bool))
     batch = CellBatch(adj, torch.from_numpy(ops), torch.from_numpy(sizes))
     return NB101Pool(hashes=np.asarray(nb.hashes)[rows], rows=rows, batch=batch, accuracy=acc[rows].astype(np.float64),
@@ -232,7 +233,7 @@ class NB101Space:
 
     def __init__(self, pool: NB101Pool) -> None:
         if not isinstance(pool, NB101Pool):
-            raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+            raise InputError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
         self.pool = pool
         self.num_nodes = int(pool.batch.adj.shape[1])
         self.ops = NB101_OPS
@@ -254,7 +255,7 @@ class NB101Space:
         """The ``t``-th model of the random order of ``seed`` (distinct for distinct ``t``)."""
         t = check_int(t, "t", 0)
         if t >= len(self.pool):
-            raise ValueError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
+            raise InputError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
         if seed not in self._orders:
             self._orders = {seed: self._order(seed)}  # one cached order: the search's seed
         return self.pool.cells([self._orders[seed][t]])[0]
@@ -311,7 +312,7 @@ class NB101Space:
         """
         i = self.index(cell) if isinstance(cell, Cell) else None
         if i is None:
-            raise ValueError(f"cell: expected a model of this NB101Space ({len(self)} models), got {cell!r}")
+            raise InputError(f"cell: expected a model of this NB101Space ({len(self)} models), got {cell!r}")
         hit = self._neighbours.get(i)
         if hit is None:
             if self._by_hash is None:
@@ -330,7 +331,7 @@ class NB101Space:
         """
         nbrs = self.neighbours(cell)
         if not nbrs:
-            raise ValueError(f"cell: has no neighbour in this NB101Space ({len(self)} of the 423,624 models of "
+            raise InputError(f"cell: has no neighbour in this NB101Space ({len(self)} of the 423,624 models of "
                              f"NAS-Bench-101), nothing to mutate it into: {cell!r}")
         return nbrs[int(np.random.default_rng(seed).integers(len(nbrs)))]
 
@@ -353,7 +354,7 @@ class NB101Evaluator:
 
     def __init__(self, pool: NB101Pool, count: bool = True) -> None:
         if not isinstance(pool, NB101Pool):
-            raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+            raise InputError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
         self.pool = pool
         self.count = bool(count)
         self.queries = 0
@@ -481,14 +482,14 @@ def nb101_neighbours(cell: Cell) -> list[tuple[str, Cell]]:
         ValueError: naming ``cell`` when it is not a cell of the NAS-Bench-101 space.
     """
     if not isinstance(cell, Cell):
-        raise ValueError(f"cell: expected a gemgraph Cell, got {type(cell).__name__}")
+        raise InputError(f"cell: expected a gemgraph Cell, got {type(cell).__name__}")
     if cell.ops is None or any(o not in _OP_LABELS for o in cell.ops):
-        raise ValueError(f"cell: expected a NAS-Bench-101 cell with ops in {list(NB101_OPS)}, got {cell!r}")
+        raise InputError(f"cell: expected a NAS-Bench-101 cell with ops in {list(NB101_OPS)}, got {cell!r}")
     if cell.ops[-1] != "output":
-        raise ValueError(f"cell: a NAS-Bench-101 cell ends with the 'output' vertex, got {cell!r}")
+        raise InputError(f"cell: a NAS-Bench-101 cell ends with the 'output' vertex, got {cell!r}")
     own = _module_hash(cell.adjacency, cell.ops)
     if own is None:
-        raise ValueError(f"cell: not in the NAS-Bench-101 space (after pruning: no input -> output path, "
+        raise InputError(f"cell: not in the NAS-Bench-101 space (after pruning: no input -> output path, "
                          f"more than 7 vertices or more than 9 edges): {cell!r}")
     seen = {own}
     out = []

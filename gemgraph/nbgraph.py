@@ -51,6 +51,7 @@ from .batch import CellBatch
 from .cell import Cell
 from .utils import check_int
 from .vocab import OpVocabulary
+from .errors import InputError, MissingDependencyError
 
 __all__ = [
     "NBGRAPH_DATASETS", "NBGRAPH_OPS", "NBGRAPH_PROTEINS_OPS", "NBGRAPH_LINKS", "NBGRAPH_VOCAB",
@@ -87,7 +88,7 @@ _OP_DIGIT = {o: i for i, o in enumerate(NBGRAPH_OPS)}
 _CACHE_VERSION = 1
 
 
-class TableError(ValueError):
+class TableError(InputError):
     """A NAS-Bench-Graph table that is not what the package ships (tampered, truncated, foreign)."""
 
 
@@ -95,7 +96,7 @@ def check_dataset(dataset: Any) -> str:
     """``dataset`` if it names one of :data:`NBGRAPH_DATASETS` (case-insensitive), else a ValueError."""
     if isinstance(dataset, str) and dataset.lower() in NBGRAPH_DATASETS:
         return dataset.lower()
-    raise ValueError(f"dataset: expected one of {list(NBGRAPH_DATASETS)}, got {dataset!r}")
+    raise InputError(f"dataset: expected one of {list(NBGRAPH_DATASETS)}, got {dataset!r}")
 
 
 def nbgraph_vocab(dataset: str) -> OpVocabulary:
@@ -112,14 +113,15 @@ def table_path(dataset: str) -> Path:
 
     Raises:
         ValueError: for an unknown dataset.
-        ModuleNotFoundError: when ``nas-bench-graph`` is not installed (``pip install gemgraph[nbgraph]``).
+        MissingDependencyError: (a ModuleNotFoundError) when ``nas-bench-graph`` is not installed
+            (``pip install gemgraph[nbgraph]``).
     """
     dataset = check_dataset(dataset)
     try:
         import nas_bench_graph  # noqa: PLC0415 - optional dependency (gemgraph[nbgraph])
     except ModuleNotFoundError:
-        raise ModuleNotFoundError("NAS-Bench-Graph needs the package nas-bench-graph: "
-                                  "pip install 'gemgraph[nbgraph]'") from None
+        raise MissingDependencyError("NAS-Bench-Graph needs the package nas-bench-graph: "
+                                     "pip install 'gemgraph[nbgraph]'") from None
     return Path(nas_bench_graph.__file__).resolve().parent / "light" / f"{dataset}.bench"
 
 
@@ -268,9 +270,9 @@ def arch_to_cell(links: Sequence[int], ops: Sequence[str], vocab: OpVocabulary =
     """
     links = [int(v) for v in links]
     if len(links) != 4 or any(not 0 <= v <= i for i, v in enumerate(links)):
-        raise ValueError(f"links: expected 4 ints with links[i] in 0..i, got {links}")
+        raise InputError(f"links: expected 4 ints with links[i] in 0..i, got {links}")
     if isinstance(ops, str) or len(ops) != 4:
-        raise ValueError(f"ops: expected 4 op names, got {ops!r}")
+        raise InputError(f"ops: expected 4 op names, got {ops!r}")
     adj = np.zeros((NBGRAPH_NODES, NBGRAPH_NODES), dtype=np.uint8)
     for i, src in enumerate(links):
         adj[src, i + 1] = 1
@@ -295,7 +297,7 @@ def cell_to_arch(cell: Cell, dataset: str = "cora") -> tuple[tuple[int, ...], tu
         return ValueError(f"cell: not a NAS-Bench-Graph architecture of {dataset!r}: {why}")
 
     if not isinstance(cell, Cell):
-        raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+        raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
     if cell.num_nodes != NBGRAPH_NODES:
         raise bad(f"expected {NBGRAPH_NODES} nodes (input, 4 computing nodes, output), got {cell.num_nodes}")
     if cell.ops is None:
@@ -511,9 +513,9 @@ class NBGraphPool:
         millions (``lam = 0``: the validation performance itself)."""
         lam = float(lam)
         if not math.isfinite(lam) or lam < 0:
-            raise ValueError(f"lam: expected a finite number >= 0, got {lam!r}")
+            raise InputError(f"lam: expected a finite number >= 0, got {lam!r}")
         if cost not in NBGRAPH_COSTS:
-            raise ValueError(f"cost: expected one of {list(NBGRAPH_COSTS)}, got {cost!r}")
+            raise InputError(f"cost: expected one of {list(NBGRAPH_COSTS)}, got {cost!r}")
         if lam == 0:
             return self.accuracy.copy()
         c = self.latency * 1e3 if cost == "latency" else self.params
@@ -523,9 +525,9 @@ class NBGraphPool:
         """The architectures at ``indices`` (distinct positions in this pool) as a new pool."""
         idx = np.asarray(indices, dtype=np.int64)
         if idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= len(self):
-            raise ValueError(f"indices: expected a non-empty 1-D array of positions in 0..{len(self) - 1}")
+            raise InputError(f"indices: expected a non-empty 1-D array of positions in 0..{len(self) - 1}")
         if np.unique(idx).size != idx.size:
-            raise ValueError("indices: expected distinct positions")
+            raise InputError("indices: expected distinct positions")
         new = np.full(len(self) + 1, -1, dtype=np.int64)  # old position -> new one (-1: dropped; last: -1 -> -1)
         new[idx] = np.arange(idx.size)
         return NBGraphPool(self.dataset, self.hashes[idx], np.arange(idx.size), self.links[idx], self.arch_ops[idx],
@@ -557,12 +559,12 @@ def load_nbgraph(dataset: str, *, path: str | os.PathLike | None = None, cache: 
     Raises:
         ValueError: for an unknown dataset.
         TableError: for a tampered or damaged table (the message names the file and what is wrong).
-        ModuleNotFoundError: without the package ``nas-bench-graph``.
+        MissingDependencyError: (a ModuleNotFoundError) without the package ``nas-bench-graph``.
     """
     dataset = check_dataset(dataset)
     src = table_path(dataset) if path is None else Path(path)
     if path is not None:
-        import nas_bench_graph  # noqa: F401, PLC0415 - the canonical hash needs the package
+        table_path(dataset)  # the canonical hash needs the package: a MissingDependencyError without it
     a = _load_arrays(dataset, src, cache, cache_dir)
     vocab = nbgraph_vocab(dataset)
     n = int(a["hashes"].shape[0])
@@ -609,7 +611,7 @@ class NBGraphSpace:
 
     def __init__(self, pool: NBGraphPool) -> None:
         if not isinstance(pool, NBGraphPool):
-            raise ValueError(f"pool: expected an NBGraphPool (see load_nbgraph), got {type(pool).__name__}")
+            raise InputError(f"pool: expected an NBGraphPool (see load_nbgraph), got {type(pool).__name__}")
         self.pool = pool
         self.dataset = pool.dataset
         self.num_nodes = NBGRAPH_NODES
@@ -630,7 +632,7 @@ class NBGraphSpace:
         """The ``t``-th architecture of the random order of ``seed`` (distinct for distinct ``t``)."""
         t = check_int(t, "t", 0)
         if t >= len(self.pool):
-            raise ValueError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
+            raise InputError(f"t: the space holds {len(self.pool)} models, got draw number {t}")
         if seed not in self._orders:
             self._orders = {seed: np.random.default_rng([int(seed), 0x0B6]).permutation(len(self.pool))}
         return self.pool.cells([self._orders[seed][t]])[0]
@@ -669,7 +671,7 @@ class NBGraphSpace:
         links, ops = cell_to_arch(cell, self.dataset)
         i = int(self.pool.raw_class[_raw_code(links, ops)])
         if i < 0:
-            raise ValueError(f"cell: not a NAS-Bench-Graph architecture of {self.dataset!r}: links {list(links)}, "
+            raise InputError(f"cell: not a NAS-Bench-Graph architecture of {self.dataset!r}: links {list(links)}, "
                              f"ops {list(ops)} are not in its table (e.g. every op 'skip')")
         return i
 
@@ -691,7 +693,7 @@ class NBGraphSpace:
         index = check_int(index, "index", 0)
         n = len(self.pool)
         if index >= n:
-            raise ValueError(f"index: expected a position in 0..{n - 1}, got {index}")
+            raise InputError(f"index: expected a position in 0..{n - 1}, got {index}")
         got = self._neigh.get(index)
         if got is not None:
             return got
@@ -729,7 +731,7 @@ class NBGraphSpace:
         """
         nb = self.neighbour_indices(self.index_strict(cell))
         if nb.size == 0:
-            raise ValueError("cell: has no neighbour in the space")
+            raise InputError("cell: has no neighbour in the space")
         k = int(np.random.default_rng(seed).integers(nb.size))
         return self.pool.cells([nb[k]])[0]
 
@@ -756,7 +758,7 @@ class NBGraphEvaluator:
 
     def __init__(self, pool: NBGraphPool, count: bool = True, lam: float = 0.0, cost: str = "latency") -> None:
         if not isinstance(pool, NBGraphPool):
-            raise ValueError(f"pool: expected an NBGraphPool (see load_nbgraph), got {type(pool).__name__}")
+            raise InputError(f"pool: expected an NBGraphPool (see load_nbgraph), got {type(pool).__name__}")
         self.pool = pool
         self.count = bool(count)
         self.lam, self.cost = float(lam), cost

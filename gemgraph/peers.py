@@ -42,6 +42,7 @@ import torch
 from .bootstrap import network_key
 from .cell import Cell
 from .utils import check_finite, check_int, derive_seed, init_then_batches
+from .errors import InputError
 
 __all__ = ["EvolutionSampler", "LocalSearchSampler", "BananasSampler", "BowlSampler", "path_features",
            "random_unevaluated", "mutation_candidates"]
@@ -51,7 +52,7 @@ __all__ = ["EvolutionSampler", "LocalSearchSampler", "BananasSampler", "BowlSamp
 def _space_neighbours(space: Any) -> Any:
     fn = getattr(space, "neighbours", None)
     if fn is None:
-        raise ValueError(f"space: this method needs a space with neighbours(cell) (e.g. NB101Space), "
+        raise InputError(f"space: this method needs a space with neighbours(cell) (e.g. NB101Space), "
                          f"got {type(space).__name__}")
     return fn
 
@@ -102,7 +103,7 @@ def random_unevaluated(space: Any, exclude: set, n: int, seed: int) -> list[Cell
         if size is not None and m >= size:
             break
         m *= 2
-    raise ValueError(f"space: fewer than {n} unevaluated distinct cells found (the space is exhausted)")
+    raise InputError(f"space: fewer than {n} unevaluated distinct cells found (the space is exhausted)")
 
 
 def _initial(search: Any, iterations: range, exclude: set) -> list[Cell]:
@@ -200,7 +201,7 @@ class EvolutionSampler:
         self.population_size = check_int(population_size, "population_size", 1)
         self.sample_size = check_int(sample_size, "sample_size", 1)
         if self.sample_size > self.population_size:
-            raise ValueError(f"sample_size: expected at most population_size={self.population_size}, "
+            raise InputError(f"sample_size: expected at most population_size={self.population_size}, "
                              f"got {self.sample_size}")
 
     def __repr__(self) -> str:
@@ -344,7 +345,7 @@ def path_features(cells: Sequence[Cell]) -> tuple[np.ndarray, list[tuple[str, ..
     per_cell = []
     for k, c in enumerate(cells):
         if c.ops is None:
-            raise ValueError(f"cells: the path encoding needs ops; cell {k} has none")
+            raise InputError(f"cells: the path encoding needs ops; cell {k} has none")
         adj, ops, n = c.adjacency, c.ops, c.num_nodes
         to: list[list[tuple[str, ...]]] = [[] for _ in range(n)]
         to[0] = [()]
@@ -430,7 +431,7 @@ class BananasSampler(_Batched):
         self.epochs = check_int(epochs, "epochs", 1)
         self.lr = check_finite(lr, "lr")
         if self.lr <= 0:
-            raise ValueError(f"lr: expected a learning rate > 0, got {lr}")
+            raise InputError(f"lr: expected a learning rate > 0, got {lr}")
         self.train_batch = check_int(train_batch, "train_batch", 1)
 
     def __repr__(self) -> str:
@@ -449,7 +450,7 @@ class BananasSampler(_Batched):
         cands = mutation_candidates(search.space, [r["cell"] for r in ranked[: self.num_parents]], evaluated,
                                     max(self.num_candidates, k), derive_seed(search.seed, "bananas-cands", start))
         if len(cands) < k:
-            raise ValueError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
+            raise InputError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
                              f"(iterations {start}..{iterations.stop - 1}); the space is exhausted")
         train = sorted(ranked, key=lambda r: r["iteration"])
         X, _ = path_features([r["cell"] for r in train] + cands)
@@ -513,7 +514,7 @@ def gp_expected_improvement(K: dict[int, np.ndarray], y: np.ndarray, n_train: in
             if best is None or ll > best[0]:
                 best = (ll, h, float(r), L, alpha, s2)
     if best is None:
-        raise ValueError("K: no kernel matrix was positive definite for any noise level")
+        raise InputError("K: no kernel matrix was positive definite for any noise level")
     ll, h, r, L, alpha, s2 = best
     Kh = K[h]
     Kct = Kh[n:, :n]
@@ -552,13 +553,13 @@ class BowlSampler(_Batched):
         self.num_candidates = check_int(num_candidates, "num_candidates", 1)
         self.num_parents = check_int(num_parents, "num_parents", 1)
         if isinstance(n_iters, (str, bytes)) or not n_iters:
-            raise ValueError(f"n_iters: expected a non-empty sequence of ints >= 0, got {n_iters!r}")
+            raise InputError(f"n_iters: expected a non-empty sequence of ints >= 0, got {n_iters!r}")
         self.n_iters = tuple(check_int(h, "n_iters", 0) for h in n_iters)
         if isinstance(noises, (str, bytes)) or not noises:
-            raise ValueError(f"noises: expected a non-empty sequence of floats > 0, got {noises!r}")
+            raise InputError(f"noises: expected a non-empty sequence of floats > 0, got {noises!r}")
         self.noises = tuple(check_finite(r, "noises") for r in noises)
         if min(self.noises) <= 0:
-            raise ValueError(f"noises: expected floats > 0, got {noises!r}")
+            raise InputError(f"noises: expected floats > 0, got {noises!r}")
 
     def __repr__(self) -> str:
         return (f"BowlSampler(n_init={self.n_init}, batch_size={self.batch_size}, "
@@ -576,7 +577,7 @@ class BowlSampler(_Batched):
         cands = mutation_candidates(search.space, [r["cell"] for r in ranked[: self.num_parents]], evaluated,
                                     max(self.num_candidates, k), derive_seed(search.seed, "bowl-cands", start))
         if len(cands) < k:
-            raise ValueError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
+            raise InputError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
                              f"(iterations {start}..{iterations.stop - 1}); the space is exhausted")
         train = sorted(ranked, key=lambda r: r["iteration"])
         y = np.array([r["score"] for r in train], dtype=np.float64)

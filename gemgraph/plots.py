@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binned_statistic_2d
 from sklearn.base import clone
+from .errors import InputError
 
 __all__ = ["plot_bias", "score_surface", "plot_regret", "plot_validation"]
 
@@ -39,16 +40,16 @@ def _summary_lines(summary: Any, x: str, line: str, selected: Sequence[str] | No
     selected line present."""
     rows = _read_rows(summary)
     if not rows:
-        raise ValueError("summary: no rows to plot")
+        raise InputError("summary: no rows to plot")
     need = {x, line, "mean"} | ({"ci_low", "ci_high"} if ci else set())
     missing = sorted(need - set(rows[0].keys()))
     if missing:
-        raise ValueError(f"summary: missing column(s) {missing}; expected a summary.csv of {source}")
+        raise InputError(f"summary: missing column(s) {missing}; expected a summary.csv of {source}")
     present = list(dict.fromkeys(str(r[line]) for r in rows))
     chosen = present if selected is None else list(selected)
     unknown = [a for a in chosen if a not in present]
     if unknown:
-        raise ValueError(f"{line}s: {unknown} not in the summary (it holds {present})")
+        raise InputError(f"{line}s: {unknown} not in the summary (it holds {present})")
     return rows, chosen
 
 
@@ -185,7 +186,7 @@ def score_surface(
     adj, ops = space.sample_tensors(num_samples, seed=seed)
     rows = [r for r in store.candidates(status="ok") if r["score"] is not None]
     if len(rows) < 2:
-        raise ValueError("store: need at least 2 successful candidates to draw the score surface")
+        raise InputError("store: need at least 2 successful candidates to draw the score surface")
     cand_cells = [r["cell"] for r in rows]
     cand_scores = np.array([r["score"] for r in rows])
     raw = create("raw", num_nodes=encoder.num_nodes)
@@ -296,7 +297,7 @@ def plot_validation(validation: Any, path: str | os.PathLike | None = None, *, a
     d = validation.to_dict() if hasattr(validation, "to_dict") else dict(validation)
     roles = d.get("roles") or []
     if not roles:
-        raise ValueError("validation: expected at least one role, got none")
+        raise InputError("validation: expected at least one role, got none")
     fig, ax = _figure(ax)
     colours = {"pick": "tab:red", "best_measured": "tab:orange", "cost_only": "tab:blue", "random": "tab:green"}
     for r in roles:

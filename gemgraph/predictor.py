@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .utils import check_int, resolve_device, single_thread
+from .errors import InputError
 
 __all__ = ["EfficiencyPredictor", "PAPER_PREDICTOR", "TARGETS", "LOSSES"]
 
@@ -54,10 +55,10 @@ def _as_2d(Z: Any, name: str) -> np.ndarray:
         Z = Z.detach().cpu().numpy()
     Z = np.asarray(Z, dtype=np.float64)
     if Z.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {Z.shape}")
+        raise InputError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {Z.shape}")
     if not np.isfinite(Z).all():
         bad = np.argwhere(~np.isfinite(Z))[0]
-        raise ValueError(f"{name}: contains NaN or inf (first at row {bad[0]}, column {bad[1]})")
+        raise InputError(f"{name}: contains NaN or inf (first at row {bad[0]}, column {bad[1]})")
     return Z
 
 
@@ -66,13 +67,13 @@ def _as_1d(y: Any, n: int, name: str) -> np.ndarray:
         y = y.detach().cpu().numpy()
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if y.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} targets (one per row of Z), got {y.shape[0]}")
+        raise InputError(f"{name}: expected {n} targets (one per row of Z), got {y.shape[0]}")
     if not np.isfinite(y).all():
-        raise ValueError(f"{name}: contains NaN or inf at index {int(np.flatnonzero(~np.isfinite(y))[0])}; "
+        raise InputError(f"{name}: contains NaN or inf at index {int(np.flatnonzero(~np.isfinite(y))[0])}; "
                          "drop failed candidates before fitting")
     big = float(np.abs(y).max()) if y.size else 0.0
     if big > 1e150:
-        raise ValueError(f"{name}: expected scores of moderate magnitude (|y| <= 1e150), got a value of {big:.3g}; "
+        raise InputError(f"{name}: expected scores of moderate magnitude (|y| <= 1e150), got a value of {big:.3g}; "
                          "rescale the targets")
     return y
 
@@ -217,15 +218,15 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         check_int(self.max_epochs, "max_epochs", 1)
         check_int(self.patience, "patience", 1)
         if self.target not in TARGETS:
-            raise ValueError(f"target: expected one of {list(TARGETS)}, got {self.target!r}")
+            raise InputError(f"target: expected one of {list(TARGETS)}, got {self.target!r}")
         if self.loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {list(LOSSES)}, got {self.loss!r}")
+            raise InputError(f"loss: expected one of {list(LOSSES)}, got {self.loss!r}")
         if not 0.0 <= float(self.val_fraction) < 1.0:
-            raise ValueError(f"val_fraction: expected a float in [0, 1), got {self.val_fraction!r}")
+            raise InputError(f"val_fraction: expected a float in [0, 1), got {self.val_fraction!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr: expected a positive float, got {self.lr!r}")
+            raise InputError(f"lr: expected a positive float, got {self.lr!r}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"weight_decay: expected a float >= 0, got {self.weight_decay!r}")
+            raise InputError(f"weight_decay: expected a float >= 0, got {self.weight_decay!r}")
         return self
 
     def fit(self, Z: Any, y: Any) -> "EfficiencyPredictor":
@@ -239,7 +240,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         Z = _as_2d(Z, "Z")
         y = _as_1d(y, Z.shape[0], "y")
         if Z.shape[0] < 2:
-            raise ValueError(f"Z: need at least 2 samples to fit, got {Z.shape[0]}")
+            raise InputError(f"Z: need at least 2 samples to fit, got {Z.shape[0]}")
         self.Z_, self.y_ = Z, y
         with single_thread(), torch.enable_grad():
             self._fit_members()
@@ -252,7 +253,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         if not self.__sklearn_is_fitted__():
             return self.fit(Z_new, y_new)
         if Z_new.shape[1] != self.Z_.shape[1]:
-            raise ValueError(f"Z_new: expected {self.Z_.shape[1]} features, got {Z_new.shape[1]}")
+            raise InputError(f"Z_new: expected {self.Z_.shape[1]} features, got {Z_new.shape[1]}")
         return self.fit(np.concatenate([self.Z_, Z_new]), np.concatenate([self.y_, y_new]))
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
@@ -408,13 +409,13 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
         if isinstance(Z, torch.Tensor):
             Zt = Z.detach().float().cpu()
             if Zt.dim() != 2:
-                raise ValueError(f"Z: expected a 2-D array (n_samples, n_features), got shape {tuple(Zt.shape)}")
+                raise InputError(f"Z: expected a 2-D array (n_samples, n_features), got shape {tuple(Zt.shape)}")
             if not torch.isfinite(Zt).all():
-                raise ValueError("Z: contains NaN or inf")
+                raise InputError("Z: contains NaN or inf")
         else:
             Zt = torch.as_tensor(_as_2d(Z, "Z"), dtype=torch.float32)
         if Zt.shape[1] != self.n_features_in_:
-            raise ValueError(f"Z: expected {self.n_features_in_} features, got {Zt.shape[1]}")
+            raise InputError(f"Z: expected {self.n_features_in_} features, got {Zt.shape[1]}")
         mean = torch.as_tensor(self.z_mean_, dtype=torch.float32)
         std = torch.as_tensor(self.z_std_, dtype=torch.float32)
         P = self._raw((Zt - mean) / std, batch_size)
@@ -478,7 +479,7 @@ class EfficiencyPredictor(RegressorMixin, BaseEstimator):
             net = _BatchedMLP(int(self.n_members), self.n_features_in_, int(self.hidden))
             net.load_state_dict(members)
         except (KeyError, TypeError, AttributeError, RuntimeError, IndexError) as exc:
-            raise ValueError(f"state: not a valid EfficiencyPredictor state ({type(exc).__name__}: {exc})") from None
+            raise InputError(f"state: not a valid EfficiencyPredictor state ({type(exc).__name__}: {exc})") from None
         self.constant_ = bool(self.y_.std() <= 1e-12 * max(1.0, abs(self.y_mean_)))
         self.members_ = net.to(resolve_device(device)).eval()
         self._calibrate()

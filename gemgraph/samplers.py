@@ -25,6 +25,7 @@ from .bootstrap import ACQUISITIONS, bootstrap_optimize
 from .cell import Cell
 from .peers import BananasSampler, BowlSampler, EvolutionSampler, LocalSearchSampler
 from .utils import check_finite, check_int, derive_seed, init_then_batches
+from .errors import InputError
 
 __all__ = ["RandomSampler", "AcquisitionSampler", "SAMPLERS", "make_sampler", "available"]
 
@@ -73,7 +74,7 @@ class AcquisitionSampler:
     def __init__(self, acquisition: str = "mean", batch_size: int = 10, n_init: int = 10, kappa: float = 1.0,
                  pool_size: int | None = None) -> None:
         if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
+            raise InputError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
         self.acquisition = acquisition
         self.batch_size = check_int(batch_size, "batch_size", 1)
         self.n_init = check_int(n_init, "n_init", 2)
@@ -102,7 +103,7 @@ class AcquisitionSampler:
         )
         cells = [c.cell for c in res.candidates]
         if len(cells) < len(iterations):
-            raise ValueError(f"space: only {len(cells)} unevaluated distinct cells left for a batch of "
+            raise InputError(f"space: only {len(cells)} unevaluated distinct cells left for a batch of "
                              f"{len(iterations)} (iterations {start}..{iterations.stop - 1}); the space is exhausted")
         return cells
 
@@ -130,10 +131,10 @@ def make_sampler(sampler: str | Any = "random", **kwargs: Any) -> Any:
     """A sampler by name (:data:`SAMPLERS`) with keyword arguments, or a sampler object as is."""
     if not isinstance(sampler, str):
         if not (hasattr(sampler, "batches") and hasattr(sampler, "propose")):
-            raise ValueError(f"sampler: expected a name in {available()} or an object with batches() and propose(), "
+            raise InputError(f"sampler: expected a name in {available()} or an object with batches() and propose(), "
                              f"got {type(sampler).__name__}")
         return sampler
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler: expected one of {available()}, got {sampler!r}")
+        raise InputError(f"sampler: expected one of {available()}, got {sampler!r}")
     cls, fixed = SAMPLERS[sampler]
     return cls(**{**kwargs, **fixed})

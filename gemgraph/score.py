@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from .errors import InputError
 
 __all__ = ["OBJECTIVES", "efficiency", "objective_score", "check_objective"]
 
@@ -31,7 +32,7 @@ OBJECTIVES: tuple[str, ...] = ("efficiency", "regime")
 def check_objective(objective: object, argument: str = "objective") -> str:
     """``objective`` if it names one of :data:`OBJECTIVES`, else a ValueError naming ``argument``."""
     if not isinstance(objective, str) or objective not in OBJECTIVES:
-        raise ValueError(f"{argument}: expected one of {list(OBJECTIVES)}, got {objective!r}")
+        raise InputError(f"{argument}: expected one of {list(OBJECTIVES)}, got {objective!r}")
     return objective
 
 
@@ -53,11 +54,11 @@ def efficiency(acc, macs, lam: float = 0.1):
     a = np.asarray(acc, dtype=np.float64)
     m = np.asarray(macs, dtype=np.float64)
     if not (np.all(a >= 0.0) and np.all(a <= 1.0)):
-        raise ValueError(f"acc: expected accuracy in [0, 1] (a fraction, not a percentage), got {acc!r}")
+        raise InputError(f"acc: expected accuracy in [0, 1] (a fraction, not a percentage), got {acc!r}")
     if not np.all(m > 0):
-        raise ValueError(f"macs: expected a positive number of multiply-accumulates, got {macs!r}")
+        raise InputError(f"macs: expected a positive number of multiply-accumulates, got {macs!r}")
     if not (isinstance(lam, (int, float)) and lam >= 0 and math.isfinite(lam)):
-        raise ValueError(f"lam: expected a finite number >= 0, got {lam!r}")
+        raise InputError(f"lam: expected a finite number >= 0, got {lam!r}")
     s = a - lam * np.log(m / 1e6)
     return float(s) if s.ndim == 0 else s
 

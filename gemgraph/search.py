@@ -44,6 +44,7 @@ from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
 from .utils import check_finite, check_int, derive_seed, finite_or_none, is_fitted
+from .errors import InputError
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
@@ -135,31 +136,31 @@ class NASGEM:
         progress: bool = True,
     ) -> None:
         if not all(hasattr(space, a) for a in ("num_nodes", "sample", "sample_tensors")):
-            raise ValueError(f"space: expected a search space with num_nodes, sample() and sample_tensors() "
+            raise InputError(f"space: expected a search space with num_nodes, sample() and sample_tensors() "
                              f"(e.g. a SearchSpace), got {type(space).__name__}")
         if not isinstance(encoder, Encoder):
-            raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+            raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
         if encoder.num_nodes < space.num_nodes:
-            raise ValueError(f"encoder: num_nodes={encoder.num_nodes} is smaller than the space's {space.num_nodes}")
+            raise InputError(f"encoder: num_nodes={encoder.num_nodes} is smaller than the space's {space.num_nodes}")
         if trainer is not None and not hasattr(trainer, "evaluate"):
-            raise ValueError(f"trainer: expected an object with evaluate(cell) (or None: bootstrap only), "
+            raise InputError(f"trainer: expected an object with evaluate(cell) (or None: bootstrap only), "
                              f"got {type(trainer).__name__}")
         if trainer is None and verify_top:
-            raise ValueError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), "
+            raise InputError(f"verify_top: expected 0 without a trainer (trainer=None: bootstrap only), "
                              f"got {verify_top}")
         check_int(top_k, "top_k", 1)
         check_int(verify_top, "verify_top", 0)
         check_int(num_samples, "num_samples", 1)
         check_int(checkpoint_every, "checkpoint_every", 0)
         if verify_top > top_k:
-            raise ValueError(f"verify_top: expected at most top_k={top_k}, got {verify_top}")
+            raise InputError(f"verify_top: expected at most top_k={top_k}, got {verify_top}")
         check_finite(kappa, "kappa")
         self.space, self.encoder, self.predictor, self.trainer, self.store = space, encoder, predictor, trainer, store
         self.seed, self.num_samples = int(seed), int(num_samples)
         self.top_k, self.verify_top = int(top_k), int(verify_top)
         self.sampler = make_sampler(sampler, **dict(sampler_options or {}))
         if getattr(self.sampler, "needs_neighbours", False) and not hasattr(space, "neighbours"):
-            raise ValueError(f"sampler: {getattr(self.sampler, 'name', type(self.sampler).__name__)!r} mutates cells "
+            raise InputError(f"sampler: {getattr(self.sampler, 'name', type(self.sampler).__name__)!r} mutates cells "
                              f"and needs a space with neighbours(cell) (e.g. NB101Space); "
                              f"{type(space).__name__} has none")
         self.kappa = float(kappa)
@@ -226,7 +227,7 @@ class NASGEM:
     def evaluate_all(self, iterations: int) -> None:
         """Evaluate iterations ``0 .. iterations-1`` batch by batch, skipping those already stored."""
         if self.trainer is None:
-            raise ValueError("trainer: expected an evaluator to evaluate candidates, got None (this NASGEM was made "
+            raise InputError("trainer: expected an evaluator to evaluate candidates, got None (this NASGEM was made "
                              "for bootstrap only)")
         check_int(iterations, "iterations", 0)
         done = self.store.done_iterations()
@@ -276,7 +277,7 @@ class NASGEM:
         unmeasured candidates; the final ranking puts measured scores first.
         """
         if not self.refit():
-            raise ValueError("store: fewer than 2 successful candidates; run more iterations before the bootstrap")
+            raise InputError("store: fewer than 2 successful candidates; run more iterations before the bootstrap")
         ok = [r for r in self.store.candidates(status="ok") if r["score"] is not None]
         boot = bootstrap_optimize(self.predictor, self.encoder, self.space, num_samples=self.num_samples,
                                   top_k=self.top_k + self.verify_top, seed=derive_seed(self.seed, "bootstrap"),
@@ -335,7 +336,7 @@ class NASGEM:
             :class:`SearchResult`.
         """
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 2:
-            raise ValueError(f"iterations: expected an int >= 2 (the predictor needs two points), got {iterations!r}")
+            raise InputError(f"iterations: expected an int >= 2 (the predictor needs two points), got {iterations!r}")
         t0 = time.perf_counter()
         self.evaluate_all(iterations)
         res = self.bootstrap()

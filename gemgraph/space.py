@@ -43,6 +43,7 @@ from .batch import CellBatch
 from .cell import OP_INDEX, Cell, alive_mask, canonical_op, count_concat
 from .vocab import DEFAULT_VOCAB, OpVocabulary
 from .utils import check_int, single_thread
+from .errors import InputError
 
 SeedLike = "int | torch.Generator | None"
 
@@ -54,7 +55,7 @@ def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
     if seed is None:
         seed = 0
     if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed: expected an int or a torch.Generator, got {seed!r}")
+        raise InputError(f"seed: expected an int or a torch.Generator, got {seed!r}")
     return torch.Generator().manual_seed(int(seed))
 
 
@@ -96,16 +97,16 @@ class SearchSpace:
     ) -> None:
         check_int(num_nodes, "num_nodes", 2)
         if isinstance(ops, str) or len(ops) == 0:
-            raise ValueError(f"ops: expected a non-empty sequence of op names, got {ops!r}")
+            raise InputError(f"ops: expected a non-empty sequence of op names, got {ops!r}")
         ops = tuple(canonical_op(o) for o in ops)
         if "input" in ops or "output" in ops:
-            raise ValueError(f"ops: 'input'/'output' are structural, not searchable ops; got {ops}")
+            raise InputError(f"ops: 'input'/'output' are structural, not searchable ops; got {ops}")
         if max_concat is not None and (isinstance(max_concat, bool) or not isinstance(max_concat, (int, np.integer))
                                        or max_concat < 0):
-            raise ValueError(f"max_concat: expected None or an int >= 0, got {max_concat!r}")
+            raise InputError(f"max_concat: expected None or an int >= 0, got {max_concat!r}")
         lo, hi = (edge_prob, edge_prob) if isinstance(edge_prob, (int, float)) else tuple(edge_prob)
         if not (0.0 < lo <= hi <= 1.0):
-            raise ValueError(f"edge_prob: expected 0 < low <= high <= 1, got {edge_prob!r}")
+            raise InputError(f"edge_prob: expected 0 < low <= high <= 1, got {edge_prob!r}")
         self.num_nodes = int(num_nodes)
         self.ops = ops
         self.max_concat = None if max_concat is None else int(max_concat)
@@ -113,9 +114,9 @@ class SearchSpace:
         self.macs = check_macs_window(macs)
         if min_ops is not None:
             if isinstance(min_ops, bool) or not isinstance(min_ops, (int, np.integer)) or min_ops < 1:
-                raise ValueError(f"min_ops: expected None or an int >= 1, got {min_ops!r}")
+                raise InputError(f"min_ops: expected None or an int >= 1, got {min_ops!r}")
             if min_ops > self.num_nodes - 1:
-                raise ValueError(f"min_ops: expected at most num_nodes - 1 = {self.num_nodes - 1} operation nodes, "
+                raise InputError(f"min_ops: expected at most num_nodes - 1 = {self.num_nodes - 1} operation nodes, "
                                  f"got {min_ops}")
         self.min_ops = None if min_ops is None else int(min_ops)
         from .cost import CellCost  # noqa: PLC0415 - gemgraph.cost (flop counter, nn) kept off `import gemgraph`
@@ -125,12 +126,12 @@ class SearchSpace:
         elif isinstance(cost, dict):
             cost = CellCost(**cost)
         elif not isinstance(cost, CellCost):
-            raise ValueError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, "
+            raise InputError(f"cost: expected a gemgraph.cost.CellCost, its config dict or None, "
                              f"got {type(cost).__name__}")
         self.cost = cost
         if max_draws is not None and (isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer))
                                       or max_draws < 1):
-            raise ValueError(f"max_draws: expected None or an int >= 1, got {max_draws!r}")
+            raise InputError(f"max_draws: expected None or an int >= 1, got {max_draws!r}")
         self.max_draws = None if max_draws is None else int(max_draws)
 
     def __repr__(self) -> str:
@@ -249,7 +250,7 @@ class SearchSpace:
         lo_seen, hi_seen = math.inf, -math.inf
         while done < n:
             if drawn >= limit:
-                raise ValueError(self._rejection_message(n, done, drawn, lo_seen, hi_seen))
+                raise InputError(self._rejection_message(n, done, drawn, lo_seen, hi_seen))
             need = n - done
             rate = done / drawn if drawn else 0.0
             want = 2 * need if rate == 0 else math.ceil(1.2 * need / rate) + 16
@@ -323,10 +324,10 @@ class SearchSpace:
     def to_tensors(cells: Sequence[Cell]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Stack equal-size cells into ``(adj bool (n, N, N), ops long (n, N) or None)``."""
         if len(cells) == 0:
-            raise ValueError("cells: expected at least one cell")
+            raise InputError("cells: expected at least one cell")
         sizes = {c.num_nodes for c in cells}
         if len(sizes) != 1:
-            raise ValueError(f"cells: expected cells of one size to stack, got sizes {sorted(sizes)}")
+            raise InputError(f"cells: expected cells of one size to stack, got sizes {sorted(sizes)}")
         adj = torch.from_numpy(np.stack([c.adjacency for c in cells])).bool()
         if any(c.ops is None for c in cells):
             return adj, None
@@ -383,17 +384,17 @@ def check_macs_window(macs: Any, argument: str = "macs") -> tuple[float, float |
     if macs is None:
         return None
     if isinstance(macs, (str, bytes)) or not hasattr(macs, "__len__") or len(macs) != 2:
-        raise ValueError(f"{argument}: expected None or a (low, high) pair of MAC counts, got {macs!r}")
+        raise InputError(f"{argument}: expected None or a (low, high) pair of MAC counts, got {macs!r}")
     lo, hi = macs
     try:
         lo = float(lo)
         hi = math.inf if hi is None else float(hi)
     except (TypeError, ValueError):
-        raise ValueError(f"{argument}: expected numbers (low, high), got {macs!r}") from None
+        raise InputError(f"{argument}: expected numbers (low, high), got {macs!r}") from None
     if math.isnan(lo) or math.isnan(hi) or lo < 0 or lo == math.inf:
-        raise ValueError(f"{argument}: expected 0 <= low < high, got {macs!r}")
+        raise InputError(f"{argument}: expected 0 <= low < high, got {macs!r}")
     if not lo < hi:
-        raise ValueError(f"{argument}: empty window, expected low < high, got low={lo:g}, high={hi:g}")
+        raise InputError(f"{argument}: empty window, expected low < high, got low={lo:g}, high={hi:g}")
     return lo, (None if hi == math.inf else hi)
 
 
@@ -406,7 +407,7 @@ def parse_macs_window(text: str, argument: str = "--macs") -> tuple[float, float
         ValueError: naming ``argument``, for a malformed text or an empty window.
     """
     if not isinstance(text, str) or text.count(":") != 1:
-        raise ValueError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
+        raise InputError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
 
     def one(part: str, default: float) -> float:
         part = part.strip()
@@ -414,12 +415,12 @@ def parse_macs_window(text: str, argument: str = "--macs") -> tuple[float, float
             return default
         m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgG]?)", part)
         if m is None:
-            raise ValueError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
+            raise InputError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
         return float(m.group(1)) * _SUFFIX[m.group(2).lower()]
 
     lo_s, hi_s = text.split(":")
     if not lo_s.strip() and not hi_s.strip():
-        raise ValueError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
+        raise InputError(f"{argument}: expected LOW:HIGH MACs per image (e.g. 20M:100M), got {text!r}")
     window = check_macs_window((one(lo_s, 0.0), one(hi_s, math.inf)), argument)
     assert window is not None
     return window

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import stats as _st
 
 from .utils import check_int
+from .errors import InputError
 
 __all__ = ["ci_bounds", "Interval", "METHODS", "mean_ci", "paired_diff_ci"]
 
@@ -82,23 +83,23 @@ def _check(values: Any, name: str) -> np.ndarray:
     try:
         x = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a 1-D sequence of numbers, got {type(values).__name__}") from None
+        raise InputError(f"{name}: expected a 1-D sequence of numbers, got {type(values).__name__}") from None
     if x.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D sequence of numbers, got shape {x.shape}")
+        raise InputError(f"{name}: expected a 1-D sequence of numbers, got shape {x.shape}")
     if not np.isfinite(x).all():
-        raise ValueError(f"{name}: expected finite values, got {int((~np.isfinite(x)).sum())} NaN/inf "
+        raise InputError(f"{name}: expected finite values, got {int((~np.isfinite(x)).sum())} NaN/inf "
                          f"(drop failed runs first)")
     if x.size < 2:
-        raise ValueError(f"{name}: expected at least 2 values (seeds) for an interval, got {x.size}")
+        raise InputError(f"{name}: expected at least 2 values (seeds) for an interval, got {x.size}")
     return x
 
 
 def _options(confidence: float, method: str, n_resamples: int, seed: int) -> str:
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence: expected a level in (0, 1), got {confidence!r}")
+        raise InputError(f"confidence: expected a level in (0, 1), got {confidence!r}")
     m = str(method).lower() if isinstance(method, str) else method
     if m not in METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+        raise InputError(f"method: expected one of {list(METHODS)}, got {method!r}")
     check_int(n_resamples, "n_resamples", 100)
     check_int(seed, "seed", 0)
     return m
@@ -122,7 +123,7 @@ def _interval(x: np.ndarray, confidence: float, method: str, n_resamples: int, s
                             rng=np.random.default_rng(seed))
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):  # BCa undefined (e.g. one outlier among equals)
-        raise ValueError(f"method: the {method!r} interval is undefined for these values "
+        raise InputError(f"method: the {method!r} interval is undefined for these values "
                          f"({x.tolist()[:8]}...); use method='percentile' or 't'")
     return Interval(est, low, high, float(confidence), n, method)
 
@@ -174,7 +175,7 @@ def paired_diff_ci(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndar
     m = _options(confidence, method, n_resamples, seed)
     x, y = _check(a, "a"), _check(b, "b")
     if x.shape != y.shape:
-        raise ValueError(f"a, b: expected paired values of equal length, got {x.size} and {y.size}")
+        raise InputError(f"a, b: expected paired values of equal length, got {x.size} and {y.size}")
     return _interval(x - y, confidence, m, n_resamples, seed)
 
 

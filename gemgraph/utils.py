@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
+from .errors import InputError
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -27,11 +28,11 @@ def resolve_device(device: Any = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or a torch.device, got {device!r} ({exc})") from None
+        raise InputError(f"device: expected 'auto', 'cpu', 'cuda' or a torch.device, got {device!r} ({exc})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' was requested but CUDA is not available on this machine")
+        raise InputError("device: 'cuda' was requested but CUDA is not available on this machine")
     if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device: expected a cpu or cuda device, got {device!r}")
+        raise InputError(f"device: expected a cpu or cuda device, got {device!r}")
     return dev
 
 
@@ -81,7 +82,7 @@ def cache_root() -> "os.PathLike[str]":
 def check_finite(value: Any, name: str) -> float:
     """``value`` as a float; ValueError naming ``name`` unless it is a finite real number."""
     if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(float(value))):
-        raise ValueError(f"{name}: expected a finite float, got {value!r}")
+        raise InputError(f"{name}: expected a finite float, got {value!r}")
     return float(value)
 
 
@@ -91,10 +92,10 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     ``minimum`` is None). ``bool`` is not an int here."""
     want = "an int" if minimum is None else f"an int >= {minimum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, int) and not hasattr(value, "__index__"):
-        raise ValueError(f"{name}: expected {want}, got {value!r}")
+        raise InputError(f"{name}: expected {want}, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected {want}, got {value}")
+        raise InputError(f"{name}: expected {want}, got {value}")
     return value
 
 
@@ -117,7 +118,7 @@ def finite_or_none(value: Any, name: str = "value") -> float | None:
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number or None, got {value!r}")
+        raise InputError(f"{name}: expected a number or None, got {value!r}")
     value = float(value)
     return value if math.isfinite(value) else None
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from .cell import Cell
 from .utils import check_int, derive_seed
+from .errors import InputError
 
 __all__ = ["ReferenceProtocol", "REFERENCE", "ROLES", "RoleResult", "Validation", "validate_run",
            "role_cells", "TrainingLog"]
@@ -84,10 +85,10 @@ class ReferenceProtocol:
         for name in ("epochs", "width", "resolution", "batch_size", "seeds"):
             check_int(getattr(self, name), name, 1)
         if 32 % self.resolution:
-            raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8), got {self.resolution}")
+            raise InputError(f"resolution: expected a divisor of 32 (32, 16, 8), got {self.resolution}")
         if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and math.isfinite(self.lr)
                 and self.lr > 0):
-            raise ValueError(f"lr: expected a finite number > 0, got {self.lr!r}")
+            raise InputError(f"lr: expected a finite number > 0, got {self.lr!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,7 +169,7 @@ class TrainingLog:
             try:
                 text = self.path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError(f"--out: {self.path} cannot be read ({type(exc).__name__}: {exc})") from None
+                raise InputError(f"--out: {self.path} cannot be read ({type(exc).__name__}: {exc})") from None
             for n, line in enumerate(text.splitlines(), 1):
                 try:
                     row = json.loads(line)
@@ -246,7 +247,7 @@ def _run_parts(run_dir: str | os.PathLike) -> tuple[dict[str, Any], list[dict[st
         rows = st.candidates()
         picks = st.picks()
     if not picks:
-        raise ValueError(f"RUN: {str(run_dir)!r} has no pick yet (the search did not reach its bootstrap); "
+        raise InputError(f"RUN: {str(run_dir)!r} has no pick yet (the search did not reach its bootstrap); "
                          f"finish it with `gemgraph search --resume {run_dir}` or run `gemgraph bootstrap {run_dir}`")
     return cfg, rows, picks[-1]["payload"]
 
@@ -295,7 +296,7 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
     out["pick"] = RoleCell("pick", best, "the run's newest pick", top0.get("measured"), top0.get("accuracy"))
     ok = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
     if not ok:
-        raise ValueError(f"RUN: {str(run_dir)!r} has no successful candidate")
+        raise InputError(f"RUN: {str(run_dir)!r} has no successful candidate")
     bm = max(ok, key=lambda r: (r["score"], -r["iteration"]))
     out["best_measured"] = RoleCell("best_measured", bm["cell"], f"the run's best candidate by proxy score "
                                     f"(iteration {bm['iteration']})", bm["score"], bm["accuracy"])
@@ -331,7 +332,7 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
             results[t] = (cell, res["score"] if res["status"] == "ok" else None, res["accuracy"])
     scored = [(t, c, s, a) for t, (c, s, a) in sorted(results.items()) if s is not None]
     if not scored:
-        raise ValueError("random: every random cell failed its proxy training")
+        raise InputError("random: every random cell failed its proxy training")
     t, c, s, a = max(scored, key=lambda x: (x[2], -x[0]))
     shared = sum(1 for t_ in results if t_ not in dict(todo))
     out["random"] = RoleCell("random", c, f"the best by proxy score of {n} random cells of the run's space "
@@ -541,7 +542,7 @@ def validate_run(
     from .score import objective_score  # noqa: PLC0415
 
     if not isinstance(protocol, ReferenceProtocol):
-        raise ValueError(f"protocol: expected a ReferenceProtocol, got {type(protocol).__name__}")
+        raise InputError(f"protocol: expected a ReferenceProtocol, got {type(protocol).__name__}")
     if seeds is None:
         seed_list = list(range(protocol.seeds))
     elif isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
@@ -550,14 +551,14 @@ def validate_run(
         try:
             seed_list = [check_int(s, "seeds", 0) for s in seeds]  # type: ignore[union-attr]
         except TypeError:
-            raise ValueError(f"seeds: expected a count >= 1 or a list of seeds, got {seeds!r}") from None
+            raise InputError(f"seeds: expected a count >= 1 or a list of seeds, got {seeds!r}") from None
         if not seed_list or len(set(seed_list)) != len(seed_list):
-            raise ValueError(f"seeds: expected distinct seeds, at least one, got {seeds!r}")
+            raise InputError(f"seeds: expected distinct seeds, at least one, got {seeds!r}")
     parts = _run_parts(run_dir)  # refuses a non-run or a run without a pick before anything else
     cfg = parts[0]
     out_dir = Path(out) if out is not None else Path(run_dir) / "validate"
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out: {str(out_dir)!r} exists and is not a folder")
+        raise InputError(f"--out: {str(out_dir)!r} exists and is not a folder")
     data = protocol.load_data(data_root)  # a missing reference set fails here, before any training
     trainer = make_trainer(cfg, device="cpu", data_root=None if data_root is None else os.fspath(data_root))
     try:
@@ -579,7 +580,7 @@ def validate_run(
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ValueError(f"--out: {str(out_dir)!r} cannot be written ({exc.strerror or exc})") from None
+        raise InputError(f"--out: {str(out_dir)!r} cannot be written ({exc.strerror or exc})") from None
     log = TrainingLog(out_dir / "trainings.jsonl")
     cells = role_cells(run_dir, log=log, trainer=trainer, progress=progress, parts=parts)
     space = make_space(cfg)

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from .errors import InputError
 
 __all__ = ["OpVocabulary", "OPS", "OP_ALIASES", "DEFAULT_VOCAB", "SUPERNET_VOCAB", "NB101_VOCAB", "as_vocab"]
 
@@ -82,27 +83,27 @@ class OpVocabulary:
                  output: str | None = "output", aliases: Mapping[str, str] | None = None,
                  name: str | None = None) -> None:
         if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence) and not hasattr(ops, "__iter__"):
-            raise ValueError(f"ops: expected a sequence of op names, got {ops!r}")
+            raise InputError(f"ops: expected a sequence of op names, got {ops!r}")
         names = tuple(ops)
         if not names:
-            raise ValueError("ops: expected at least one op name, got an empty sequence")
+            raise InputError("ops: expected at least one op name, got an empty sequence")
         for pos, o in enumerate(names):
             if not isinstance(o, str) or not o:
-                raise ValueError(f"ops[{pos}]: expected a non-empty op name (str), got {o!r}")
+                raise InputError(f"ops[{pos}]: expected a non-empty op name (str), got {o!r}")
         if len(set(names)) != len(names):
             dup = sorted({o for o in names if names.count(o) > 1})
-            raise ValueError(f"ops: expected distinct op names, got duplicates {dup}")
+            raise InputError(f"ops: expected distinct op names, got duplicates {dup}")
         if not isinstance(input, str) or input not in names:
-            raise ValueError(f"input: expected the input marker among ops {list(names)}, got {input!r}")
+            raise InputError(f"input: expected the input marker among ops {list(names)}, got {input!r}")
         if output is not None and (not isinstance(output, str) or output not in names or output == input):
-            raise ValueError(f"output: expected None or an output marker among ops {list(names)} "
+            raise InputError(f"output: expected None or an output marker among ops {list(names)} "
                              f"(other than the input), got {output!r}")
         al = dict(aliases or {})
         for k, v in al.items():
             if not isinstance(k, str) or v not in names:
-                raise ValueError(f"aliases: expected str -> one of {list(names)}, got {k!r} -> {v!r}")
+                raise InputError(f"aliases: expected str -> one of {list(names)}, got {k!r} -> {v!r}")
             if k in names:
-                raise ValueError(f"aliases: {k!r} is an op name of the vocabulary itself, not an alias")
+                raise InputError(f"aliases: {k!r} is an op name of the vocabulary itself, not an alias")
         self._names = names
         self._index = {o: i for i, o in enumerate(names)}
         self.ops_on_nodes = bool(ops_on_nodes)
@@ -141,10 +142,10 @@ class OpVocabulary:
             if alias is not None:
                 return alias
         else:
-            raise ValueError(f"{argument}: expected operation names (str), got {type(name).__name__} {name!r}")
+            raise InputError(f"{argument}: expected operation names (str), got {type(name).__name__} {name!r}")
         extra = f" (or an alias in {sorted(self._aliases)})" if self._aliases else ""
         label = f" of the {self.name!r} vocabulary" if self.name else ""
-        raise ValueError(f"{argument}: unknown operation {name!r}; expected one of {list(self._names)}{label}{extra}")
+        raise InputError(f"{argument}: unknown operation {name!r}; expected one of {list(self._names)}{label}{extra}")
 
     def index(self, name: Any, *, argument: str = "ops") -> int:
         """Index of op ``name`` (aliases resolved); ValueError naming ``argument`` if unknown."""
@@ -189,13 +190,13 @@ class OpVocabulary:
             ValueError: for anything but such a dict (the message names ``vocab``).
         """
         if not isinstance(d, Mapping) or "ops" not in d:
-            raise ValueError(f"vocab: expected a dict with 'ops' (OpVocabulary.to_dict()), got {d!r}")
+            raise InputError(f"vocab: expected a dict with 'ops' (OpVocabulary.to_dict()), got {d!r}")
         unknown = set(d) - {"ops", "ops_on_nodes", "input", "output", "aliases", "name"}
         if unknown:
-            raise ValueError(f"vocab: unknown keys {sorted(unknown)}")
+            raise InputError(f"vocab: unknown keys {sorted(unknown)}")
         ops = d["ops"]
         if not isinstance(ops, (list, tuple)):
-            raise ValueError(f"vocab.ops: expected a list of op names, got {ops!r}")
+            raise InputError(f"vocab.ops: expected a list of op names, got {ops!r}")
         return cls(tuple(ops), ops_on_nodes=bool(d.get("ops_on_nodes", True)), input=d.get("input", "input"),
                    output=d.get("output", "output"), aliases=d.get("aliases") or None, name=d.get("name"))
 
@@ -249,4 +250,4 @@ def as_vocab(vocab: Any, argument: str = "vocab") -> OpVocabulary:
         return vocab
     if isinstance(vocab, Mapping):
         return OpVocabulary.from_dict(vocab)
-    raise ValueError(f"{argument}: expected an OpVocabulary (or None for the default), got {type(vocab).__name__}")
+    raise InputError(f"{argument}: expected an OpVocabulary (or None for the default), got {type(vocab).__name__}")

@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .cell import OPS, Cell
+from .errors import InputError
 
 NodeLabels = Union[str, Sequence[str], Callable[[Cell], Sequence[Any]]]
 
@@ -62,7 +63,7 @@ def label_names(node_labels: Any, argument: str = "node_labels") -> tuple[str, .
     else:
         names = ()
     if not names or any(n not in LABEL_NAMES for n in names) or len(set(names)) != len(names):
-        raise ValueError(f"{argument}: expected 'degree', 'op', a tuple of them such as ('degree', 'op'), "
+        raise InputError(f"{argument}: expected 'degree', 'op', a tuple of them such as ('degree', 'op'), "
                          f"'paper' (= 'degree') or a callable, got {node_labels!r}")
     return names
 
@@ -97,16 +98,16 @@ GraphsLike = Union[Sequence[Any], tuple]
 def as_cells(graphs: Any, argument: str = "X") -> list[Cell]:
     """Coerce a list of cells / (N, N) matrices / networkx DiGraphs / PyG Data to cells."""
     if isinstance(graphs, Cell):
-        raise ValueError(f"{argument}: expected a sequence of cells, got a single Cell (wrap it in a list)")
+        raise InputError(f"{argument}: expected a sequence of cells, got a single Cell (wrap it in a list)")
     if isinstance(graphs, (torch.Tensor, np.ndarray)):
         if graphs.ndim != 3:
-            raise ValueError(f"{argument}: expected a batch of adjacency matrices (n, N, N), "
+            raise InputError(f"{argument}: expected a batch of adjacency matrices (n, N, N), "
                              f"got shape {tuple(graphs.shape)}")
         return [Cell(a) for a in graphs]
     try:
         items = list(graphs)
     except TypeError:
-        raise ValueError(f"{argument}: expected a sequence of cells, got {type(graphs).__name__}") from None
+        raise InputError(f"{argument}: expected a sequence of cells, got {type(graphs).__name__}") from None
     out = []
     for k, g in enumerate(items):
         if isinstance(g, Cell):
@@ -119,7 +120,7 @@ def as_cells(graphs: Any, argument: str = "X") -> list[Cell]:
             try:
                 out.append(Cell(g))
             except ValueError as exc:
-                raise ValueError(f"{argument}[{k}]: {exc}") from None
+                raise InputError(f"{argument}[{k}]: {exc}") from None
     return out
 
 
@@ -378,7 +379,7 @@ class WLKernel(BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
-            raise ValueError(f"n_iter: expected an int >= 0, got {self.n_iter!r}")
+            raise InputError(f"n_iter: expected an int >= 0, got {self.n_iter!r}")
         label_names(self.node_labels)
 
     # ------------------------------------------------------------------ core
@@ -393,7 +394,7 @@ class WLKernel(BaseEstimator):
                 else:
                     missing = [k for k, c in enumerate(cells) if c.ops is None]
                     if missing:
-                        raise ValueError(f"node_labels={self.node_labels!r} needs cells with ops; "
+                        raise InputError(f"node_labels={self.node_labels!r} needs cells with ops; "
                                          f"cell {missing[0]} has none")
                     op_ids, n_ids = _op_name_ids(cells)
                     lab = lab * n_ids + op_ids
@@ -404,7 +405,7 @@ class WLKernel(BaseEstimator):
         for k, c in enumerate(cells):
             vals = list(fn(c))
             if len(vals) != c.num_nodes:
-                raise ValueError(f"node_labels: callable returned {len(vals)} labels for cell {k} "
+                raise InputError(f"node_labels: callable returned {len(vals)} labels for cell {k} "
                                  f"with {c.num_nodes} nodes")
             raw.extend(vals)
         ids: dict[Any, int] = {}
@@ -566,7 +567,7 @@ class WLKernel(BaseEstimator):
         self._check_params()
         self.X_ = as_cells(X)
         if not self.X_:
-            raise ValueError("X: expected at least one cell")
+            raise InputError("X: expected at least one cell")
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
@@ -585,7 +586,7 @@ class WLKernel(BaseEstimator):
         """Row-wise kernel values ``k(a[i], b[i])`` for two equal-length lists: shape (n,)."""
         ca, cb = as_cells(a, "a"), as_cells(b, "b")
         if len(ca) != len(cb):
-            raise ValueError(f"a, b: expected equal lengths, got {len(ca)} and {len(cb)}")
+            raise InputError(f"a, b: expected equal lengths, got {len(ca)} and {len(cb)}")
         F = self.features(ca + cb)
         if self.normalize:
             F = _scale_rows(F)

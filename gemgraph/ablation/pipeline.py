@@ -20,6 +20,7 @@ from .encoder import embed_pool, train_nb101_encoder
 from .io import DEFAULT_BUDGETS, PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, arms_in_order, format_table, write_csv
 from .runner import check_budgets, check_seeds, run_ablation
 from .stats import paired_differences, summarize
+from ..errors import InputError
 
 __all__ = ["AblationResult", "nb101_ablation"]
 
@@ -119,7 +120,7 @@ def nb101_ablation(
     opts = dict(encoder_options or {})
     bad = set(opts) - {"dim", "hidden", "wl_iter", "n_train", "max_epochs", "lr", "time_limit"}
     if bad:
-        raise ValueError(f"encoder_options: unknown option(s) {sorted(bad)}")
+        raise InputError(f"encoder_options: unknown option(s) {sorted(bad)}")
     pred_opts = {**dict(predictor or {}), "device": (predictor or {}).get("device", "cpu")}
     EfficiencyPredictor(**{k: v for k, v in pred_opts.items() if k != "seed"}).check_params()
     if out is not None:

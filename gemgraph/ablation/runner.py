@@ -17,6 +17,7 @@ from ..search import NASGEM
 from ..utils import check_int, derive_seed
 from .encoder import embed_pool
 from .io import DEFAULT_BUDGETS
+from ..errors import InputError
 
 __all__ = ["run_ablation", "arm_order", "check_seeds", "check_budgets"]
 
@@ -27,10 +28,10 @@ def check_seeds(seeds: int | Sequence[int]) -> list[int]:
         check_int(seeds, "seeds", 1)
         return list(range(int(seeds)))
     if isinstance(seeds, bool):
-        raise ValueError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
+        raise InputError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
     out = [check_int(s, "seeds", 0) for s in seeds]
     if not out or len(set(out)) != len(out):
-        raise ValueError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
+        raise InputError(f"seeds: expected a count >= 1 or distinct non-negative ints, got {seeds!r}")
     return out
 
 
@@ -40,7 +41,7 @@ def check_budgets(budgets: Sequence[int] | int) -> list[int]:
         budgets = [budgets]
     out = sorted({check_int(b, "budgets", 2) for b in budgets})
     if not out:
-        raise ValueError("budgets: expected at least one budget")
+        raise InputError("budgets: expected at least one budget")
     return out
 
 
@@ -105,7 +106,7 @@ def run_ablation(
         ValueError: for bad budgets, seeds, ``num_samples``, ``top_k`` or predictor options.
     """
     if not isinstance(pool, NB101Pool):
-        raise ValueError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
+        raise InputError(f"pool: expected an NB101Pool (see nb101_pool), got {type(pool).__name__}")
     budgets = check_budgets(budgets)
     seeds = check_seeds(seeds)
     check_int(num_samples, "num_samples", 1)
@@ -113,13 +114,13 @@ def run_ablation(
     check_int(seed, "seed", 0)
     n = len(pool)
     if budgets[-1] + top_k > n:
-        raise ValueError(f"budgets: budget {budgets[-1]} (+ top_k {top_k}) exceeds the {n} models with a known "
+        raise InputError(f"budgets: budget {budgets[-1]} (+ top_k {top_k}) exceeds the {n} models with a known "
                          f"{pool.metric}")
     for arm in encoders:
         if not isinstance(arm, str) or not arm or arm.startswith("random"):
-            raise ValueError(f"encoders: arm names must be non-empty strings not starting with 'random', got {arm!r}")
+            raise InputError(f"encoders: arm names must be non-empty strings not starting with 'random', got {arm!r}")
         if not isinstance(encoders[arm], Encoder):
-            raise ValueError(f"encoders[{arm!r}]: expected a gemgraph Encoder, got {type(encoders[arm]).__name__}")
+            raise InputError(f"encoders[{arm!r}]: expected a gemgraph Encoder, got {type(encoders[arm]).__name__}")
     params = dict(predictor or {})
     params.pop("seed", None)
     if make_predictor is None:
@@ -130,9 +131,9 @@ def run_ablation(
 
         factory: Callable[[int], Any] = default_factory
     elif predictor:
-        raise ValueError("predictor: give either predictor options or make_predictor, not both")
+        raise InputError("predictor: give either predictor options or make_predictor, not both")
     elif not callable(make_predictor):
-        raise ValueError(f"make_predictor: expected a function seed -> predictor, got {type(make_predictor).__name__}")
+        raise InputError(f"make_predictor: expected a function seed -> predictor, got {type(make_predictor).__name__}")
     else:
         factory = make_predictor
     loop_encoders: dict[str, CachedEncoder] = {}
@@ -140,7 +141,7 @@ def run_ablation(
         v = None if vectors is None else vectors.get(arm)
         v = embed_pool(enc, pool.batch) if v is None else torch.as_tensor(v, dtype=torch.float32)
         if v.dim() != 2 or v.shape[0] != n:
-            raise ValueError(f"vectors[{arm!r}]: expected shape ({n}, d), got {tuple(v.shape)}")
+            raise InputError(f"vectors[{arm!r}]: expected shape ({n}, d), got {tuple(v.shape)}")
         # the loop's encoder answers with these vectors: every model is embedded once per arm
         loop_encoders[arm] = CachedEncoder.from_vectors(pool.batch, v, ops=enc.ops)
     acc = pool.accuracy

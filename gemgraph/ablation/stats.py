@@ -10,6 +10,7 @@ from ..stats import METHODS as CI_METHODS
 from ..stats import ci_bounds
 from ..utils import check_int
 from .io import arms_in_order
+from ..errors import InputError
 
 __all__ = ["summarize", "paired_differences", "default_pairs", "check_ci"]
 
@@ -18,9 +19,9 @@ def check_ci(ci: str, confidence: float, n_boot: int) -> str:
     """The interval method's canonical name; ValueError naming a bad ``ci``, ``confidence`` or ``n_boot``."""
     ci = "percentile" if ci == "bootstrap" else ci  # gemgraph 0.1's name of the percentile interval
     if ci not in CI_METHODS:
-        raise ValueError(f"ci: expected one of {list(CI_METHODS)}, got {ci!r}")
+        raise InputError(f"ci: expected one of {list(CI_METHODS)}, got {ci!r}")
     if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence: expected a float in (0, 1), got {confidence!r}")
+        raise InputError(f"confidence: expected a float in (0, 1), got {confidence!r}")
     check_int(n_boot, "n_boot", 100)  # what the bootstrap intervals need (gemgraph.stats)
     return ci
 
@@ -86,7 +87,7 @@ def paired_differences(rows: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[
     for a, b in pairs:
         for x in (a, b):
             if x not in arms:
-                raise ValueError(f"pairs: unknown arm {x!r}; the rows hold {arms}")
+                raise InputError(f"pairs: unknown arm {x!r}; the rows hold {arms}")
     bias = {(int(r["budget"]), int(r["seed"]), str(r["arm"])): float(r["bias"]) for r in rows}
     out = []
     for K in sorted({int(r["budget"]) for r in rows}):

@@ -70,6 +70,7 @@ from ..tables import format_table  # noqa: F401  (re-export: gemgraph.runs.forma
 from .tables import dumps  # noqa: F401  (re-export: gemgraph.runs.dumps)
 
 from ..builders import make_predictor, make_space, make_trainer, sampler_args  # noqa: F401  (moved here; re-exported)
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def load_data(cfg: dict[str, Any], data_root: str | os.PathLike | None = None, d
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ValueError(f"data: the CIFAR-10 data under {where} is corrupt or unreadable "
+        raise InputError(f"data: the CIFAR-10 data under {where} is corrupt or unreadable "
                          f"({type(exc).__name__}: {exc})") from None
 
 
@@ -145,7 +146,7 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
             enc = encoders.load(path)
         except ValueError as exc:
             if recorded is not None and not reembed:
-                raise ValueError(f"encoder: {path} cannot be loaded ({exc}); this run was made with the encoder "
+                raise InputError(f"encoder: {path} cannot be loaded ({exc}); this run was made with the encoder "
                                  f"{_describe(recorded)}: restore its encoder.pt, or pass --reembed (reembed=True) "
                                  "to train a new one and re-embed the run's candidates") from None
             log.warning("%s cannot be loaded (%s); training the encoder again", path, exc)
@@ -158,7 +159,7 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
                 store.set_meta("encoder", ident)
             elif ident != recorded:
                 if not reembed:
-                    raise ValueError(f"encoder: {path} is {_describe(ident)}, not the encoder this run was made with, "
+                    raise InputError(f"encoder: {path} is {_describe(ident)}, not the encoder this run was made with, "
                                      f"{_describe(recorded)}; {hint}")
                 log.warning("%s: re-embedding with %s (was %s)", run_dir, _describe(ident), _describe(recorded))
                 store.set_meta("encoder", ident)
@@ -177,7 +178,7 @@ def prepare_encoder(run_dir: str | os.PathLike, cfg: dict[str, Any], store: Any,
     enc = res.encoder.cpu()
     ident = encoder_identity(enc)
     if recorded is not None and ident != recorded and not reembed:
-        raise ValueError(f"encoder: {path} was missing or unreadable and training it again gave {_describe(ident)}, "
+        raise InputError(f"encoder: {path} was missing or unreadable and training it again gave {_describe(ident)}, "
                          f"not the encoder this run was made with, {_describe(recorded)}; {hint}")
     enc.save(path)
     store.set_meta("encoder", ident)
@@ -324,17 +325,17 @@ def probe_writable(folder: Path, arg: str) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ValueError(f"{arg}: expected a writable folder, got {str(folder)!r} ({exc.strerror or exc})") from None
+        raise InputError(f"{arg}: expected a writable folder, got {str(folder)!r} ({exc.strerror or exc})") from None
 
 
 def check_run_dir(run_dir: Path, arg: str) -> None:
     """A run directory to write: a folder (created if missing) in which files can be created."""
     if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"{arg}: expected a run directory, got the file {str(run_dir)!r}")
+        raise InputError(f"{arg}: expected a run directory, got the file {str(run_dir)!r}")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"{arg}: cannot create the run directory {str(run_dir)!r} ({exc.strerror or exc})") from None
+        raise InputError(f"{arg}: cannot create the run directory {str(run_dir)!r} ({exc.strerror or exc})") from None
     probe_writable(run_dir, arg)
 
 
@@ -347,7 +348,7 @@ def check_writable_run(run_dir: Path, arg: str) -> None:
             pass
     except (ValueError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc).split("(")[-1].rstrip(")")
-        raise ValueError(f"{arg}: the run {str(run_dir)!r} is read-only here ({why}); copy it to a writable place "
+        raise InputError(f"{arg}: the run {str(run_dir)!r} is read-only here ({why}); copy it to a writable place "
                          f"to continue it (gemgraph report reads it as it is)") from None
 
 
@@ -369,7 +370,7 @@ def _regime_overrides(args: argparse.Namespace) -> dict:
         out["macs"] = list(parse_macs_window(args.macs, "--macs"))
     if getattr(args, "min_ops", None) is not None:
         if args.min_ops < 1:
-            raise ValueError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
+            raise InputError(f"--min-ops: expected an int >= 1, got {args.min_ops}")
         out["min_ops"] = args.min_ops
     return out
 
@@ -391,7 +392,7 @@ def _probe_regime(cfg: dict) -> None:
         try:
             space.sample(1, seed=cfg["seed"])
         except ValueError as exc:
-            raise ValueError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: "
+            raise InputError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: "
                              f"{exc}") from None
 
 
@@ -432,18 +433,18 @@ def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
     try:
         resolve_device(device)
         if str(device).startswith("cuda:") and int(str(device)[5:]) >= torch.cuda.device_count():
-            raise ValueError(f"device: {device!r} was requested but this machine has {torch.cuda.device_count()} "
+            raise InputError(f"device: {device!r} was requested but this machine has {torch.cuda.device_count()} "
                              "CUDA device(s)")
     except ValueError as exc:
-        raise ValueError(f"--device: {str(exc).split(': ', 1)[-1]}") from None
+        raise InputError(f"--device: {str(exc).split(': ', 1)[-1]}") from None
     if cfg["encoder"]["name"] not in encoders.available():
-        raise ValueError(f"encoder.name: expected one of {encoders.available()}, got {cfg['encoder']['name']!r}")
+        raise InputError(f"encoder.name: expected one of {encoders.available()}, got {cfg['encoder']['name']!r}")
     try:
         make_space(cfg)
         make_predictor(cfg)
         name, opts = sampler_args(cfg)
         if name not in SAMPLERS:
-            raise ValueError(f"sampler.name: expected one of {list(SAMPLERS)}, got {name!r}")
+            raise InputError(f"sampler.name: expected one of {list(SAMPLERS)}, got {name!r}")
         make_sampler(name, **opts)
     except ValueError as exc:
         raise _named_by_flag(exc, args) from None
@@ -457,7 +458,7 @@ def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
         if count * per_cell > avail:
             most = max(1, avail // per_cell)
             name = _KEY_FLAGS.get(key) if key in _flag_overrides(args) else key
-            raise ValueError(f"{name}: expected at most ~{most:,} cells of {n} nodes for this machine's "
+            raise InputError(f"{name}: expected at most ~{most:,} cells of {n} nodes for this machine's "
                              f"{avail / 2**30:.1f} GiB of free memory (they need {count * per_cell / 2**30:.1f} GiB), "
                              f"got {count:,}")
 
@@ -476,7 +477,7 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
                                                    sets=getattr(args, "set", None)):
         bad.append(f"{source} {key}={json.dumps(given)} (the run has {json.dumps(stored)})")
     if bad:
-        raise ValueError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
+        raise InputError(f"--resume: a resumed run keeps its config, got {'; '.join(bad)}; drop the flag(s), or start "
                          "a new run with --out (only --iterations may change, to extend the run)")
 
 
@@ -492,16 +493,16 @@ def open_search(args: argparse.Namespace):
             cfg = RunConfig.from_stored(existing.config).to_dict()  # a run stored before a key existed: its value
         _resume_conflicts(args, cfg)
         if getattr(args, "iterations", None) is not None and args.iterations < 2:
-            raise ValueError(f"--iterations: expected an int >= 2 (the run's length), got {args.iterations}")
+            raise InputError(f"--iterations: expected an int >= 2 (the run's length), got {args.iterations}")
         check_search_inputs(cfg, args)
         data = load_data(cfg, args.data, download=getattr(args, "download", False))
         store = RunStore(store_path(run_dir))
     else:
         if not args.out:
-            raise ValueError("--out: give a run directory for a new search (or --resume RUN)")
+            raise InputError("--out: give a run directory for a new search (or --resume RUN)")
         run_dir = Path(args.out)
         if run_dir.exists() and not run_dir.is_dir():
-            raise ValueError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
+            raise InputError(f"--out: expected a run directory, got the file {str(run_dir)!r}")
         # precedence: preset < --config < --set < the flags (gemgraph.config.resolve_config)
         flags = {key: value for key, (_, value) in _flag_overrides(args).items() if key != "preset"}
         try:
@@ -523,7 +524,7 @@ def open_search(args: argparse.Namespace):
             finally:
                 existing.close()
             if not same:
-                raise ValueError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
+                raise InputError(f"--out: {run_dir} already holds a run with another config; use --resume {run_dir} "
                                  "to continue it, or another directory")
         # the same run (its stored config may predate keys that now take their old values): open it as it is
         store = RunStore(store_path(run_dir)) if same else RunStore(store_path(run_dir), create=True, config=cfg)
@@ -547,11 +548,11 @@ def load_run(run_dir: str, reembed: bool = False):
 
             predictor = make_predictor(cfg)
             if not NASGEM(make_space(cfg), encoder, predictor, None, store, checkpoint_every=0, progress=False).refit():
-                raise ValueError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
+                raise InputError(f"RUN: {run_dir} has fewer than 2 successful candidates to refit the predictor on")
         else:
             ck = store.latest_predictor()
             if ck is None:
-                raise ValueError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
+                raise InputError(f"RUN: {run_dir} has no predictor checkpoint yet (fewer than 2 successful candidates)")
             predictor = EfficiencyPredictor.from_state_dict(ck[1])
     except BaseException:
         store.close()

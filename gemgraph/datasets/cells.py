@@ -12,6 +12,7 @@ from torch_geometric.data import Data, InMemoryDataset
 from ..cell import Cell
 from ..space import SearchSpace
 from ..utils import check_int
+from ..errors import InputError
 
 __all__ = ["CellDataset"]
 
@@ -66,17 +67,17 @@ class CellDataset(InMemoryDataset):
         if cells is None:
             space = SearchSpace() if space is None else space
             if not isinstance(space, SearchSpace):
-                raise ValueError(f"space: expected a gemgraph.SearchSpace, got {type(space).__name__}")
+                raise InputError(f"space: expected a gemgraph.SearchSpace, got {type(space).__name__}")
             check_int(num_cells, "num_cells", 1)
         else:
             cells = list(cells)
             if not cells or not all(isinstance(c, Cell) for c in cells):
-                raise ValueError("cells: expected a non-empty sequence of gemgraph.Cell")
+                raise InputError("cells: expected a non-empty sequence of gemgraph.Cell")
             num_cells = len(cells)
         if y is not None:
             y = torch.as_tensor(np.asarray(y, dtype=np.float32)).reshape(-1)
             if len(y) != num_cells:
-                raise ValueError(f"y: expected {num_cells} targets (one per cell), got {len(y)}")
+                raise InputError(f"y: expected {num_cells} targets (one per cell), got {len(y)}")
         self.space, self.num_cells, self.seed = space, int(num_cells), seed
         self._cells_in, self._y = cells, y
         self._memory_only = root is None

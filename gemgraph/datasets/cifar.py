@@ -61,6 +61,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..utils import check_int
+from ..errors import InputError
 
 __all__ = [
     "OFFICIAL_MD5",
@@ -121,7 +122,7 @@ def augment_batch(
     Shapes: (B, C, H, W) -> (B, C, H, W), same dtype and device.
     """
     if images.dim() != 4:
-        raise ValueError(f"images: expected a (B, C, H, W) tensor, got shape {tuple(images.shape)}")
+        raise InputError(f"images: expected a (B, C, H, W) tensor, got shape {tuple(images.shape)}")
     B, C, H, W = images.shape
     dev = images.device
     oy = torch.randint(0, 2 * padding + 1, (B,), generator=generator)
@@ -150,7 +151,7 @@ def balanced_indices(targets: Tensor | np.ndarray, n: int, seed: int = 0) -> np.
     """
     y = np.asarray(targets.cpu() if isinstance(targets, Tensor) else targets).astype(np.int64)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(y):
-        raise ValueError(f"n: expected an int in [1, {len(y)}], got {n!r}")
+        raise InputError(f"n: expected an int in [1, {len(y)}], got {n!r}")
     classes = np.unique(y)
     rng = np.random.default_rng(seed)
     per = np.full(len(classes), n // len(classes))
@@ -177,10 +178,10 @@ def downsample(images: np.ndarray | Tensor, size: int) -> np.ndarray | Tensor:
     is_tensor = isinstance(images, Tensor)
     x = images.cpu().numpy() if is_tensor else np.asarray(images)
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[2] != x.shape[3]:
-        raise ValueError(f"images: expected uint8 (N, C, H, H) images, got {x.dtype} {x.shape}")
+        raise InputError(f"images: expected uint8 (N, C, H, H) images, got {x.dtype} {x.shape}")
     h = x.shape[2]
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 or h % size:
-        raise ValueError(f"size: expected a divisor of the image side {h}, got {size!r}")
+        raise InputError(f"size: expected a divisor of the image side {h}, got {size!r}")
     if size == h:
         return images
     f = h // size
@@ -223,19 +224,19 @@ class CifarTensorDataset(Dataset):
         data = torch.as_tensor(data)
         targets = torch.as_tensor(targets)
         if data.dtype != torch.uint8 or data.dim() != 4:
-            raise ValueError(f"data: expected a uint8 (N, C, H, W) tensor, got {data.dtype} {tuple(data.shape)}")
+            raise InputError(f"data: expected a uint8 (N, C, H, W) tensor, got {data.dtype} {tuple(data.shape)}")
         if targets.dim() != 1 or len(targets) != len(data) or targets.is_floating_point():
-            raise ValueError(f"targets: expected {len(data)} integer labels, "
+            raise InputError(f"targets: expected {len(data)} integer labels, "
                              f"got {targets.dtype} {tuple(targets.shape)}")
         if len(mean) != data.shape[1] or len(std) != data.shape[1]:
-            raise ValueError(f"mean/std: expected {data.shape[1]} values each, got {len(mean)} and {len(std)}")
+            raise InputError(f"mean/std: expected {data.shape[1]} values each, got {len(mean)} and {len(std)}")
         self.data = data
         self.targets = targets.long()
         self.train = bool(train)
         num_classes = int(self.targets.max()) + 1 if len(self.targets) else 0
         self.classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(num_classes))
         if len(self.targets) and (int(self.targets.min()) < 0 or int(self.targets.max()) >= len(self.classes)):
-            raise ValueError(f"targets: expected labels in [0, {len(self.classes)}) for {len(self.classes)} classes, "
+            raise InputError(f"targets: expected labels in [0, {len(self.classes)}) for {len(self.classes)} classes, "
                              f"got [{int(self.targets.min())}, {int(self.targets.max())}]")
         self.mean = torch.tensor(mean, dtype=torch.float32)
         self.std = torch.tensor(std, dtype=torch.float32)
@@ -434,12 +435,12 @@ def _unpickle(path: Path) -> dict:
         with open(path, "rb") as f:
             d = _BatchUnpickler(f, path).load()
     except _Refused as exc:
-        raise ValueError(f"root: {exc}") from None
+        raise InputError(f"root: {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             MemoryError) as exc:
-        raise ValueError(f"root: {path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"root: {path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
     if not isinstance(d, dict):
-        raise ValueError(f"root: {path} is not a CIFAR-10 batch: expected a dict, got {type(d).__name__}")
+        raise InputError(f"root: {path} is not a CIFAR-10 batch: expected a dict, got {type(d).__name__}")
     return d
 
 
@@ -449,12 +450,12 @@ def _check_labels(y: Any, n: int, what: str) -> np.ndarray:
     if arr.size == 0 and n == 0:
         return np.zeros(0, dtype=np.int64)
     if arr.dtype == object or arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{what}: expected integer labels, got dtype {arr.dtype}")
+        raise InputError(f"{what}: expected integer labels, got dtype {arr.dtype}")
     if arr.shape != (n,):
-        raise ValueError(f"{what}: expected {n} labels (one per image), got shape {arr.shape}")
+        raise InputError(f"{what}: expected {n} labels (one per image), got shape {arr.shape}")
     if n and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
         bad = arr[(arr < 0) | (arr >= NUM_CLASSES)]
-        raise ValueError(f"{what}: expected labels in [0, {NUM_CLASSES}) (CIFAR-10 has {NUM_CLASSES} classes), "
+        raise InputError(f"{what}: expected labels in [0, {NUM_CLASSES}) (CIFAR-10 has {NUM_CLASSES} classes), "
                          f"got {bad.size} outside it (e.g. {int(bad[0])})")
     return arr.astype(np.int64)
 
@@ -463,10 +464,10 @@ def _check_images(x: Any, what: str, shape: tuple[int, ...] = IMAGE_SHAPE) -> np
     """``x`` as a uint8 (N, *shape) array, or a ValueError naming ``what``."""
     arr = np.asarray(x)
     if arr.dtype != np.uint8:
-        raise ValueError(f"{what}: expected uint8 images, got dtype {arr.dtype}")
+        raise InputError(f"{what}: expected uint8 images, got dtype {arr.dtype}")
     if arr.ndim != 1 + len(shape) or tuple(arr.shape[1:]) != tuple(shape):
         hw = "x".join(str(s) for s in shape)
-        raise ValueError(f"{what}: expected images of shape (N, {', '.join(map(str, shape))}) ({hw}), "
+        raise InputError(f"{what}: expected images of shape (N, {', '.join(map(str, shape))}) ({hw}), "
                          f"got {arr.shape}")
     return arr
 
@@ -476,12 +477,12 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     d = _unpickle(path)
     key = "labels" if "labels" in d else "fine_labels" if "fine_labels" in d else None
     if "data" not in d or key is None:
-        raise ValueError(f"root: {path} is not a CIFAR-10 batch: expected keys 'data' and 'labels', "
+        raise InputError(f"root: {path} is not a CIFAR-10 batch: expected keys 'data' and 'labels', "
                          f"got {sorted(map(str, d))}")
     data = d["data"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise ValueError(f"root: {path}['data']: expected a uint8 (N, 3072) array of 32x32 RGB images, got {got}")
+        raise InputError(f"root: {path}['data']: expected a uint8 (N, 3072) array of 32x32 RGB images, got {got}")
     labels = _check_labels(d[key], len(data), f"root: {path}[{key!r}]")
     return data.reshape(-1, 3, 32, 32), labels
 
@@ -508,7 +509,7 @@ def _draw(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
         idx = np.flatnonzero((y == c) & ~in_train)
         k = int(round(fraction * (y == c).sum() / 5))
         if k > len(idx):
-            raise ValueError(
+            raise InputError(
                 f"fraction: {fraction} leaves {len(idx)} held-out images of class {c}, fewer than the "
                 f"{k} the val split needs; expected fraction <= 5/6"
             )
@@ -523,16 +524,16 @@ def _read_npz(
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"root: {path} is not a readable npz file ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"root: {path} is not a readable npz file ({type(exc).__name__}: {exc})") from None
     with z:
         missing = [k for s in splits for k in (f"x_{s}", f"y_{s}") if k not in z.files]
         if missing:
-            raise ValueError(f"root: {path} lacks the keys {missing} of the cifar10_proxy.npz layout")
+            raise InputError(f"root: {path} lacks the keys {missing} of the cifar10_proxy.npz layout")
         try:
             if "classes" in z.files:
                 classes = [str(c) for c in z["classes"].tolist()]
                 if len(classes) != NUM_CLASSES:
-                    raise ValueError(f"root: {path}['classes']: expected the {NUM_CLASSES} CIFAR-10 classes, "
+                    raise InputError(f"root: {path}['classes']: expected the {NUM_CLASSES} CIFAR-10 classes, "
                                      f"got {len(classes)}")
             out = {}
             for s in splits:
@@ -540,7 +541,7 @@ def _read_npz(
                 y = _check_labels(z[f"y_{s}"], len(x), f"root: {path}['y_{s}']")
                 out[s] = (np.ascontiguousarray(x.transpose(0, 3, 1, 2)), y)
         except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"root: {path} is corrupt ({type(exc).__name__}: {exc})") from None
+            raise InputError(f"root: {path} is corrupt ({type(exc).__name__}: {exc})") from None
     return out
 
 
@@ -548,7 +549,7 @@ def _load_arrays(kind: str, path: Path, fraction: float, seed: int) -> dict[str,
     """split -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
     if kind == "npz":
         if abs(fraction - 0.1) > 1e-12 or seed != 0:
-            raise ValueError(
+            raise InputError(
                 f"fraction/seed: {path} holds the stored draw fraction=0.1, seed=0; got fraction={fraction}, "
                 f"seed={seed}. Other draws need the full CIFAR-10 files (<root>/{TORCHVISION_DIR}, "
                 "download=True on a machine with internet)."
@@ -595,11 +596,11 @@ def download_cifar10(root: str | os.PathLike) -> tuple[str, Path]:
         try:
             download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision: RuntimeError on a bad md5
-            raise ValueError(f"download: fetching {CIFAR10.url} into {base} failed "
+            raise InputError(f"download: fetching {CIFAR10.url} into {base} failed "
                              f"({type(exc).__name__}: {exc})") from None
         bad = intact()
         if bad:
-            raise ValueError(f"root: after downloading {CIFAR10.url}, {[str(folder / b) for b in bad]} fail their "
+            raise InputError(f"root: after downloading {CIFAR10.url}, {[str(folder / b) for b in bad]} fail their "
                              "md5 check")
     return "torchvision", folder
 
@@ -639,20 +640,20 @@ def cifar10_proxy(
             npz file does not hold.
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+        raise InputError(f"fraction: expected a number in (0, 1], got {fraction!r}")
     check_int(seed, "seed", 0)
     splits = (split,) if isinstance(split, str) else tuple(split)
     if (isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1
             or 32 % resolution):
-        raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
+        raise InputError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
     bad = [s for s in splits if s not in SPLITS]
     if bad or not splits:
-        raise ValueError(f"split: expected one of {SPLITS} or a sequence of them, got {split!r}")
+        raise InputError(f"split: expected one of {SPLITS} or a sequence of them, got {split!r}")
     found = find_cifar10(root)
     base = _default_root(root)
     if found is None and download:
         if base is None:
-            raise ValueError("root: download=True needs a root directory (or $GEMGRAPH_DATA)")
+            raise InputError("root: download=True needs a root directory (or $GEMGRAPH_DATA)")
         found = download_cifar10(base)
     embedded = (found is None and base is None and abs(fraction - 0.1) < 1e-12 and seed == 0
                 and all(s in EMBEDDED_SPLITS for s in splits) and EMBEDDED_RESOLUTION % int(resolution) == 0)
@@ -705,10 +706,10 @@ def cifar10_reference(
     splits = (split,) if isinstance(split, str) else tuple(split)
     bad = [s for s in splits if s not in REFERENCE_SPLITS]
     if bad or not splits:
-        raise ValueError(f"split: expected one of {REFERENCE_SPLITS} or a sequence of them, got {split!r}")
+        raise InputError(f"split: expected one of {REFERENCE_SPLITS} or a sequence of them, got {split!r}")
     if (isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 1
             or 32 % resolution):
-        raise ValueError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
+        raise InputError(f"resolution: expected a divisor of 32 (32, 16, 8, ...), got {resolution!r}")
     base = _default_root(root)
     if base is None:
         raise FileNotFoundError(

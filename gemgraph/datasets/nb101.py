@@ -14,6 +14,7 @@ from nasbench import METRICS, NASBench101
 
 from ..features import node_features
 from ..nb101 import label_op_ids
+from ..errors import InputError
 
 __all__ = ["NB101Dataset"]
 
@@ -67,13 +68,13 @@ class NB101Dataset(InMemoryDataset):
         force_reload: bool = False,
     ) -> None:
         if root is None:
-            raise ValueError("root: expected a dataset folder, got None")
+            raise InputError("root: expected a dataset folder, got None")
         if file_name is not None and (not isinstance(file_name, str) or os.sep in file_name or not file_name):
-            raise ValueError(f"file_name: expected a file name (no folder) under <root>/raw, got {file_name!r}")
+            raise InputError(f"file_name: expected a file name (no folder) under <root>/raw, got {file_name!r}")
         if metric not in METRICS:
-            raise ValueError(f"metric: expected one of {list(METRICS)}, got {metric!r}")
+            raise InputError(f"metric: expected one of {list(METRICS)}, got {metric!r}")
         if reduce not in ("mean", "sample"):
-            raise ValueError(f"reduce: expected 'mean' or 'sample', got {reduce!r}")
+            raise InputError(f"reduce: expected 'mean' or 'sample', got {reduce!r}")
         self.file_name, self.source = file_name, None if source is None else os.fspath(source)
         self.metric, self.epochs, self.reduce, self.seed = metric, int(epochs), reduce, int(seed)
         super().__init__(str(root), transform, pre_transform, pre_filter, force_reload=force_reload, log=False)

@@ -11,6 +11,7 @@ from torch_geometric.data import Data, InMemoryDataset
 
 from ..features import node_features
 from ..nbgraph import NBGRAPH_NODES, check_dataset, load_nbgraph
+from ..errors import InputError
 
 __all__ = ["NBGraphDataset"]
 
@@ -45,7 +46,7 @@ class NBGraphDataset(InMemoryDataset):
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False) -> None:
         if root is None:
-            raise ValueError("root: expected a dataset folder, got None")
+            raise InputError("root: expected a dataset folder, got None")
         self.dataset = check_dataset(dataset)
         self.cache_dir = cache_dir
         super().__init__(str(root), transform, pre_transform, pre_filter, force_reload=force_reload, log=False)

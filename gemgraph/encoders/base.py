@@ -13,6 +13,7 @@ from torch import nn
 from ..batch import CellBatch, as_batch
 from ..utils import atomic_torch_save, check_int, single_thread, torch_load_reason
 from ..vocab import DEFAULT_VOCAB, OpVocabulary
+from ..errors import InputError
 
 _REGISTRY: dict[str, type["Encoder"]] = {}
 
@@ -26,11 +27,11 @@ def register(name: str) -> Callable[[type["Encoder"]], type["Encoder"]]:
         >>> create("my-enc", num_nodes=30, dim=32)
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"name: expected a non-empty string, got {name!r}")
+        raise InputError(f"name: expected a non-empty string, got {name!r}")
 
     def deco(cls: type["Encoder"]) -> type["Encoder"]:
         if not (isinstance(cls, type) and issubclass(cls, Encoder)):
-            raise ValueError(f"register({name!r}): expected an Encoder subclass, got {cls!r}")
+            raise InputError(f"register({name!r}): expected an Encoder subclass, got {cls!r}")
         _REGISTRY[name.lower()] = cls
         cls.name = name.lower()
         return cls
@@ -53,13 +54,13 @@ def hidden_option(name: str, widths: Sequence[int], arg: str = "hidden") -> Any:
     """
     key = str(name).lower()
     if key not in _REGISTRY:
-        raise ValueError(f"name: expected one of {available()}, got {name!r}")
+        raise InputError(f"name: expected one of {available()}, got {name!r}")
     kind = _REGISTRY[key].hidden_option_kind
     if kind == "widths":
         return [int(w) for w in widths]
     if kind == "width":
         return int(widths[0])
-    raise ValueError(f"{arg}: the {key!r} encoder has no hidden layers, got {list(widths)}")
+    raise InputError(f"{arg}: the {key!r} encoder has no hidden layers, got {list(widths)}")
 
 
 def create(name: str, num_nodes: int, dim: int = 128, **kwargs: Any) -> "Encoder":
@@ -73,7 +74,7 @@ def create(name: str, num_nodes: int, dim: int = 128, **kwargs: Any) -> "Encoder
     """
     key = str(name).lower()
     if key not in _REGISTRY:
-        raise ValueError(f"name: unknown encoder {name!r}; available: {available()}")
+        raise InputError(f"name: unknown encoder {name!r}; available: {available()}")
     return _REGISTRY[key](num_nodes=num_nodes, dim=dim, **kwargs)
 
 
@@ -92,24 +93,24 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - torch.load of a corrupt / foreign file raises anything
-        raise ValueError(f"{where} is not a gemgraph encoder file ({torch_load_reason(exc)})") from None
+        raise InputError(f"{where} is not a gemgraph encoder file ({torch_load_reason(exc)})") from None
     if not isinstance(blob, dict) or blob.get("format") != "gemgraph-encoder" or "name" not in blob:
-        raise ValueError(f"{where} is not a gemgraph encoder file")
+        raise InputError(f"{where} is not a gemgraph encoder file")
     config, state = blob.get("config"), blob.get("state_dict")
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise ValueError(f"{where}: damaged encoder file: expected a config dict, got {type(config).__name__}")
+        raise InputError(f"{where}: damaged encoder file: expected a config dict, got {type(config).__name__}")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{where}: damaged encoder file: expected a state dict of tensors")
+        raise InputError(f"{where}: damaged encoder file: expected a state dict of tensors")
     try:
         enc = create(blob["name"], **config)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: damaged encoder file: its config {config!r} for encoder {blob['name']!r} "
+        raise InputError(f"{where}: damaged encoder file: its config {config!r} for encoder {blob['name']!r} "
                          f"is rejected ({exc})") from None
     try:
         enc.load_state_dict(state)
     except (RuntimeError, TypeError, ValueError) as exc:
         msg = " ".join(str(exc).split())
-        raise ValueError(f"{where}: damaged encoder file: its weights do not fit a {blob['name']!r} encoder "
+        raise InputError(f"{where}: damaged encoder file: its weights do not fit a {blob['name']!r} encoder "
                          f"with config {config!r} ({msg[:300]})") from None
     return enc
 
@@ -147,13 +148,13 @@ class Encoder(nn.Module):
             ops = list(ops.names)
         if ops is not None:
             if isinstance(ops, str) or len(ops) == 0:
-                raise ValueError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")
+                raise InputError(f"ops: expected a non-empty sequence of op names or None, got {ops!r}")
             for k, o in enumerate(ops):
                 if not isinstance(o, str) or not o:
-                    raise ValueError(f"ops[{k}]: expected an op name (str), got {o!r}")
+                    raise InputError(f"ops[{k}]: expected an op name (str), got {o!r}")
             ops = [DEFAULT_VOCAB.canonical(o) if o in DEFAULT_VOCAB else o for o in ops]
             if len(set(ops)) != len(ops):
-                raise ValueError(f"ops: duplicate op names in {ops}")
+                raise InputError(f"ops: duplicate op names in {ops}")
         self.num_nodes = int(num_nodes)
         self.dim = int(dim)
         self.ops = None if ops is None else tuple(ops)
@@ -215,7 +216,7 @@ class Encoder(nn.Module):
         if self.ops is None:
             return None
         if batch.ops is None:
-            raise ValueError(f"cells: this encoder one-hot encodes ops {list(self.ops)} but the cells carry no ops")
+            raise InputError(f"cells: this encoder one-hot encodes ops {list(self.ops)} but the cells carry no ops")
         voc = getattr(batch, "vocab", DEFAULT_VOCAB)
         idx = batch.ops.clone()
         idx[idx < 0] = len(voc)
@@ -223,7 +224,7 @@ class Encoder(nn.Module):
         real = batch.ops >= 0
         if bool((real & (pos < 0)).any()):
             bad = int(batch.ops[real & (pos < 0)][0].item())
-            raise ValueError(f"cells: op {voc.names[bad]!r} is not among this encoder's ops {list(self.ops)}")
+            raise InputError(f"cells: op {voc.names[bad]!r} is not among this encoder's ops {list(self.ops)}")
         onehot = torch.zeros(*pos.shape, len(self.ops), device=pos.device)
         onehot.scatter_(-1, pos.clamp(min=0)[..., None], 1.0)
         return onehot * real[..., None]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .base import CellBatch, Encoder, as_batch
+from ..errors import InputError
 
 # fixed random odd 64-bit words: a cell's hash is a wrapping integer dot product of its bits
 _WORDS = (np.random.default_rng(0xCAC4E).integers(1, 2**63, size=1 << 16, dtype=np.int64).astype(np.uint64)
@@ -24,7 +25,7 @@ def _rows(batch: CellBatch) -> np.ndarray:
 
 def _hash(rows: np.ndarray) -> np.ndarray:
     if rows.shape[1] > _WORDS.shape[0]:
-        raise ValueError(f"cells: too large to cache ({rows.shape[1]} features per cell)")
+        raise InputError(f"cells: too large to cache ({rows.shape[1]} features per cell)")
     with np.errstate(over="ignore"):
         return (rows.astype(np.uint64) * _WORDS[: rows.shape[1]]).sum(axis=1, dtype=np.uint64)
 
@@ -49,7 +50,7 @@ class CachedEncoder(Encoder):
 
     def __init__(self, encoder: Encoder, cells: Any, batch_size: int = 8192) -> None:
         if not isinstance(encoder, Encoder):
-            raise ValueError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+            raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
         super().__init__(num_nodes=encoder.num_nodes, dim=encoder.dim)
         self.inner: Encoder | None = encoder
         batch = as_batch(cells, encoder.num_nodes)
@@ -90,7 +91,7 @@ class CachedEncoder(Encoder):
             batch = as_batch(cells, int(num_nodes))
         v = torch.as_tensor(vectors, dtype=torch.float32)
         if v.dim() != 2 or v.shape[0] != len(batch):
-            raise ValueError(f"vectors: expected shape ({len(batch)}, d), one row per cell, got {tuple(v.shape)}")
+            raise InputError(f"vectors: expected shape ({len(batch)}, d), one row per cell, got {tuple(v.shape)}")
         self = cls.__new__(cls)
         Encoder.__init__(self, num_nodes=int(batch.adj.shape[1]), dim=int(v.shape[1]), ops=ops)
         self.inner = None
@@ -117,11 +118,11 @@ class CachedEncoder(Encoder):
             out[torch.from_numpy(np.flatnonzero(hit))] = self._vectors[torch.from_numpy(idx[hit])]
         if (~hit).any():
             if self.inner is None:
-                raise ValueError(f"cells: {int((~hit).sum())} of {n} cells are not among the {len(self._keys)} "
+                raise InputError(f"cells: {int((~hit).sum())} of {n} cells are not among the {len(self._keys)} "
                                  "cells whose vectors were given")
             miss = torch.from_numpy(np.flatnonzero(~hit))
             out[miss] = self.inner(batch[miss].to(self.inner.device)).float().cpu()
         return out
 
     def save(self, path: str | os.PathLike) -> None:
-        raise ValueError("CachedEncoder: cannot be saved; save the wrapped encoder (.inner)")
+        raise InputError("CachedEncoder: cannot be saved; save the wrapped encoder (.inner)")

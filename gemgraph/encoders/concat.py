@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from .base import CellBatch, Encoder
+from ..errors import InputError
 
 
 class ConcatEncoder(Encoder):
@@ -31,13 +32,13 @@ class ConcatEncoder(Encoder):
     def __init__(self, parts: Sequence[Encoder], normalize: bool | Sequence[bool] = False) -> None:
         parts = list(parts)
         if not parts or not all(isinstance(p, Encoder) for p in parts):
-            raise ValueError(f"parts: expected a non-empty sequence of gemgraph Encoders, got {parts!r}")
+            raise InputError(f"parts: expected a non-empty sequence of gemgraph Encoders, got {parts!r}")
         sizes = {p.num_nodes for p in parts}
         if len(sizes) != 1:
-            raise ValueError(f"parts: expected encoders of one num_nodes, got {sorted(sizes)}")
+            raise InputError(f"parts: expected encoders of one num_nodes, got {sorted(sizes)}")
         norm = [bool(normalize)] * len(parts) if isinstance(normalize, bool) else [bool(v) for v in normalize]
         if len(norm) != len(parts):
-            raise ValueError(f"normalize: expected one bool per part ({len(parts)}), got {len(norm)}")
+            raise InputError(f"normalize: expected one bool per part ({len(parts)}), got {len(norm)}")
         super().__init__(num_nodes=parts[0].num_nodes, dim=sum(p.dim for p in parts))
         self.parts = torch.nn.ModuleList(parts)
         self.normalize = norm
@@ -55,4 +56,4 @@ class ConcatEncoder(Encoder):
         return torch.cat(outs, dim=1)
 
     def save(self, path: str | os.PathLike) -> None:
-        raise ValueError("ConcatEncoder: cannot be saved as one file; save each of its parts")
+        raise InputError("ConcatEncoder: cannot be saved as one file; save each of its parts")

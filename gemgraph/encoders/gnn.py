@@ -19,6 +19,7 @@ from torch_geometric.nn import GCNConv, GINConv
 
 from ..features import feature_dim, node_features
 from .base import CellBatch, Encoder, register
+from ..errors import InputError
 
 
 class _GNNEncoder(Encoder):
@@ -31,7 +32,7 @@ class _GNNEncoder(Encoder):
     ) -> None:
         super().__init__(num_nodes, dim, ops)
         if int(layers) < 1 or int(hidden) < 1:
-            raise ValueError(f"hidden, layers: expected positive ints, got {hidden}, {layers}")
+            raise InputError(f"hidden, layers: expected positive ints, got {hidden}, {layers}")
         self.hidden, self.layers = int(hidden), int(layers)
         in_dim = feature_dim(num_nodes, self.ops)
         self.inp = nn.Linear(in_dim, self.hidden)

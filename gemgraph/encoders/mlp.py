@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .base import CellBatch, Encoder, register
+from ..errors import InputError
 
 
 class _LayerNormFn(torch.autograd.Function):
@@ -80,7 +81,7 @@ class MLPEncoder(Encoder):
         super().__init__(num_nodes, dim, ops)
         hidden = [int(h) for h in hidden]
         if any(h < 1 for h in hidden):
-            raise ValueError(f"hidden: expected positive layer widths, got {hidden}")
+            raise InputError(f"hidden: expected positive layer widths, got {hidden}")
         self.hidden = tuple(hidden)
         layers: list[nn.Module] = []
         width = self.flat_dim

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from ..cell import Cell
 from ..utils import check_int
 from .ops import ConvBNReLU, SepConvBNReLU, build_op, op_spec
+from ..errors import InputError
 
 __all__ = ["CellModule"]
 
@@ -77,14 +78,14 @@ class CellModule(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(cell, Cell):
-            raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+            raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         in_channels = check_int(in_channels, "in_channels", 1)
         channels = check_int(channels, "channels", 1)
         out_channels = channels if out_channels is None else check_int(out_channels, "out_channels", 1)
         if stride not in (1, 2) or isinstance(stride, bool):
-            raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
+            raise InputError(f"stride: expected 1 or 2, got {stride!r}")
         if isinstance(default_op, str) and default_op in ("input", "output"):
-            raise ValueError(f"default_op: expected an operation, got the structural {default_op!r}")
+            raise InputError(f"default_op: expected an operation, got the structural {default_op!r}")
         default_op = op_spec(default_op, argument="default_op").name
 
         pruned = cell.prune()

@@ -16,6 +16,7 @@ from ..cell import Cell
 from ..utils import check_int
 from .cell_module import CellModule
 from .ops import ConvBNReLU, make_divisible
+from ..errors import InputError
 
 __all__ = ["CifarNet", "MobileNet", "MOBILENET_STAGES"]
 
@@ -78,7 +79,7 @@ class CifarNet(nn.Module):
         cells_per_stage = check_int(cells_per_stage, "cells_per_stage", 1)
         in_channels = check_int(in_channels, "in_channels", 1)
         if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+            raise InputError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.num_classes, self.width, self.cells_per_stage = num_classes, width, cells_per_stage
         self.stem = ConvBNReLU(in_channels, width, 3)
         blocks: list[nn.Module] = []
@@ -180,15 +181,15 @@ class MobileNet(nn.Module):
         super().__init__()
         num_classes = check_int(num_classes, "num_classes", 1)
         if not float(width) > 0:
-            raise ValueError(f"width: expected a positive multiplier, got {width!r}")
+            raise InputError(f"width: expected a positive multiplier, got {width!r}")
         if not float(expansion) > 0:
-            raise ValueError(f"expansion: expected a positive factor, got {expansion!r}")
+            raise InputError(f"expansion: expected a positive factor, got {expansion!r}")
         if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+            raise InputError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         stages = [tuple(int(v) for v in s) for s in stages]
         for k, (c, n, s) in enumerate(stages):
             if c < 1 or n < 1 or s not in (1, 2):
-                raise ValueError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), "
+                raise InputError(f"stages[{k}]: expected (channels >= 1, num_cells >= 1, stride 1 or 2), "
                                  f"got {(c, n, s)}")
         self.num_classes, self.width, self.expansion = num_classes, float(width), float(expansion)
         c_in = make_divisible(stem_channels * width)
@@ -231,7 +232,7 @@ class MobileNet(nn.Module):
         from ..cost import count  # noqa: PLC0415 - import cycle: gemgraph.cost imports gemgraph.nn
 
         if not float(macs) > 0:
-            raise ValueError(f"macs: expected a positive MAC budget, got {macs!r}")
+            raise InputError(f"macs: expected a positive MAC budget, got {macs!r}")
         lo, hi = 0.05, 4.0
         best: tuple[float, MobileNet] | None = None
         for _ in range(max_iter):

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from ..vocab import DEFAULT_VOCAB
+from ..errors import InputError
 
 __all__ = ["ConvBNReLU", "SepConvBNReLU", "PoolBN", "OP_BUILDERS", "OP_REGISTRY", "OpSpec", "build_op",
            "register_op", "op_spec"]
@@ -177,18 +178,18 @@ def register_op(name: str, builder: Builder, cost: CostRule | None = None, *, re
             ``replace``), a built-in op, or a structural marker (``"input"`` / ``"output"``).
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"name: expected a non-empty op name (str), got {name!r}")
+        raise InputError(f"name: expected a non-empty op name (str), got {name!r}")
     if name in (DEFAULT_VOCAB.input, DEFAULT_VOCAB.output):
-        raise ValueError(f"name: {name!r} is a structural marker, not an operation")
+        raise InputError(f"name: {name!r} is a structural marker, not an operation")
     if not callable(builder):
-        raise ValueError(f"builder: expected a callable (in_channels, out_channels, stride) -> nn.Module, "
+        raise InputError(f"builder: expected a callable (in_channels, out_channels, stride) -> nn.Module, "
                          f"got {type(builder).__name__}")
     if cost is not None and not callable(cost):
-        raise ValueError(f"cost: expected None or a callable k -> (a2, a9, bn), got {type(cost).__name__}")
+        raise InputError(f"cost: expected None or a callable k -> (a2, a9, bn), got {type(cost).__name__}")
     if name in _BUILTIN:
-        raise ValueError(f"name: {name!r} is a built-in op and cannot be replaced")
+        raise InputError(f"name: {name!r} is a built-in op and cannot be replaced")
     if name in OP_REGISTRY and not replace:
-        raise ValueError(f"name: op {name!r} is already registered (pass replace=True to replace it)")
+        raise InputError(f"name: op {name!r} is already registered (pass replace=True to replace it)")
     spec = OpSpec(name, builder, cost)
     OP_REGISTRY[name] = spec
     OP_BUILDERS[name] = builder
@@ -207,14 +208,14 @@ def op_spec(name: str, *, argument: str = "op") -> OpSpec:
         ValueError: naming ``argument``, for a structural marker or an unregistered name.
     """
     if not isinstance(name, str):
-        raise ValueError(f"{argument}: expected an op name (str), got {type(name).__name__} {name!r}")
+        raise InputError(f"{argument}: expected an op name (str), got {type(name).__name__} {name!r}")
     key = _resolve(name)
     spec = OP_REGISTRY.get(key)
     if spec is None:
         if key in (DEFAULT_VOCAB.input, DEFAULT_VOCAB.output):
-            raise ValueError(f"{argument}: {key!r} is structural and has no module; "
+            raise InputError(f"{argument}: {key!r} is structural and has no module; "
                              f"expected one of {sorted(OP_BUILDERS)}")
-        raise ValueError(f"{argument}: unknown operation {name!r}; expected one of {sorted(OP_BUILDERS)} "
+        raise InputError(f"{argument}: unknown operation {name!r}; expected one of {sorted(OP_BUILDERS)} "
                          "(register a new op with gemgraph.nn.register_op)")
     return spec
 
@@ -228,7 +229,7 @@ def build_op(name: str, in_channels: int, out_channels: int, stride: int = 1) ->
     """
     spec = op_spec(name)
     if stride not in (1, 2):
-        raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
+        raise InputError(f"stride: expected 1 or 2, got {stride!r}")
     return spec.builder(int(in_channels), int(out_channels), int(stride))
 
 

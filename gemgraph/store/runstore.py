@@ -30,6 +30,7 @@ from .errors import StoreError
 from .schema import (APPLICATION_ID, CANDIDATE_COLUMNS, CHECKED, SCHEMA_VERSION, blob_checksum, has_text_checksums,
                      immediate, needs_text_checksums, pick_settings, row_checksum, text_checksum)
 from .serialise import cell_from_json, cell_hash, cell_to_json, dumps, to_tensors, utc_now
+from ..errors import InputError
 
 __all__ = ["RunStore"]
 
@@ -112,17 +113,17 @@ class RunStore:
         self._sums = True  # picks and meta carry checksums (False: a store made before they did, read-only)
         self._opened = False
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-            raise ValueError(f"timeout: expected seconds >= 0, got {timeout!r}")
+            raise InputError(f"timeout: expected seconds >= 0, got {timeout!r}")
         self.timeout = float(timeout)
         self.readonly = bool(readonly)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         if create and readonly:
-            raise ValueError("create, readonly: a store cannot be created read-only; pass one of them")
+            raise InputError("create, readonly: a store cannot be created read-only; pass one of them")
         if create and config is None:
-            raise ValueError("config: required with create=True (the run's config, a JSON dict)")
+            raise InputError("config: required with create=True (the run's config, a JSON dict)")
         if config is not None and not isinstance(config, Mapping):
-            raise ValueError(f"config: expected a dict, got {type(config).__name__}")
+            raise InputError(f"config: expected a dict, got {type(config).__name__}")
         new_config = None if config is None else dumps(dict(config), "config")
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, expected the store file (e.g. RUN/run.sqlite)")
@@ -439,9 +440,9 @@ class RunStore:
         """
         iteration = check_int(iteration, "iteration", 0)
         if not isinstance(cell, Cell):
-            raise ValueError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
+            raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if status not in _STATUSES:
-            raise ValueError(f"status: expected one of {list(_STATUSES)}, got {status!r}")
+            raise InputError(f"status: expected one of {list(_STATUSES)}, got {status!r}")
         if error is not None and not isinstance(error, str):
             error = str(error)
         if params is not None:
@@ -449,7 +450,7 @@ class RunStore:
                 params = int(params)
             params = check_int(params, "params", 0)
         if extra is not None and not isinstance(extra, Mapping):
-            raise ValueError(f"extra: expected a dict or None, got {type(extra).__name__}")
+            raise InputError(f"extra: expected a dict or None, got {type(extra).__name__}")
         row = (
             iteration, dumps(cell_to_json(cell), "cell"), cell_hash(cell), int(cell.num_nodes), int(cell.num_edges),
             finite_or_none(macs, "macs"), params, finite_or_none(accuracy, "accuracy"), finite_or_none(score, "score"),
@@ -513,7 +514,7 @@ class RunStore:
             (a dict) and ``created_at`` (ISO 8601, UTC).
         """
         if status is not None and status not in _STATUSES:
-            raise ValueError(f"status: expected one of {list(_STATUSES)} or None, got {status!r}")
+            raise InputError(f"status: expected one of {list(_STATUSES)} or None, got {status!r}")
         where, args = ("", ()) if status is None else (" WHERE status = ?", (status,))
         with self._lock:
             rows = self._db().execute(
@@ -547,7 +548,7 @@ class RunStore:
         """
         iteration = check_int(iteration, "iteration", 0)
         if not isinstance(state, Mapping):
-            raise ValueError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
+            raise InputError(f"state: expected a dict (a state_dict), got {type(state).__name__}")
         buf = io.BytesIO()
         torch.save(to_tensors(dict(state)), buf)
         blob = buf.getvalue()
@@ -605,9 +606,9 @@ class RunStore:
             The new pick's id (increasing, never reused).
         """
         if not isinstance(payload, Mapping):
-            raise ValueError(f"payload: expected a dict, got {type(payload).__name__}")
+            raise InputError(f"payload: expected a dict, got {type(payload).__name__}")
         if settings is not None and not isinstance(settings, Mapping):
-            raise ValueError(f"settings: expected a dict or None, got {type(settings).__name__}")
+            raise InputError(f"settings: expected a dict or None, got {type(settings).__name__}")
         text = dumps(dict(payload), "payload")
         sett = dumps({**pick_settings(payload), **dict(settings or {})}, "settings")
         with self._lock:
@@ -659,7 +660,7 @@ class RunStore:
     def set_meta(self, key: str, value: Any) -> None:
         """Store a small JSON value under ``key`` (replacing the previous value)."""
         if not isinstance(key, str) or not key:
-            raise ValueError(f"key: expected a non-empty str, got {key!r}")
+            raise InputError(f"key: expected a non-empty str, got {key!r}")
         text = dumps(value, f"meta {key!r}")
         with self._lock:
             now = utc_now()

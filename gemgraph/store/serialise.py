@@ -26,6 +26,7 @@ import torch
 
 from ..cell import Cell
 from ..vocab import DEFAULT_VOCAB, OpVocabulary, as_vocab
+from ..errors import InputError
 
 __all__ = ["cell_from_json", "cell_hash", "cell_to_json", "dumps", "to_plain", "to_tensors", "utc_now"]
 
@@ -54,9 +55,9 @@ def cell_from_json(d: Mapping[str, Any], vocab: OpVocabulary | None = None) -> C
         adj = np.zeros((n, n), dtype=np.uint8)
         edges = np.asarray(d["edges"], dtype=np.int64).reshape(-1, 2)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"cell: expected {{'n', 'edges', 'ops'}}, got {d!r} ({exc})") from None
+        raise InputError(f"cell: expected {{'n', 'edges', 'ops'}}, got {d!r} ({exc})") from None
     if edges.size and (edges.min() < 0 or edges.max() >= n):
-        raise ValueError(f"cell: edge index out of range [0, {n}) in {d!r}")
+        raise InputError(f"cell: edge index out of range [0, {n}) in {d!r}")
     adj[edges[:, 0], edges[:, 1]] = 1
     voc = as_vocab(d["vocab"], "cell.vocab") if d.get("vocab") is not None else as_vocab(vocab)
     return Cell(adj, d.get("ops"), voc)
@@ -109,7 +110,7 @@ def dumps(x: Any, what: str) -> str:
     try:
         return json.dumps(to_plain(x), allow_nan=False, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what}: expected a JSON-serialisable value, {exc}") from None
+        raise InputError(f"{what}: expected a JSON-serialisable value, {exc}") from None
 
 
 def to_tensors(x: Any) -> Any:
