@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 from .errors import InputError
 
 
@@ -102,6 +100,9 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
 def is_fitted(estimator: Any) -> bool:
     """True if scikit-learn's ``check_is_fitted`` accepts ``estimator`` (its
     ``__sklearn_is_fitted__``, else its fitted attributes ending in ``_``)."""
+    from sklearn.exceptions import NotFittedError  # noqa: PLC0415 - scikit-learn off `import gemgraph`
+    from sklearn.utils.validation import check_is_fitted  # noqa: PLC0415
+
     try:
         check_is_fitted(estimator)
     except NotFittedError:

@@ -232,13 +232,15 @@ def test_sampler_names_and_bad_options():
 def test_a_space_without_neighbours_is_refused():
     from gemgraph import SearchSpace
     from gemgraph.builders import sampler_args
+    from gemgraph.config import RunConfig
 
     space = SearchSpace(num_nodes=6)
     with pytest.raises(ValueError, match="neighbours"):
         mutation_candidates(space, [chain()], set(), 5, seed=0)
     raw = encoders.create("raw", num_nodes=6)
     for method in PEERS:  # refused when the search is made, before anything is trained
-        name, opts = sampler_args({"sampler": {"name": method, "batch_size": 4, "n_init": 3, "kappa": 1.0}})
+        name, opts = sampler_args(RunConfig().with_overrides({"sampler.name": method, "sampler.batch_size": 4,
+                                                              "sampler.n_init": 3}))
         with pytest.raises(ValueError, match=f"sampler: '{method}' mutates cells and needs a space with neighbours"):
             NASGEM(space, raw, EfficiencyPredictor(), None, MemoryStore(), sampler=name, sampler_options=opts)
 
