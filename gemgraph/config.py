@@ -16,10 +16,11 @@ section        class                     what it configures
 
 Every field is declared with a type and a default; a config is validated (types checked,
 safe coercions such as ``5000.0 -> 5000`` or ``[1, 2] -> (1, 2)`` made) when it is built, and
-an unknown key anywhere raises ``ValueError`` naming the key and listing the valid ones.
+an unknown key anywhere raises :class:`~gemgraph.errors.InputError` (a ``ValueError``) naming the key and listing the valid ones.
 
-**Dict form.** :meth:`RunConfig.to_dict` gives the plain JSON dict the store keeps and the
-factories of :mod:`gemgraph.runs` read (``cfg["encoder"]["dim"]``). It keeps the shape run
+**Dict form.** :meth:`RunConfig.to_dict` gives the plain JSON dict the store keeps; the
+builders (:mod:`gemgraph.builders`) read the typed attributes (``cfg.encoder.dim``) and take
+that dict too, read back with :meth:`RunConfig.from_stored`. It keeps the shape run
 stores have always had: the space's keys (``nodes``, ``ops``, ``max_concat``, ``edge_prob``,
 ``macs``, ``min_ops``, ``macs_network``) sit at the top level beside ``iterations``, ``lam``,
 ``seed`` and ``preset``; every other section is a nested table. Overrides name keys the same

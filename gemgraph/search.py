@@ -43,7 +43,7 @@ from .encoders.base import Encoder
 from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
-from .utils import check_finite, check_int, derive_seed, finite_or_none, is_fitted
+from .utils import check_finite, check_int, derive_seed, finite_or_none, is_fitted, random_candidate
 from .errors import InputError
 
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
@@ -175,10 +175,9 @@ class NASGEM:
 
     # ------------------------------------------------------------------ pieces
     def candidate(self, t: int) -> Cell:
-        """Random cell number ``t`` of this run (a function of ``(seed, t)`` only)."""
-        if hasattr(self.space, "draw"):
-            return self.space.draw(t, seed=self.seed)
-        return self.space.sample(1, seed=derive_seed(self.seed, "candidate", t))[0]
+        """Random cell number ``t`` of this run (a function of ``(seed, t)`` only;
+        :func:`gemgraph.utils.random_candidate`)."""
+        return random_candidate(self.space, self.seed, t)
 
     def refit(self, before: int | None = None) -> bool:
         """Refit the predictor on the successful stored candidates (sorted by iteration).

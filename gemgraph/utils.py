@@ -49,6 +49,17 @@ def derive_seed(seed: int, *keys: int | str) -> int:
     return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0]) & ((1 << 62) - 1)
 
 
+
+def random_candidate(space: Any, seed: int, t: int) -> Any:
+    r"""Random cell number ``t`` of a run with seed ``seed`` on ``space``: a function of ``(seed,
+    t)`` only. A finite space with ``draw(t, seed=)`` (a benchmark's pool) draws it; any other
+    space samples one cell seeded with ``derive_seed(seed, "candidate", t)``. This is the random
+    stream :meth:`gemgraph.search.NASGEM.candidate` proposes and the reference check
+    (:mod:`gemgraph.validate`) replays as random search."""
+    if hasattr(space, "draw"):
+        return space.draw(t, seed=seed)
+    return space.sample(1, seed=derive_seed(seed, "candidate", t))[0]
+
 def warmup_cosine(step: int, total: int, warmup_steps: int, *, start: float = 0.0, offset: int = 0) -> float:
     r"""Learning-rate factor at ``step`` of a ``total``-step schedule: a linear warm-up, then a
     cosine decay from 1 to 0 at step ``total`` (0 after it). The one schedule of gemgraph's

@@ -45,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from .cell import Cell
-from .utils import check_int, derive_seed
+from .config import RunConfig
+from .utils import check_int, derive_seed, random_candidate
 from .errors import InputError
 
 __all__ = ["ReferenceProtocol", "REFERENCE", "ROLES", "RoleResult", "Validation", "validate_run",
@@ -232,9 +233,8 @@ class RoleCell:
     proxy_accuracy: float | None = None
 
 
-def _run_parts(run_dir: str | os.PathLike) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    """(resolved config dict, stored candidates, newest pick payload) of a run, read-only."""
-    from .config import RunConfig  # noqa: PLC0415 - keep gemgraph.validate's import light
+def _run_parts(run_dir: str | os.PathLike) -> tuple[RunConfig, list[dict[str, Any]], dict[str, Any]]:
+    """(the run's config, stored candidates, newest pick payload) of a run, read-only."""
     from .store import RunStore, store_path  # noqa: PLC0415 - sqlite and the serialisers
 
     path = store_path(run_dir)
@@ -243,7 +243,7 @@ def _run_parts(run_dir: str | os.PathLike) -> tuple[dict[str, Any], list[dict[st
     if not path.exists():
         raise FileNotFoundError(f"RUN: {str(run_dir)!r} holds no run store ({path.name}); it is not a search run")
     with RunStore(path, readonly=True) as st:
-        cfg = RunConfig.from_stored(st.config).to_dict()
+        cfg = RunConfig.from_stored(st.config)
         rows = st.candidates()
         picks = st.picks()
     if not picks:
@@ -252,13 +252,13 @@ def _run_parts(run_dir: str | os.PathLike) -> tuple[dict[str, Any], list[dict[st
     return cfg, rows, picks[-1]["payload"]
 
 
-def _objective_macs(cfg: Mapping[str, Any]) -> Any:
+def _objective_macs(cfg: RunConfig) -> Any:
     """The :class:`~gemgraph.cost.CellCost` of the network the run's scores count MACs on: the
     proxy's CifarNet (its width) at the data's own 32x32."""
     from .cost import CellCost  # noqa: PLC0415 - the cost tables, only when validating
 
-    t = cfg["trainer"]
-    return CellCost("cifarnet", width=t["width"], cells_per_stage=t["cells_per_stage"], input_size=32)
+    t = cfg.trainer
+    return CellCost("cifarnet", width=t.width, cells_per_stage=t.cells_per_stage, input_size=32)
 
 
 def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, trainer: Any = None,
@@ -289,7 +289,7 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
 
     cfg, rows, pick = parts if parts is not None else _run_parts(run_dir)
     space = make_space(cfg)
-    seed = int(cfg["seed"])
+    seed = int(cfg.seed)
     out: dict[str, RoleCell] = {}
     best = cell_from_json(pick["best"])
     top0 = (pick.get("top") or [{}])[0]
@@ -300,7 +300,7 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
     bm = max(ok, key=lambda r: (r["score"], -r["iteration"]))
     out["best_measured"] = RoleCell("best_measured", bm["cell"], f"the run's best candidate by proxy score "
                                     f"(iteration {bm['iteration']})", bm["score"], bm["accuracy"])
-    n_samples = int(cfg["bootstrap"]["num_samples"])
+    n_samples = int(cfg.bootstrap.num_samples)
     adj, ops = space.sample_tensors(n_samples, seed=derive_seed(seed, "cost-only"))
     macs = space.cost.macs((adj, ops)).numpy()
     i = int(np.argmin(macs))
@@ -312,15 +312,15 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
     stored = {r["iteration"]: r for r in rows}
     todo, results = [], {}
     for t in range(n):
-        cell = space.sample(1, seed=derive_seed(seed, "candidate", t))[0]
+        cell = random_candidate(space, seed, t)
         r = stored.get(t)
         if r is not None and r["cell"] == cell:
             results[t] = (cell, r["score"] if r["status"] == "ok" else None, r["accuracy"])
         else:
             todo.append((t, cell))
     if todo:
-        key_base = {"kind": "proxy", "trainer": cfg["trainer"], "objective": cfg.get("objective", "efficiency"),
-                    "lam": cfg["lam"], "seed": seed}
+        key_base = {"kind": "proxy", "trainer": cfg.trainer.to_dict(), "objective": cfg.objective,
+                    "lam": cfg.lam, "seed": seed}
         trainer = trainer if trainer is not None else make_trainer(cfg, device="cpu")
         for t, cell in tqdm(todo, desc="random search (proxy)", disable=not progress, leave=False):
             key = {**key_base, "cell": _cell_key(cell)}
@@ -584,8 +584,8 @@ def validate_run(
     log = TrainingLog(out_dir / "trainings.jsonl")
     cells = role_cells(run_dir, log=log, trainer=trainer, progress=progress, parts=parts)
     space = make_space(cfg)
-    obj = cfg.get("objective", "efficiency")
-    lam = float(cfg["lam"])
+    obj = cfg.objective
+    lam = float(cfg.lam)
     obj_cost = _objective_macs(cfg)
     v = Validation(run=str(run_dir), objective=obj, lam=lam, protocol=protocol, seeds=seed_list,
                    regime={"macs": None if space.macs is None else list(space.macs), "min_ops": space.min_ops,
