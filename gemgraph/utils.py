@@ -123,22 +123,60 @@ def finite_or_none(value: Any, name: str = "value") -> float | None:
     return value if math.isfinite(value) else None
 
 
-class single_thread:
-    """Context manager: run torch ops on one intra-op thread, then restore the setting.
+class intra_op_threads:
+    r"""Context manager: run torch ops on ``n`` intra-op threads inside the block, then put back
+    the setting found on entry, on every way out (a return, an exception, ``KeyboardInterrupt``).
 
-    Tiny models (the predictor's MLP) gain nothing from several threads, and on a busy
-    machine OpenMP's spin-waiting makes them tens of times slower.
+    ``torch.set_num_threads`` is a process setting, so this is for library calls that must run
+    on a fixed thread count (a documented choice: :class:`~gemgraph.evaluate.ProxyTrainer`'s
+    ``num_threads``, the one-thread encoder training and embedding); inside the block, code the
+    call runs (hooks, callbacks) sees ``n``, and so does a Python thread that makes its first
+    torch call during the block (PyTorch seeds a new thread's count from the last setting).
+    Nothing is changed when the count already is ``n``. One instance may be entered again
+    (nested or later): each exit restores what its own entry found.
+
+    Args:
+        n: intra-op threads in the block (an int >= 1).
+
+    Raises:
+        InputError: ``n`` is not an int >= 1.
     """
 
-    def __enter__(self) -> "single_thread":
-        self._n = torch.get_num_threads()
-        if self._n != 1:
-            torch.set_num_threads(1)
+    def __init__(self, n: int) -> None:
+        self.n = check_int(n, "n", 1)
+        self._saved: list[int] = []
+
+    def __enter__(self) -> "intra_op_threads":
+        previous = torch.get_num_threads()
+        self._saved.append(previous)
+        try:
+            if previous != self.n:
+                torch.set_num_threads(self.n)
+        except BaseException:  # interrupted half-way: leave the setting as found
+            self._saved.pop()
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._n != 1:
-            torch.set_num_threads(self._n)
+        previous = self._saved.pop()
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
+
+
+class single_thread(intra_op_threads):
+    """:class:`intra_op_threads` with ``n = 1``: torch ops on one intra-op thread in the block,
+    the setting restored on every way out.
+
+    Tiny models (the predictor's MLP) gain nothing from several threads, and on a busy
+    machine OpenMP's spin-waiting makes them tens of times slower; the encoder's training and
+    :meth:`~gemgraph.encoders.Encoder.embed` use it so that their matrix products (whose sums
+    BLAS splits by the thread count) give the same numbers on any machine setting.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(1)
 
 
 # ---------------------------------------------------------------------- writing files that may not fit
