@@ -1,12 +1,14 @@
 """Small shared helpers: device resolution and argument checks."""
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
 import os
 import re
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,54 @@ def cache_root() -> "os.PathLike[str]":
     trained NB101 encoders) are kept between runs."""
     root = os.environ.get("GEMGRAPH_CACHE")
     return Path(root) if root else Path.home() / ".cache" / "gemgraph"
+
+
+def source_digest(modules: Sequence[str]) -> str:
+    r"""A digest of the source text of ``modules`` (their names and code, in the given order):
+    a cache key part that changes whenever the code that computes a cached artefact does.
+
+    The text is the loader's (``loader.get_source``: the ``.py`` file, also inside a zip);
+    a module shipped without source is hashed by its compiled code instead. Read once per
+    process and module list (the code of an imported module does not change under it).
+
+    Args:
+        modules: importable module names, e.g. ``("gemgraph.wl", "gemgraph.embedding")``.
+
+    Returns:
+        32 hex digits (blake2b, 16 bytes).
+
+    Raises:
+        InputError: ``modules`` is empty or names a module that cannot be found.
+    """
+    if isinstance(modules, str) or not modules:
+        raise InputError(f"modules: expected a non-empty sequence of module names, got {modules!r}")
+    return _source_digest(tuple(str(m) for m in modules))
+
+
+@functools.lru_cache(maxsize=32)
+def _source_digest(modules: tuple[str, ...]) -> str:
+    import hashlib  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+    import marshal  # noqa: PLC0415
+
+    h = hashlib.blake2b(digest_size=16)
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as exc:
+            raise InputError(f"modules: cannot find the module {name!r} ({exc})") from None
+        if spec is None or spec.loader is None:
+            raise InputError(f"modules: cannot find the module {name!r}")
+        loader: Any = spec.loader
+        text = loader.get_source(name) if hasattr(loader, "get_source") else None
+        if text is not None:
+            data = text.encode("utf-8")
+        elif hasattr(loader, "get_code") and loader.get_code(name) is not None:
+            data = marshal.dumps(loader.get_code(name))
+        else:
+            raise InputError(f"modules: the module {name!r} has neither source nor code to hash")
+        h.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return h.hexdigest()
 
 
 def check_finite(value: Any, name: str) -> float:
