@@ -557,9 +557,10 @@ def load_nbgraph(dataset: str, *, path: str | os.PathLike | None = None, cache: 
     that every hash is the package's canonical hash of an architecture of the dataset's space,
     and writes the arrays to ``<cache>/nbgraph/<dataset>-v1-<sha256 of the table>-<digest of
     this module's source>.npz`` with a checksum of its contents; later loads read that file
-    (``allow_pickle=False``) after checking both digests (the table's and the parser's, and the
-    payload's), and rebuild it when it does not verify. A changed table or parser is a new file. The cache folder is ``cache_dir``, else
-    ``$GEMGRAPH_CACHE/nbgraph``, else ``~/.cache/gemgraph/nbgraph``.
+    (``allow_pickle=False``) after checking its digests (of the table and the parser, and of
+    the payload), and rebuild it when they do not verify: a changed table or parser is a new
+    file. The cache folder is ``cache_dir``, else ``$GEMGRAPH_CACHE/nbgraph``, else
+    ``~/.cache/gemgraph/nbgraph``.
 
     Args:
         dataset: one of :data:`NBGRAPH_DATASETS`.
