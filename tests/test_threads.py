@@ -236,3 +236,24 @@ def test_intra_op_threads_restores_on_every_way_out(user_threads):
     for bad in (0, -1, 1.5, "2", True, None):
         with pytest.raises(InputError, match="n: expected an int >= 1"):
             intra_op_threads(bad)
+
+
+def test_layer_norm_in_float64_leaves_its_inputs_alone_and_matches_pytorch():
+    torch.manual_seed(1)
+    x = torch.randn(65, 12, dtype=torch.float64, requires_grad=True)
+    x_copy = x.detach().clone()
+    ref = torch.nn.LayerNorm(12, dtype=torch.float64)
+    ours = ThreadStableLayerNorm(12, dtype=torch.float64)
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 1.5)
+        ref.bias.uniform_(-0.5, 0.5)
+    ours.load_state_dict(ref.state_dict())
+    g = torch.randn(65, 12, dtype=torch.float64)
+    g_copy = g.clone()
+    got = []
+    for m in (ref, ours):
+        x.grad = None
+        m(x).backward(g)
+        got.append((x.grad.clone(), m.weight.grad.clone(), m.bias.grad.clone()))
+    assert torch.equal(x.detach(), x_copy) and torch.equal(g, g_copy)  # no work done in their storage
+    assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(*got))

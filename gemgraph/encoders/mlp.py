@@ -11,21 +11,35 @@ from .base import CellBatch, Encoder, register
 from ..errors import InputError
 
 
-def _tree_sum_rows(t: torch.Tensor) -> torch.Tensor:
+def _tree_sum_rows(t: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
     r"""Sum the rows of ``t`` (M, N) -> (N,) in an order fixed by M alone.
 
-    Pairwise: row i is added to row i + M // 2 (an odd last row is carried), until one row is
-    left. Every step is one elementwise addition (each output element is one IEEE addition of
-    two given numbers, however PyTorch splits the elements among threads), so the result is
-    the same bits on any thread count; no reduction kernel and no BLAS call is involved.
+    Pairwise: row ``i + M // 2`` is added to row ``i`` (an odd last row is carried to the next
+    round), until one row is left. Every step is one elementwise addition (each output element
+    is one IEEE addition of two given numbers, however PyTorch splits the elements among
+    threads), so the result is the same bits on any thread count; no reduction kernel and no
+    BLAS call is involved.
+
+    Args:
+        t: (M, N) tensor.
+        inplace: use ``t`` as the work space (its rows are overwritten) instead of a copy.
+
+    Returns:
+        (N,) tensor of ``t``'s dtype (zeros for M = 0).
     """
     if t.shape[0] == 0:
         return t.new_zeros(t.shape[1:])
-    while t.shape[0] > 1:
-        half = t.shape[0] // 2
-        s = t[:half] + t[half:2 * half]
-        t = torch.cat([s, t[2 * half:]]) if t.shape[0] % 2 else s
-    return t[0]
+    if not inplace:
+        t = t.clone()
+    m = t.shape[0]
+    while m > 1:
+        half = m // 2
+        t[:half].add_(t[half:2 * half])
+        if m % 2:  # carry the odd row into the slot just consumed
+            t[half].copy_(t[2 * half])
+            half += 1
+        m = half
+    return t[0].clone()
 
 
 class _LayerNormFn(torch.autograd.Function):
@@ -56,14 +70,16 @@ class _LayerNormFn(torch.autograd.Function):
             n = 1
             for s in ctx.shape:
                 n *= int(s)
-            g64 = grad.reshape(-1, n).double()
+            g64 = grad.reshape(-1, n).to(torch.float64, copy=True)  # a work space of our own
             if want_w:
                 assert weight is not None
-                xhat = (x.reshape(-1, n).double() - mean.reshape(-1, 1).double()) * rstd.reshape(-1, 1).double()
-                gw = _tree_sum_rows(g64 * xhat).to(weight.dtype).reshape(weight.shape)
+                # grad * xhat, xhat = (x - mean) * rstd: elementwise, in one float64 work space
+                work = x.reshape(-1, n).to(torch.float64, copy=True)
+                work.sub_(mean.reshape(-1, 1)).mul_(rstd.reshape(-1, 1)).mul_(g64)
+                gw = _tree_sum_rows(work, inplace=True).to(weight.dtype).reshape(weight.shape)
             if want_b:
                 assert bias is not None
-                gb = _tree_sum_rows(g64).to(bias.dtype).reshape(bias.shape)
+                gb = _tree_sum_rows(g64, inplace=True).to(bias.dtype).reshape(bias.shape)
         return gx, gw, gb, None, None
 
 
