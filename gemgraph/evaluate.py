@@ -56,7 +56,7 @@ from .cell import Cell
 from .cost import count
 from .nn import CifarNet
 from .score import check_objective, objective_score
-from .utils import check_int, resolve_device, warmup_cosine
+from .utils import check_int, intra_op_threads, resolve_device, warmup_cosine
 from .errors import InputError
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
@@ -156,9 +156,12 @@ class ProxyTrainer:
         amp: mixed precision on CUDA (ignored on CPU).
         channels_last: memory format; None = on CUDA only.
         compile: ``torch.compile`` the network (pays compilation time per candidate).
-        num_threads: CPU threads for the duration of :meth:`evaluate` (``torch.set_num_threads``,
-            restored afterwards); None = leave as is. On a shared or oversubscribed machine
-            ``num_threads=1`` can be many times faster than two contended threads.
+        num_threads: CPU threads for the duration of :meth:`evaluate` / :meth:`fit`
+            (``torch.set_num_threads`` through :class:`gemgraph.utils.intra_op_threads`: the
+            process setting, put back on every way out, an exception or ``KeyboardInterrupt``
+            included; during the call, code it runs sees this count); None = leave as is. On a
+            shared or oversubscribed machine ``num_threads=1`` can be many times faster than
+            two contended threads.
         recalibrate_bn: before measuring accuracy, replace the BatchNorm running statistics by
             exact averages over this many training images (not augmented, drawn with ``seed``);
             0 keeps the running averages. After a short run (one epoch of 1,000 images, say)
@@ -337,12 +340,8 @@ class ProxyTrainer:
             raise InputError(f"cell: expected a gemgraph.Cell, got {type(cell).__name__}")
         if self.num_threads is None:
             return self._evaluate(cell)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.num_threads)
-        try:
+        with intra_op_threads(self.num_threads):  # scoped: restored on every way out
             return self._evaluate(cell)
-        finally:
-            torch.set_num_threads(previous)
 
     def _evaluate(self, cell: Cell) -> tuple[Result, nn.Module | None]:
         train, idx, train_x, ev, eval_x = self._data()

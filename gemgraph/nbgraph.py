@@ -49,7 +49,7 @@ import torch
 
 from .batch import CellBatch
 from .cell import Cell
-from .utils import check_int
+from .utils import check_int, source_digest
 from .vocab import OpVocabulary
 from .errors import InputError, MissingDependencyError
 
@@ -329,6 +329,13 @@ def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "gemgraph") / "nbgraph"
 
 
+def _parser_digest() -> str:
+    """The digest of this module's source (:func:`gemgraph.utils.source_digest`): the table
+    reader, the hash canonicalisation and the op digits that build every cached array live
+    here, so an edit to them makes new cache entries (``_CACHE_VERSION`` need not be bumped)."""
+    return source_digest(("gemgraph.nbgraph",))
+
+
 def _payload_digest(arrays: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for k in sorted(arrays):
@@ -386,9 +393,10 @@ def _verified_cache(cfile: Path, src: str, build: Any, cache: bool) -> dict[str,
 
 def _load_arrays(dataset: str, path: Path, cache: bool, cache_dir: str | os.PathLike | None
                  ) -> dict[str, np.ndarray]:
-    src = hashlib.sha256(path.read_bytes()).hexdigest()
-    cfile = _cache_dir(cache_dir) / f"{dataset}-v{_CACHE_VERSION}-{src[:20]}.npz"
-    return _verified_cache(cfile, src, lambda: _arrays_from_table(read_table(path), dataset, os.fspath(path)), cache)
+    table, code = hashlib.sha256(path.read_bytes()).hexdigest(), _parser_digest()
+    cfile = _cache_dir(cache_dir) / f"{dataset}-v{_CACHE_VERSION}-{table[:20]}-{code[:12]}.npz"
+    return _verified_cache(cfile, f"{table}:{code}",
+                           lambda: _arrays_from_table(read_table(path), dataset, os.fspath(path)), cache)
 
 
 #: The 24 input patterns of 4 computing nodes (``links[i] in 0..i``), in product order: the
@@ -413,7 +421,9 @@ def _raw_hashes(cache: bool, cache_dir: str | os.PathLike | None) -> np.ndarray:
     with ``Arch.valid_hash``, cached like the tables)."""
     import nas_bench_graph.architecture as arch_mod  # noqa: PLC0415 - optional dependency (gemgraph[nbgraph])
 
-    src = hashlib.sha256(Path(arch_mod.__file__).read_bytes()).hexdigest()  # the hash function's own code
+    hasher = hashlib.sha256(Path(arch_mod.__file__).read_bytes()).hexdigest()  # the hash function's own code
+    code = _parser_digest()  # and ours, that enumerates the raw space and calls it
+    src = f"{hasher}:{code}"
 
     def build() -> dict[str, np.ndarray]:
         out = np.empty(_RAW_SIZE, dtype=np.int64)
@@ -425,7 +435,7 @@ def _raw_hashes(cache: bool, cache_dir: str | os.PathLike | None) -> np.ndarray:
                 k += 1
         return {"raw_hash": out}
 
-    cfile = _cache_dir(cache_dir) / f"raw-hashes-v{_CACHE_VERSION}-{src[:20]}.npz"
+    cfile = _cache_dir(cache_dir) / f"raw-hashes-v{_CACHE_VERSION}-{hasher[:20]}-{code[:12]}.npz"
     return _verified_cache(cfile, src, build, cache)["raw_hash"]
 
 
@@ -545,10 +555,12 @@ def load_nbgraph(dataset: str, *, path: str | os.PathLike | None = None, cache: 
 
     The first load reads the pickle with the restricted unpickler (:func:`read_table`), checks
     that every hash is the package's canonical hash of an architecture of the dataset's space,
-    and writes the arrays to ``<cache>/nbgraph/<dataset>-v1-<sha256 of the table>.npz`` with a
-    checksum of its contents; later loads read that file (``allow_pickle=False``) after checking
-    both digests, and rebuild it when it does not verify. The cache folder is ``cache_dir``, else
-    ``$GEMGRAPH_CACHE/nbgraph``, else ``~/.cache/gemgraph/nbgraph``.
+    and writes the arrays to ``<cache>/nbgraph/<dataset>-v1-<sha256 of the table>-<digest of
+    this module's source>.npz`` with a checksum of its contents; later loads read that file
+    (``allow_pickle=False``) after checking its digests (of the table and the parser, and of
+    the payload), and rebuild it when they do not verify: a changed table or parser is a new
+    file. The cache folder is ``cache_dir``, else ``$GEMGRAPH_CACHE/nbgraph``, else
+    ``~/.cache/gemgraph/nbgraph``.
 
     Args:
         dataset: one of :data:`NBGRAPH_DATASETS`.

@@ -1,12 +1,14 @@
 """Small shared helpers: device resolution and argument checks."""
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
 import os
 import re
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,54 @@ def cache_root() -> "os.PathLike[str]":
     return Path(root) if root else Path.home() / ".cache" / "gemgraph"
 
 
+def source_digest(modules: Sequence[str]) -> str:
+    r"""A digest of the source text of ``modules`` (their names and code, in the given order):
+    a cache key part that changes whenever the code that computes a cached artefact does.
+
+    The text is the loader's (``loader.get_source``: the ``.py`` file, also inside a zip);
+    a module shipped without source is hashed by its compiled code instead. Read once per
+    process and module list (the code of an imported module does not change under it).
+
+    Args:
+        modules: importable module names, e.g. ``("gemgraph.wl", "gemgraph.embedding")``.
+
+    Returns:
+        32 hex digits (blake2b, 16 bytes).
+
+    Raises:
+        InputError: ``modules`` is empty or names a module that cannot be found.
+    """
+    if isinstance(modules, str) or not modules:
+        raise InputError(f"modules: expected a non-empty sequence of module names, got {modules!r}")
+    return _source_digest(tuple(str(m) for m in modules))
+
+
+@functools.lru_cache(maxsize=32)
+def _source_digest(modules: tuple[str, ...]) -> str:
+    import hashlib  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+    import marshal  # noqa: PLC0415
+
+    h = hashlib.blake2b(digest_size=16)
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as exc:
+            raise InputError(f"modules: cannot find the module {name!r} ({exc})") from None
+        if spec is None or spec.loader is None:
+            raise InputError(f"modules: cannot find the module {name!r}")
+        loader: Any = spec.loader
+        text = loader.get_source(name) if hasattr(loader, "get_source") else None
+        if text is not None:
+            data = text.encode("utf-8")
+        elif hasattr(loader, "get_code") and loader.get_code(name) is not None:
+            data = marshal.dumps(loader.get_code(name))
+        else:
+            raise InputError(f"modules: the module {name!r} has neither source nor code to hash")
+        h.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return h.hexdigest()
+
+
 def check_finite(value: Any, name: str) -> float:
     """``value`` as a float; ValueError naming ``name`` unless it is a finite real number."""
     if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(float(value))):
@@ -135,22 +185,60 @@ def finite_or_none(value: Any, name: str = "value") -> float | None:
     return value if math.isfinite(value) else None
 
 
-class single_thread:
-    """Context manager: run torch ops on one intra-op thread, then restore the setting.
+class intra_op_threads:
+    r"""Context manager: run torch ops on ``n`` intra-op threads inside the block, then put back
+    the setting found on entry, on every way out (a return, an exception, ``KeyboardInterrupt``).
 
-    Tiny models (the predictor's MLP) gain nothing from several threads, and on a busy
-    machine OpenMP's spin-waiting makes them tens of times slower.
+    ``torch.set_num_threads`` is a process setting, so this is for library calls that must run
+    on a fixed thread count (a documented choice: :class:`~gemgraph.evaluate.ProxyTrainer`'s
+    ``num_threads``, the one-thread encoder training and embedding); inside the block, code the
+    call runs (hooks, callbacks) sees ``n``, and so does a Python thread that makes its first
+    torch call during the block (PyTorch seeds a new thread's count from the last setting).
+    Nothing is changed when the count already is ``n``. One instance may be entered again
+    (nested or later): each exit restores what its own entry found.
+
+    Args:
+        n: intra-op threads in the block (an int >= 1).
+
+    Raises:
+        InputError: ``n`` is not an int >= 1.
     """
 
-    def __enter__(self) -> "single_thread":
-        self._n = torch.get_num_threads()
-        if self._n != 1:
-            torch.set_num_threads(1)
+    def __init__(self, n: int) -> None:
+        self.n = check_int(n, "n", 1)
+        self._saved: list[int] = []
+
+    def __enter__(self) -> "intra_op_threads":
+        previous = torch.get_num_threads()
+        self._saved.append(previous)
+        try:
+            if previous != self.n:
+                torch.set_num_threads(self.n)
+        except BaseException:  # interrupted half-way: leave the setting as found
+            self._saved.pop()
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._n != 1:
-            torch.set_num_threads(self._n)
+        previous = self._saved.pop()
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
+
+
+class single_thread(intra_op_threads):
+    """:class:`intra_op_threads` with ``n = 1``: torch ops on one intra-op thread in the block,
+    the setting restored on every way out.
+
+    Tiny models (the predictor's MLP) gain nothing from several threads, and on a busy
+    machine OpenMP's spin-waiting makes them tens of times slower; the encoder's training and
+    :meth:`~gemgraph.encoders.Encoder.embed` use it so that their matrix products (whose sums
+    BLAS splits by the thread count) give the same numbers on any machine setting.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(1)
 
 
 # ---------------------------------------------------------------------- writing files that may not fit

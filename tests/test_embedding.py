@@ -148,7 +148,8 @@ def test_cli_embed(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["mlp", "gin"])
 def test_encoder_training_is_the_same_on_any_thread_count(name):
     """Same seed, same encoder with 1 and 2 intra-op threads (PyTorch's LayerNorm backward sums
-    its weight gradients per thread: ThreadStableLayerNorm keeps the sum on one)."""
+    its weight gradients per thread, ThreadStableLayerNorm in a fixed order; the training's
+    matrix products run on one thread)."""
     from gemgraph import SearchSpace, encoders
     from gemgraph.embedding import train_encoder
     from gemgraph.wl import WLKernel
@@ -168,6 +169,9 @@ def test_encoder_training_is_the_same_on_any_thread_count(name):
 
 
 def test_thread_stable_layer_norm_is_layer_norm():
+    """PyTorch's forward and input gradient to the bit; the weight / bias gradients summed in
+    float64 in a fixed order: within one float32 rounding of the exact sums, and never further
+    from them than PyTorch's own float32 sums."""
     from gemgraph.encoders.mlp import ThreadStableLayerNorm
 
     torch.manual_seed(0)
@@ -178,6 +182,7 @@ def test_thread_stable_layer_norm_is_layer_norm():
         ref.bias.uniform_(-0.5, 0.5)
     ours.load_state_dict(ref.state_dict())
     assert list(ours.state_dict()) == list(ref.state_dict())
+    w = torch.linspace(-1, 1, 64)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -186,11 +191,21 @@ def test_thread_stable_layer_norm_is_layer_norm():
             x.grad = None
             m.zero_grad()
             y = m(x)
-            (y * torch.linspace(-1, 1, 64)).sum().backward()
+            (y * w).sum().backward()
             grads.append((y.detach(), x.grad.clone(), m.weight.grad.clone(), m.bias.grad.clone()))
     finally:
         torch.set_num_threads(before)
-    assert all(torch.equal(a, b) for a, b in zip(*grads))  # PyTorch's own numbers on one thread
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    # the exact sums (float64) over the batch, from the same saved statistics
+    _, mean, rstd = torch.ops.aten.native_layer_norm(x.detach(), [64], ref.weight.detach(), ref.bias.detach(), 1e-5)
+    xhat = (x.detach().double() - mean.double()) * rstd.double()
+    exact = {"weight": (w.double() * xhat).sum(0), "bias": w.double().expand(300, 64).sum(0)}
+    for k, name in ((2, "weight"), (3, "bias")):
+        err_ours = (grads[1][k].double() - exact[name]).abs()
+        err_ref = (grads[0][k].double() - exact[name]).abs()
+        ulp = torch.finfo(torch.float32).eps * exact[name].abs().clamp_min(1e-30)
+        assert bool((err_ours <= ulp).all()), name
+        assert bool((err_ours <= err_ref + 1e-12).all()), name
     assert torch.get_num_threads() == before
     with torch.no_grad():
         assert torch.equal(ours(x), ref(x))

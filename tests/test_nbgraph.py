@@ -377,3 +377,33 @@ def test_benchmark_nbgraph_cli_writes_the_nb101_files(tmp_path, capsys):
     assert main(["benchmark", "nbgraph", "--trials", "1", "--quiet"]) == 2
     assert "--dataset" in capsys.readouterr().err
     assert main(["benchmark", "nbgraph", "--dataset", "nope", "--quiet"]) == 2
+
+
+def test_the_cache_is_keyed_on_the_table_and_the_parser_code(tmp_path, monkeypatch):
+    """A new parser (this module's source digest) makes new cache files; the same code and table
+    reuse them (the table is not read again)."""
+    import gemgraph.nbgraph as nbg
+
+    first = load_nbgraph("proteins", cache_dir=tmp_path)
+    files = sorted(p.name for p in tmp_path.glob("*.npz"))
+    code = nbg._parser_digest()
+    assert len(files) == 2 and all(f.endswith(f"-{code[:12]}.npz") for f in files)
+
+    def no_reading(*a, **k):
+        raise AssertionError("the table was read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(nbg, "read_table", no_reading)
+        again = load_nbgraph("proteins", cache_dir=tmp_path)  # same code, same table: from the cache
+    assert np.array_equal(again.hashes, first.hashes)
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == files
+
+    monkeypatch.setattr(nbg, "_parser_digest", lambda: "a" * 32)  # the parser changed
+    built: list[int] = []
+    real = nbg.read_table
+    monkeypatch.setattr(nbg, "read_table", lambda path: built.append(1) or real(path))
+    new = load_nbgraph("proteins", cache_dir=tmp_path)
+    assert built == [1]
+    now = sorted(p.name for p in tmp_path.glob("*.npz"))
+    assert len(now) == 4 and set(files) < set(now) and sum(f.endswith("-aaaaaaaaaaaa.npz") for f in now) == 2
+    assert np.array_equal(new.hashes, first.hashes) and np.array_equal(new.raw_class, first.raw_class)

@@ -252,6 +252,11 @@ class Encoder(nn.Module):
     def embed(self, cells: Any, batch_size: int = 8192) -> torch.Tensor:
         r"""Embed cells in eval mode without gradients.
 
+        On the CPU the forward passes run on one intra-op thread (:class:`gemgraph.utils.single_thread`:
+        a matrix product's sums are split by the thread count, so embeddings would depend on
+        it): ``torch.set_num_threads(1)`` for the duration of the call only, the caller's
+        setting put back on every way out (an exception or ``KeyboardInterrupt`` included).
+
         Args:
             cells: a list of :class:`~gemgraph.Cell`, a ``(adj, ops)`` tuple of tensors as
                 returned by :meth:`SearchSpace.sample_tensors`, or a :class:`CellBatch`.

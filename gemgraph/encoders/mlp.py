@@ -11,8 +11,39 @@ from .base import CellBatch, Encoder, register
 from ..errors import InputError
 
 
+def _tree_sum_rows(t: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
+    r"""Sum the rows of ``t`` (M, N) -> (N,) in an order fixed by M alone.
+
+    Pairwise: row ``i + M // 2`` is added to row ``i`` (an odd last row is carried to the next
+    round), until one row is left. Every step is one elementwise addition (each output element
+    is one IEEE addition of two given numbers, however PyTorch splits the elements among
+    threads), so the result is the same bits on any thread count; no reduction kernel and no
+    BLAS call is involved.
+
+    Args:
+        t: (M, N) tensor.
+        inplace: use ``t`` as the work space (its rows are overwritten) instead of a copy.
+
+    Returns:
+        (N,) tensor of ``t``'s dtype (zeros for M = 0).
+    """
+    if t.shape[0] == 0:
+        return t.new_zeros(t.shape[1:])
+    if not inplace:
+        t = t.clone()
+    m = t.shape[0]
+    while m > 1:
+        half = m // 2
+        t[:half].add_(t[half:2 * half])
+        if m % 2:  # carry the odd row into the slot just consumed
+            t[half].copy_(t[2 * half])
+            half += 1
+        m = half
+    return t[0].clone()
+
+
 class _LayerNormFn(torch.autograd.Function):
-    """``layer_norm`` whose backward runs on one intra-op thread (see :class:`ThreadStableLayerNorm`)."""
+    """``layer_norm`` with a thread-count invariant backward (see :class:`ThreadStableLayerNorm`)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
@@ -26,27 +57,53 @@ class _LayerNormFn(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
         x, weight, bias, mean, rstd = ctx.saved_tensors
-        mask = [ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1],
-                bias is not None and ctx.needs_input_grad[2]]
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # the weight / bias gradients are sums over the batch
-        try:
-            gx, gw, gb = torch.ops.aten.native_layer_norm_backward(grad.contiguous(), x, ctx.shape, mean, rstd,
-                                                                   weight, bias, mask)
-        finally:
-            torch.set_num_threads(threads)
+        want_w = weight is not None and ctx.needs_input_grad[1]
+        want_b = bias is not None and ctx.needs_input_grad[2]
+        grad = grad.contiguous()
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            # the input gradient of row i is computed from row i alone (PyTorch's kernel splits
+            # rows, not sums, among threads): PyTorch's own numbers on any thread count
+            gx = torch.ops.aten.native_layer_norm_backward(grad, x, ctx.shape, mean, rstd, weight, bias,
+                                                           [True, False, False])[0]
+        if want_w or want_b:
+            n = 1
+            for s in ctx.shape:
+                n *= int(s)
+            g64 = grad.reshape(-1, n).to(torch.float64, copy=True)  # a work space of our own
+            if want_w:
+                assert weight is not None
+                # grad * xhat, xhat = (x - mean) * rstd: elementwise, in one float64 work space
+                work = x.reshape(-1, n).to(torch.float64, copy=True)
+                work.sub_(mean.reshape(-1, 1)).mul_(rstd.reshape(-1, 1)).mul_(g64)
+                gw = _tree_sum_rows(work, inplace=True).to(weight.dtype).reshape(weight.shape)
+            if want_b:
+                assert bias is not None
+                gb = _tree_sum_rows(g64, inplace=True).to(bias.dtype).reshape(bias.shape)
         return gx, gw, gb, None, None
 
 
 class ThreadStableLayerNorm(nn.LayerNorm):
-    r"""``nn.LayerNorm`` whose gradients do not depend on the number of CPU threads.
+    r"""``nn.LayerNorm`` whose gradients do not depend on the number of CPU threads, and which
+    never changes the thread setting.
 
     PyTorch's CPU LayerNorm backward sums the weight and bias gradients over the batch in
     per-thread partial sums, so a 1- and a 2-thread run of the same training drift apart (by
-    about 1e-9 per step, then chaotically). Here the forward is PyTorch's own (the same bits) and
-    the backward is PyTorch's own on one intra-op thread, i.e. exactly what a 1-thread run
-    computes: any thread count trains the same encoder. The layers around it (``Linear``) are
-    thread-count invariant already. Same parameters and state dict as ``nn.LayerNorm``.
+    about 1e-9 per step, then chaotically). Here the forward is PyTorch's own (the same bits);
+    in the backward, the input gradient is PyTorch's own too (each row's is computed from that
+    row alone, so the thread count does not enter), and the weight and bias gradients
+    ``sum_i grad_i * xhat_i`` and ``sum_i grad_i`` over the batch are computed without any
+    reduction kernel: the products in float64 (elementwise), then a pairwise sum whose order is
+    fixed by the batch size alone (:func:`_tree_sum_rows`: each step is one elementwise
+    addition), then one rounding to the parameter's dtype. Elementwise IEEE operations give the
+    same bits however their elements are split among threads, so the result is the same on
+    any thread count and any call; no BLAS product is used (two BLAS calls need not round
+    alike). Accumulated in float64, the gradients are within a rounding of the exact sums
+    (PyTorch's float32 partial sums are not). ``torch.get_num_threads()`` is never changed, so
+    hooks and other threads see the user's setting during the backward. The layers around it
+    (``Linear``) are not thread-count invariant: :func:`~gemgraph.embedding.train_encoder` and
+    :meth:`Encoder.embed` run them on one intra-op thread (scoped, then restored). Same
+    parameters and state dict as ``nn.LayerNorm``.
 
     Shapes:
         (..., normalized_shape) -> the same.
