@@ -16,7 +16,8 @@ section        class                     what it configures
 
 Every field is declared with a type and a default; a config is validated (types checked,
 safe coercions such as ``5000.0 -> 5000`` or ``[1, 2] -> (1, 2)`` made) when it is built, and
-an unknown key anywhere raises :class:`~gemgraph.errors.InputError` (a ``ValueError``) naming the key and listing the valid ones.
+an unknown key anywhere raises :class:`~gemgraph.errors.InputError` (a ``ValueError``) naming
+the key and listing the valid ones.
 
 **Dict form.** :meth:`RunConfig.to_dict` gives the plain JSON dict the store keeps; the
 builders (:mod:`gemgraph.builders`) read the typed attributes (``cfg.encoder.dim``) and take
