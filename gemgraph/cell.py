@@ -21,6 +21,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import torch
 
+from .features import node_features
 from .vocab import DEFAULT_VOCAB, OP_ALIASES, OPS, OpVocabulary, as_vocab
 from .errors import InputError
 
@@ -431,7 +432,6 @@ class Cell:
         """
         from torch_geometric.data import Data  # noqa: PLC0415 - torch_geometric is heavy; loaded for to_pyg only
 
-        from .features import node_features  # noqa: PLC0415 - import cycle: gemgraph.features imports gemgraph.cell
 
         src, dst = np.nonzero(self._adj)
         edge_index = torch.from_numpy(np.stack([src, dst]).astype(np.int64))

@@ -44,7 +44,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .cell import Cell
+from .cifar import CifarTensorDataset, balanced_indices, cifar10_proxy, downsample
+from .protocols import Result
 from .cost import count
 from .nn import CifarNet
 from .score import check_objective, objective_score
@@ -60,47 +61,6 @@ from .utils import check_int, intra_op_threads, resolve_device, warmup_cosine
 from .errors import InputError
 
 __all__ = ["ProxyTrainer", "Result", "resolve_device"]
-
-
-@dataclass
-class Result:
-    r"""Outcome of one proxy evaluation.
-
-    Attributes:
-        accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
-        macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
-            also when ``resolution`` pools the inputs; 0 when the network could not be built; None
-            when unknown, for a Ray task that failed).
-        params: parameters (None when unknown, as ``macs``).
-        score: ``objective_score(accuracy, macs, objective, lam)`` (NaN when failed).
-        train_seconds: wall time of the training loop.
-        status: ``"ok"`` or ``"failed"``.
-        error: why it failed, else None.
-        loss: mean training loss of the last epoch (NaN if none).
-        eval_seconds: wall time of the accuracy measurement.
-        num_train: training images used.
-        epochs: epochs trained (completed).
-    """
-
-    accuracy: float
-    macs: int | None
-    params: int | None
-    score: float
-    train_seconds: float
-    status: str = "ok"
-    error: str | None = None
-    loss: float = math.nan
-    eval_seconds: float = 0.0
-    num_train: int = 0
-    epochs: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain dict (JSON-ready apart from NaN floats)."""
-        return asdict(self)
 
 
 class _Diverged(RuntimeError):
@@ -142,10 +102,10 @@ class ProxyTrainer:
             the evaluation split (drawn with ``seed``); None = all of it.
         split: evaluation split, ``"val"`` (1,000 held-out training images, default) or
             ``"test"``.
-        root: data root for :func:`gemgraph.datasets.cifar10_proxy` (default
+        root: data root for :func:`gemgraph.cifar.cifar10_proxy` (default
             ``$GEMGRAPH_DATA``).
         train_data, eval_data: datasets to use instead of :func:`cifar10_proxy`; objects like
-            :class:`~gemgraph.datasets.CifarTensorDataset` (``.data`` uint8 (N, C, H, W),
+            :class:`~gemgraph.cifar.CifarTensorDataset` (``.data`` uint8 (N, C, H, W),
             ``.targets``, ``.batch``).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
         seed: seeds model init, data order, augmentation and the train subset.
@@ -169,12 +129,12 @@ class ProxyTrainer:
             one class; recalibrated, it is measured as it is. Its time counts in
             ``eval_seconds``.
         resolution: train and measure on images average-pooled to this side
-            (:func:`gemgraph.datasets.downsample`; 16 = a quarter of the pixels of CIFAR-10's
+            (:func:`gemgraph.cifar.downsample`; 16 = a quarter of the pixels of CIFAR-10's
             32, and of the MACs per step); None = as the data come. The MACs of the
             :class:`Result` stay those of the network at the data's own resolution (32x32 for
             CIFAR-10), whatever ``resolution`` the proxy trains at.
         download: fetch full CIFAR-10 through torchvision into ``root`` when it is absent
-            (:func:`gemgraph.datasets.cifar10_proxy`).
+            (:func:`gemgraph.cifar.cifar10_proxy`).
         progress: show a tqdm bar.
 
     Example:
@@ -260,11 +220,9 @@ class ProxyTrainer:
         malformed data set fails here, before anything costly runs, not at the first candidate.
 
         Raises:
-            FileNotFoundError, ValueError: as :func:`gemgraph.datasets.cifar10_proxy`.
+            FileNotFoundError, ValueError: as :func:`gemgraph.cifar.cifar10_proxy`.
         """
         if self.train_data is None and "train" not in self._cache:
-            from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
-
             cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                           download=self.download)
 
@@ -272,8 +230,6 @@ class ProxyTrainer:
         """(train dataset, train indices, train images on device, eval dataset, eval images on device)."""
         if "train" not in self._cache:
             if self.train_data is None:
-                from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric; only without data
-
                 train, ev = cifar10_proxy(self.root, split=("train", self.split), resolution=self.resolution or 32,
                                           download=self.download)
                 native = 32
@@ -281,8 +237,6 @@ class ProxyTrainer:
                 train, ev = self.train_data, self.eval_data
                 native = int(train.data.shape[-1])
                 if self.resolution is not None and self.resolution != native:
-                    from .datasets import CifarTensorDataset, downsample  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
-
                     if not all(isinstance(d, CifarTensorDataset) for d in (train, ev)):
                         raise InputError(f"resolution: {self.resolution} needs CifarTensorDataset train_data/eval_data "
                                          f"to pool, got {type(train).__name__}")
@@ -294,14 +248,10 @@ class ProxyTrainer:
             if self.max_train_images is None or self.max_train_images >= len(train):
                 idx = torch.arange(len(train))
             else:
-                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
-
                 idx = torch.from_numpy(balanced_indices(train.targets, self.max_train_images, seed=self.seed))
             if self.max_eval_images is None or self.max_eval_images >= len(ev):
                 eval_idx = torch.arange(len(ev))
             else:
-                from .datasets import balanced_indices  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
-
                 eval_idx = torch.from_numpy(balanced_indices(ev.targets, self.max_eval_images, seed=self.seed))
             self._cache.update(
                 train=train, eval=ev, idx=idx, eval_idx=eval_idx,

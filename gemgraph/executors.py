@@ -21,7 +21,7 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from .cell import Cell
-from .protocols import Evaluator
+from .protocols import Evaluator, Result
 from .errors import InputError, MissingDependencyError
 
 __all__ = ["LocalExecutor", "ProcessExecutor", "RayExecutor", "make_executor"]
@@ -52,7 +52,7 @@ class ProcessExecutor:
     ``workers x num_threads`` fits the machine's cores and results stay thread-count stable.
 
     An evaluation that raises in its worker is yielded as a failed
-    :class:`~gemgraph.evaluate.Result`; a worker that dies (killed, out of memory) fails the
+    :class:`~gemgraph.protocols.Result`; a worker that dies (killed, out of memory) fails the
     pool; each candidate that was in flight then runs again alone, and the one that kills its
     worker again becomes a failed candidate (``error`` says so). Setup
     errors (data not found, a module the workers cannot import) are raised, as
@@ -155,7 +155,6 @@ def _process_evaluate(cell: Cell) -> Any:
 
 
 def _process_failed(reason: str, started: float) -> Any:
-    from .evaluate import Result  # noqa: PLC0415 - gemgraph.evaluate loads the flop counter; only on a failure
 
     return Result(math.nan, None, None, math.nan, time.perf_counter() - started, status="failed", error=reason)
 
@@ -183,7 +182,7 @@ class RayExecutor:
 
     An evaluation that raises in its worker, or whose worker dies (killed, out of memory,
     crashed), does not stop the search: it is yielded as a failed
-    :class:`~gemgraph.evaluate.Result` (``status="failed"``, ``error`` = the reason), stored
+    :class:`~gemgraph.protocols.Result` (``status="failed"``, ``error`` = the reason), stored
     like any failed candidate and not retried by ``--resume``. Setup errors (data not found,
     a module the workers cannot import) are raised, as :class:`LocalExecutor` raises them.
     """
@@ -271,9 +270,8 @@ _SETUP_ERRORS = (FileNotFoundError, ImportError)
 
 
 def _failed_result(exc: BaseException, ray: Any, seconds: float) -> Any:
-    """The failed :class:`~gemgraph.evaluate.Result` for a Ray task that raised or lost its
+    """The failed :class:`~gemgraph.protocols.Result` for a Ray task that raised or lost its
     worker; setup errors (see :data:`_SETUP_ERRORS`) are raised instead."""
-    from .evaluate import Result  # noqa: PLC0415 - gemgraph.evaluate loads the flop counter; only when a Ray task fails
 
     rex = ray.exceptions
     cause = getattr(exc, "cause", None) if isinstance(exc, rex.RayTaskError) else None

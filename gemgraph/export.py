@@ -326,7 +326,7 @@ def verify_onnx(path: str | os.PathLike, model: nn.Module, images: torch.Tensor,
 def _run_images(root: str | os.PathLike | None, n: int, in_channels: int, seed: int) -> tuple[torch.Tensor, str]:
     """``n`` normalised test images of the CIFAR-10 proxy set, or a seeded normal batch without data."""
     try:
-        from .datasets import cifar10_proxy  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
+        from .cifar import cifar10_proxy  # noqa: PLC0415 - CIFAR-10 only when exporting with images
 
         test = cifar10_proxy(root, split="test")
         idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:n]

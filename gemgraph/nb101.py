@@ -32,6 +32,7 @@ from .batch import CellBatch
 from .cell import OPS, Cell, canonical_op
 from .utils import check_int
 from .errors import InputError
+from .protocols import Result
 
 __all__ = ["NB101_OPS", "NB101_LABEL_OPS", "NB101Pool", "NB101Space", "NB101Evaluator", "load_nb101", "nb101_pool",
            "check_metric", "sample_space_cells", "label_op_ids", "nb101_neighbours"]
@@ -384,8 +385,7 @@ class NB101Evaluator:
         return self._by_hash.get(hash_module(cell.adjacency.astype(np.int64), labels))
 
     def evaluate(self, cell: Cell) -> Any:
-        """A :class:`gemgraph.evaluate.Result` with the looked-up accuracy (``status="failed"`` if unknown)."""
-        from .evaluate import Result  # noqa: PLC0415
+        """A :class:`gemgraph.protocols.Result` with the looked-up accuracy (``status="failed"`` if unknown)."""
 
         if self.count:
             self.queries += 1

@@ -52,6 +52,7 @@ from .cell import Cell
 from .utils import check_int, source_digest
 from .vocab import OpVocabulary
 from .errors import InputError, MissingDependencyError
+from .protocols import Result
 
 __all__ = [
     "NBGRAPH_DATASETS", "NBGRAPH_OPS", "NBGRAPH_PROTEINS_OPS", "NBGRAPH_LINKS", "NBGRAPH_VOCAB",
@@ -792,9 +793,8 @@ class NBGraphEvaluator:
         return self._space.index(cell) if isinstance(cell, Cell) else None
 
     def evaluate(self, cell: Cell) -> Any:
-        """A :class:`gemgraph.evaluate.Result` with the looked-up validation performance
+        """A :class:`gemgraph.protocols.Result` with the looked-up validation performance
         (``status="failed"`` outside the space)."""
-        from .evaluate import Result  # noqa: PLC0415 - gemgraph.evaluate (torchvision side) only when evaluating
 
         if self.count:
             self.queries += 1

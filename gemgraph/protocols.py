@@ -23,7 +23,9 @@ calls, with shapes; a predictor's fittedness is scikit-learn's ``check_is_fitted
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -31,7 +33,7 @@ import torch
 
 from .cell import Cell
 
-__all__ = ["Space", "Evaluator", "Predictor", "Executor", "Sampler", "Store", "EvalResult"]
+__all__ = ["Space", "Evaluator", "Predictor", "Executor", "Sampler", "Store", "EvalResult", "Result"]
 
 
 @runtime_checkable
@@ -78,9 +80,50 @@ class Space(Protocol):
         ...
 
 
+@dataclass
+class Result:
+    r"""Outcome of one evaluation of a cell (a proxy training, a benchmark look-up).
+
+    Attributes:
+        accuracy: top-1 accuracy in [0, 1] on the evaluation split (NaN when failed).
+        macs: multiply-accumulates per image at the data's own resolution (32x32 for CIFAR-10,
+            also when ``resolution`` pools the inputs; 0 when the network could not be built; None
+            when unknown, for a Ray task that failed).
+        params: parameters (None when unknown, as ``macs``).
+        score: ``objective_score(accuracy, macs, objective, lam)`` (NaN when failed).
+        train_seconds: wall time of the training loop.
+        status: ``"ok"`` or ``"failed"``.
+        error: why it failed, else None.
+        loss: mean training loss of the last epoch (NaN if none).
+        eval_seconds: wall time of the accuracy measurement.
+        num_train: training images used.
+        epochs: epochs trained (completed).
+    """
+
+    accuracy: float
+    macs: int | None
+    params: int | None
+    score: float
+    train_seconds: float
+    status: str = "ok"
+    error: str | None = None
+    loss: float = math.nan
+    eval_seconds: float = 0.0
+    num_train: int = 0
+    epochs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (JSON-ready apart from NaN floats)."""
+        return asdict(self)
+
+
 class EvalResult(Protocol):
     """What an evaluator returns: ``accuracy, macs, params, score, train_seconds, status, error``
-    and ``to_dict()`` (e.g. :class:`gemgraph.evaluate.Result`)."""
+    and ``to_dict()`` (e.g. :class:`Result`)."""
 
     accuracy: float
     macs: float

@@ -4,7 +4,7 @@ or random search at equal trainings, would have picked?
 A proxy training (a few epochs on 5,000 images, measured on 1,000) is noisy, and a search that
 picks by it can only be judged by a costlier, less noisy training of what it picked. The
 **reference protocol** (:class:`ReferenceProtocol`, default :data:`REFERENCE`) trains a cell's
-network on the 20,000-image CIFAR-10 reference set (:func:`gemgraph.datasets.cifar10_reference`,
+network on the 20,000-image CIFAR-10 reference set (:func:`gemgraph.cifar.cifar10_reference`,
 disjoint from the proxy set's images) and measures it on its 5,000 evaluation images, with
 seeded repeats.
 
@@ -105,7 +105,7 @@ class ReferenceProtocol:
             FileNotFoundError: no ``cifar10-ref/cifar10_ref.npz`` under ``root`` / ``$GEMGRAPH_DATA``.
             ValueError: a malformed file.
         """
-        from .datasets.cifar import cifar10_reference  # noqa: PLC0415 - gemgraph.datasets loads torch_geometric
+        from .cifar import cifar10_reference  # noqa: PLC0415 - the CIFAR-10 files only when validating
 
         data = cifar10_reference(root, split=("train", "eval"), resolution=self.resolution)
         assert isinstance(data, tuple)  # two splits asked for: a tuple

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from gemgraph import SearchSpace, encoders
-from gemgraph.datasets.cifar import CifarTensorDataset
+from gemgraph.cifar import CifarTensorDataset
 from gemgraph.evaluate import ProxyTrainer
 from gemgraph.predictor import EfficiencyPredictor
 from gemgraph.search import NASGEM

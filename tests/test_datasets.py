@@ -321,7 +321,7 @@ def test_official_md5_list_matches_torchvision():
 
 def test_not_official_md5_is_logged(tmp_path, caplog):
     _fake_torchvision(tmp_path)
-    with caplog.at_level("WARNING", logger="gemgraph.datasets.cifar"):
+    with caplog.at_level("WARNING", logger="gemgraph.cifar.files"):
         cifar10_proxy(tmp_path, split="val")
     assert "not the official CIFAR-10 file" in caplog.text
 
@@ -460,7 +460,10 @@ def test_package_data_declares_the_embedded_subset():
     from pathlib import Path
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert "data/*.npz" in pyproject["tool"]["setuptools"]["package-data"]["gemgraph.datasets"]
+    from gemgraph.cifar import EMBEDDED_PATH
+
+    assert "data/*.npz" in pyproject["tool"]["setuptools"]["package-data"]["gemgraph.cifar"]
+    assert EMBEDDED_PATH.parent == Path(__file__).resolve().parents[1] / "gemgraph" / "cifar" / "data"
 
 
 @pytest.mark.realdata

@@ -1,7 +1,7 @@
-r"""Build ``gemgraph/datasets/data/cifar10_proxy16.npz`` (the embedded CIFAR-10 subset).
+r"""Build ``gemgraph/cifar/data/cifar10_proxy16.npz`` (the embedded CIFAR-10 subset).
 
 Reads the 1/10 proxy set in the ``cifar10_proxy.npz`` layout (5,000 class-balanced train
-images, 1,000 class-balanced val images; see ``gemgraph.datasets.cifar``), average-pools every
+images, 1,000 class-balanced val images; see ``gemgraph.cifar``), average-pools every
 image to 16x16 with :func:`gemgraph.datasets.downsample` (exact integer rounding) and writes the
 train and val splits with ``numpy.savez_compressed`` (HWC uint8 images, uint8 labels, the class
 names and the indices into the official training set). The loader checks the result against
@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gemgraph.datasets.cifar import CIFAR10_CLASSES, EMBEDDED_PATH, EMBEDDED_RESOLUTION, downsample  # noqa: E402
+from gemgraph.cifar.constants import CIFAR10_CLASSES, EMBEDDED_PATH, EMBEDDED_RESOLUTION
+from gemgraph.cifar import downsample  # noqa: E402
 
 
 def main() -> None:

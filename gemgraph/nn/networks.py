@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ..cell import Cell
 from ..utils import check_int
 from .cell_module import CellModule
+from .flops import count
 from .ops import ConvBNReLU, make_divisible
 from ..errors import InputError
 
@@ -229,8 +230,6 @@ class MobileNet(nn.Module):
         regime; the parameter count then depends on the cell. The chosen multiplier is
         ``model.width``. Other keyword arguments go to the constructor.
         """
-        from ..cost import count  # noqa: PLC0415 - import cycle: gemgraph.cost imports gemgraph.nn
-
         if not float(macs) > 0:
             raise InputError(f"macs: expected a positive MAC budget, got {macs!r}")
         lo, hi = 0.05, 4.0
