@@ -2,8 +2,9 @@ r"""The ``gemgraph`` command-line tool.
 
 Subcommands are small functions registered in :func:`build_parser`; each prints a short
 summary and writes its outputs to the paths it is given. Bad input (arguments, paths, damaged
-files) is one line on stderr naming the argument, exit code 2; an output pipe closed early
-(``gemgraph report RUN | head -1``) ends the command quietly.
+files: :class:`~gemgraph.errors.InputError` and OS errors about paths) is one line on stderr
+naming the argument, exit code 2; any other exception is a bug: its traceback and exit code 1.
+An output pipe closed early (``gemgraph report RUN | head -1``) ends the command quietly.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from pathlib import Path
 
 from ..config import PRESETS
+from ..errors import InputError
 from .runs import check_writable_run, load_run, open_search, probe_writable
 from .tables import history_table, pick_table
 
@@ -28,15 +30,15 @@ def _check_out_file(out: str, arg: str = "--out") -> None:
     """``out`` must be a file path whose folder exists and is writable (checked before training)."""
     path = Path(out)
     if path.is_dir():
-        raise ValueError(f"{arg}: expected a file path (e.g. encoder.pt), got the directory {out!r}")
+        raise InputError(f"{arg}: expected a file path (e.g. encoder.pt), got the directory {out!r}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise ValueError(f"{arg}: expected a file in an existing folder, but {str(parent)!r} is not a folder")
+        raise InputError(f"{arg}: expected a file in an existing folder, but {str(parent)!r} is not a folder")
     probe_writable(parent, arg)
 
 
 class _naming:
-    """Context manager: an ``error`` raised inside (while ``active``) becomes a ValueError whose
+    """Context manager: an ``error`` raised inside (while ``active``) becomes an InputError whose
     message starts with the argument ``arg`` (so the CLI's one line names it)."""
 
     def __init__(self, arg: str, error: type[BaseException], active: object = True) -> None:
@@ -47,7 +49,7 @@ class _naming:
 
     def __exit__(self, typ, exc, tb) -> bool:
         if self.active and typ is not None and issubclass(typ, self.error):
-            raise ValueError(f"{self.arg}: {exc}") from None
+            raise InputError(f"{self.arg}: {exc}") from None
         return False
 
 
@@ -62,13 +64,13 @@ def _mark(store, status: str) -> None:
 
 
 def _ints(text: str, name: str) -> list[int]:
-    """Comma-separated ints of the option ``name`` (a ValueError naming it otherwise)."""
+    """Comma-separated ints of the option ``name`` (an InputError naming it otherwise)."""
     try:
         out = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}") from None
+        raise InputError(f"{name}: expected comma-separated integers, got {text!r}") from None
     if not out:
-        raise ValueError(f"{name}: expected comma-separated integers, got {text!r}")
+        raise InputError(f"{name}: expected comma-separated integers, got {text!r}")
     return out
 
 
@@ -85,11 +87,11 @@ def _cmd_embed(args: argparse.Namespace) -> int:
                                 ("--train-graphs", args.train_graphs, 2, None), ("--epochs", args.epochs, 1, None),
                                 ("--wl-iter", args.wl_iter, 0, 20)):
         if value < lo or (hi is not None and value > hi):
-            raise ValueError(f"{flag}: expected an int {f'>= {lo}' if hi is None else f'in [{lo}, {hi:,}]'}, "
+            raise InputError(f"{flag}: expected an int {f'>= {lo}' if hi is None else f'in [{lo}, {hi:,}]'}, "
                              f"got {value}")
     if not args.time_limit >= 0:
-        raise ValueError(f"--time-limit: expected seconds >= 0 (0: none), got {args.time_limit}")
-    with _naming("--device", ValueError):
+        raise InputError(f"--time-limit: expected seconds >= 0 (0: none), got {args.time_limit}")
+    with _naming("--device", InputError):
         resolve_device(args.device)
     if args.out:
         _check_out_file(args.out)
@@ -130,7 +132,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from ..utils import CannotWriteError
 
     if args.workers < 0:
-        raise ValueError(f"--workers: expected 0 (CPU cores / trainer.num_threads) or an int >= 1, got {args.workers}")
+        raise InputError(f"--workers: expected 0 (CPU cores / trainer.num_threads) or an int >= 1, got {args.workers}")
     run_dir, cfg, store, data = open_search(args)
     # the run's length: the config's, or what a resume extended it to (meta "iterations"; a
     # resume never shortens it)
@@ -274,11 +276,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .runs import dumps, format_table, pick_rows, report, store_path
 
     if args.top < 0:
-        raise ValueError(f"--top: expected an int >= 0, got {args.top}")
+        raise InputError(f"--top: expected an int >= 0, got {args.top}")
     if not store_path(args.run).exists():
         raise FileNotFoundError(f"RUN: no run store at {store_path(args.run)}")
     if args.cv_folds == 1 or args.cv_folds < 0:
-        raise ValueError(f"--cv-folds: expected 0 (off) or an int >= 2, got {args.cv_folds}")
+        raise InputError(f"--cv-folds: expected 0 (off) or an int >= 2, got {args.cv_folds}")
     rep = report(args.run, cv_folds=args.cv_folds)
     if args.json:
         print(dumps(rep))
@@ -346,7 +348,7 @@ def _check_bootstrap_size(num_samples: int, num_nodes: int) -> None:
         return
     if need > avail:
         most = max(1, avail // (num_nodes * num_nodes + 8 * num_nodes))
-        raise ValueError(f"--num-samples: expected at most ~{most:,} cells of {num_nodes} nodes for this machine's "
+        raise InputError(f"--num-samples: expected at most ~{most:,} cells of {num_nodes} nodes for this machine's "
                          f"{avail / 2**30:.1f} GiB of free memory (the sampled cells alone need "
                          f"{need / 2**30:.1f} GiB), got {num_samples:,}")
 
@@ -359,7 +361,7 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
 
     for flag, value in (("--num-samples", args.num_samples), ("--top-k", args.top_k)):
         if value is not None and value < 1:
-            raise ValueError(f"{flag}: expected an int >= 1, got {value}")
+            raise InputError(f"{flag}: expected an int >= 1, got {value}")
     from .runs import store_path
 
     if not store_path(args.run).exists():
@@ -408,11 +410,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .runs import dumps, store_path
 
     if args.dataset != "cifar10":
-        raise ValueError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
+        raise InputError(f"--dataset: only 'cifar10' is supported, got {args.dataset!r}")
     with RunStore(store_path(args.run)) as store, _run_log(args.run, args):
         pick = store.pick()
         if pick is None:
-            raise ValueError(f"RUN: {args.run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
+            raise InputError(f"RUN: {args.run} has no pick yet; run `gemgraph search` (or `gemgraph bootstrap`) first")
         cell = cell_from_json(pick["best"])
         trainer = ProxyTrainer(epochs=args.epochs, width=args.width, cells_per_stage=args.cells_per_stage,
                                batch_size=args.batch_size, lr=args.lr, max_train_images=None, split=args.split,
@@ -451,14 +453,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ..export import export_run
-    from ..store import StoreError
     from .runs import dumps
 
     try:
         rep = export_run(args.run, args.format, args.out, data=args.data, num_images=args.num_images, atol=args.atol,
                          seed=args.seed)
     except RuntimeError as exc:  # the exporter failed on this network: a failed job, not bad input
-        if isinstance(exc, StoreError):
+        if isinstance(exc, InputError):  # e.g. a StoreError (an InputError and a RuntimeError)
             raise
         first = (str(exc).strip().splitlines() or [""])[0]
         print(f"gemgraph export: failed: {type(exc).__name__}: {first}", file=sys.stderr)
@@ -594,7 +595,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     checks = [(c, int(x)) for c, x in (("--trials", args.trials), ("--queries", args.queries))]
     for name, v in checks:
         if v < 1:
-            raise ValueError(f"{name}: expected an int >= 1, got {v}")
+            raise InputError(f"{name}: expected an int >= 1, got {v}")
     names = [m if f is None else f"{m}:{f}" for m, f in methods]
     common = dict(methods=names, trials=args.trials, queries=args.queries, seed=args.seed, n_init=args.n_init,
                   batch_size=args.batch_size, top_k=args.top_k, predictor=_predictor_options(args),
@@ -604,16 +605,19 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         from ..nbgraph import check_dataset
 
         if args.dataset is None:
-            raise ValueError("--dataset: expected a NAS-Bench-Graph dataset with 'benchmark nbgraph', got none")
+            raise InputError("--dataset: expected a NAS-Bench-Graph dataset with 'benchmark nbgraph', got none")
         check_dataset(args.dataset)
         if args.data is not None:
-            raise ValueError("--data: 'benchmark nbgraph' reads the tables of the nas-bench-graph package; "
+            raise InputError("--data: 'benchmark nbgraph' reads the tables of the nas-bench-graph package; "
                              f"got {args.data!r}")
         res = nbgraph_benchmark(args.dataset, out, **common)
     else:
         if args.dataset is not None:
-            raise ValueError(f"--dataset: only 'benchmark nbgraph' takes one, got {args.dataset!r}")
-        res = nb101_benchmark(args.data, out, metric=args.metric, **common)
+            raise InputError(f"--dataset: only 'benchmark nbgraph' takes one, got {args.dataset!r}")
+        from nasbench import NASBenchFormatError
+
+        with _naming("--data", NASBenchFormatError, args.data):
+            res = nb101_benchmark(args.data, out, metric=args.metric, **common)
     if args.json:
         print(json.dumps({"info": res.info, "summary": res.summary, "failures": res.failures}, indent=2, default=str))
         return 0 if not res.failures else 1
@@ -648,9 +652,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .runs import dumps, format_table
 
     if args.seeds < 1:
-        raise ValueError(f"--seeds: expected an int >= 1, got {args.seeds}")
+        raise InputError(f"--seeds: expected an int >= 1, got {args.seeds}")
     if args.threads < 0:
-        raise ValueError(f"--threads: expected 0 (torch's setting) or an int >= 1, got {args.threads}")
+        raise InputError(f"--threads: expected 0 (torch's setting) or an int >= 1, got {args.threads}")
     v = validate_run(args.run, out=args.out, protocol=REFERENCE, seeds=args.seeds, data_root=args.data,
                      device=args.device, num_threads=args.threads or None, progress=not args.quiet,
                      plot=not args.no_plot)
@@ -685,7 +689,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
     if args.run is not None:
         if args.preset or args.config or args.set:
-            raise ValueError("--run: shows the run's stored config; drop --preset / --config / --set")
+            raise InputError("--run: shows the run's stored config; drop --preset / --config / --set")
         from .runs import store_path
         from ..store import RunStore
 
@@ -876,12 +880,12 @@ _EXIT_CODES = """\
 exit status:
   0    success (also when the reader of the output goes away: `gemgraph report RUN | head -1`)
   1    the job ran but failed: `train` (the GEMNet's training failed), `export` (the exporter failed or the
-       export differs from torch by more than --atol), `benchmark` (a trial failed); an unexpected internal
-       error also exits 1, with its traceback
+       export differs from torch by more than --atol), `benchmark` (a trial failed); or a bug: any other
+       error (an internal ValueError, KeyError, ...) prints its full traceback and a line asking to report it
   2    bad input, one line on stderr naming the argument: usage errors, bad values, missing or damaged files,
-       paths that cannot be read or written, a run in use by another process; a file or the run store that
-       cannot be written (e.g. no space left on device: nothing half-written is left, a search run is marked
-       "stopped" and `gemgraph search --resume RUN` continues it)
+       paths that cannot be read or written, a missing optional package, a run in use by another process; a
+       file or the run store that cannot be written (e.g. no space left on device: nothing half-written is
+       left, a search run is marked "stopped" and `gemgraph search --resume RUN` continues it)
   130  interrupted (Ctrl-C); a search run is marked "interrupted" and `gemgraph search --resume RUN` continues it
   143  terminated (SIGTERM: kill, systemd, SLURM, Kubernetes), handled as Ctrl-C is: a search run is marked
        "interrupted", a line on stderr and in RUN/log.txt, and `gemgraph search --resume RUN` continues it
@@ -1234,11 +1238,32 @@ def _one_line(exc: BaseException) -> str:
     return line
 
 
-def _run(args: argparse.Namespace) -> int:
-    """Run the parsed command; errors at the edge become one line on stderr and an exit status."""
+#: OS errors about a path the user gave (a missing file, no permission, a folder where a file
+#: was expected, ...): bad input, one line; an OSError naming a file (``filename``) counts too
+_PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
+
+#: the line after an internal error's traceback
+BUG_LINE = ("this is a bug in gemgraph, not a problem with your input: please report it to the gemgraph "
+            "maintainers (issue tracker) with the command line and the traceback above")
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is bad input (exit 2, one line) rather than a bug (exit 1, traceback)."""
     import zipfile
 
-    from ..store import StoreError
+    from ..utils import CannotWriteError
+
+    if isinstance(exc, (InputError, CannotWriteError, _PATH_ERRORS, zipfile.BadZipFile, EOFError)):
+        return True
+    return isinstance(exc, OSError) and exc.filename is not None
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors at the edge become an exit status: bad input
+    (:class:`~gemgraph.errors.InputError`, OS errors about paths, a damaged data file) one line
+    on stderr and 2; anything else is a bug: its traceback, a line saying so, and 1."""
+    import zipfile
+
     from ..utils import CannotWriteError
 
     try:
@@ -1254,23 +1279,26 @@ def _run(args: argparse.Namespace) -> int:
         except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
             pass
         return 0
-    except (ValueError, FileNotFoundError, ImportError, StoreError) as exc:
-        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except CannotWriteError as exc:  # a full disk: one line naming the path (and how to go on)
-        print(f"gemgraph {args.command}: error: {exc}{getattr(exc, 'hint', '')}", file=sys.stderr)
-        return 2
-    except (zipfile.BadZipFile, EOFError) as exc:  # a damaged data file read past the checks
-        print(f"gemgraph {args.command}: error: --data: a data file is corrupt or truncated "
-              f"({type(exc).__name__}: {exc})", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a path that cannot be read or written, named by the OS message
-        print(f"gemgraph {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt as exc:
         term = isinstance(exc, Terminated)
         print(f"gemgraph {args.command}: interrupted{' (SIGTERM)' if term else ''}", file=sys.stderr)
         return 143 if term else 130
+    except Exception as exc:  # noqa: BLE001 - the edge: every error becomes an exit status
+        if not _is_input_error(exc):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            print(f"gemgraph {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)}\n"
+                  f"gemgraph {args.command}: {BUG_LINE}", file=sys.stderr)
+            return 1
+        if isinstance(exc, CannotWriteError):  # a full disk: one line naming the path (and how to go on)
+            line = f"{exc}{getattr(exc, 'hint', '')}"
+        elif isinstance(exc, (zipfile.BadZipFile, EOFError)):  # a damaged data file read past the checks
+            line = f"--data: a data file is corrupt or truncated ({type(exc).__name__}: {exc})"
+        else:  # InputError, or a path that cannot be read or written (named by the OS message)
+            line = _one_line(exc)
+        print(f"gemgraph {args.command}: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
