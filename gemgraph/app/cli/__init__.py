@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 from ...errors import InputError
 from ._common import LOGGER_NAME, RUN_LOG, Terminated, _add_logging, _HelpFormatter, _log, _log_level, _Logging
@@ -111,7 +112,7 @@ class _on_sigterm:
     def _raise(signum, frame) -> None:
         raise Terminated()
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         import signal
 
         if self.previous is not None:

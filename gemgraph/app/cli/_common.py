@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Literal
 
 from ...errors import InputError
 from ..runs import probe_writable
@@ -39,7 +40,7 @@ class _naming:
     def __enter__(self) -> "_naming":
         return self
 
-    def __exit__(self, typ, exc, tb) -> bool:
+    def __exit__(self, typ, exc, tb) -> Literal[False]:
         if self.active and typ is not None and issubclass(typ, self.error):
             raise InputError(f"{self.arg}: {exc}") from None
         return False
@@ -113,25 +114,26 @@ class _Logging:
 
     def __init__(self, level: int, stream=None) -> None:
         self.level, self.stream = level, stream
-        self.handler = None
+        self.handler: logging.Handler | None = None
         self._saved: list = []
 
     def __enter__(self) -> "_Logging":
         import logging
 
-        self.handler = logging.StreamHandler(self.stream if self.stream is not None else sys.stderr)
-        self.handler.setLevel(self.level)
-        self.handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%H:%M:%S"))
+        handler = self.handler = logging.StreamHandler(self.stream if self.stream is not None else sys.stderr)
+        handler.setLevel(self.level)
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%H:%M:%S"))
         for name in _LOG_PACKAGES:
             lg = logging.getLogger(name)
             self._saved.append((lg, lg.level))
-            lg.addHandler(self.handler)
+            lg.addHandler(handler)
             lg.setLevel(self.level)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         for lg, level in self._saved:
-            lg.removeHandler(self.handler)
+            if self.handler is not None:
+                lg.removeHandler(self.handler)
             lg.setLevel(level)
         self._saved.clear()
         return False
@@ -159,23 +161,23 @@ class _run_log:
         self.path = Path(run_dir) / RUN_LOG
         self.level = min(logging.INFO, getattr(args, "log_level_value", logging.WARNING))
         self.argv = getattr(args, "argv", None)
-        self.handler = None
+        self.handler: logging.Handler | None = None
         self._saved: list = []
 
     def __enter__(self) -> "_run_log":
         import logging
 
         try:
-            self.handler = _QuietFileHandler(self.path, mode="a", encoding="utf-8")
+            handler = self.handler = _QuietFileHandler(self.path, mode="a", encoding="utf-8")
         except OSError as exc:
             logging.getLogger(LOGGER_NAME).warning("cannot write the run log %s (%s)", self.path, exc.strerror or exc)
             return self
-        self.handler.setLevel(self.level)
-        self.handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
+        handler.setLevel(self.level)
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
         for name in _LOG_PACKAGES:
             lg = logging.getLogger(name)
             self._saved.append((lg, lg.level))
-            lg.addHandler(self.handler)
+            lg.addHandler(handler)
             if lg.getEffectiveLevel() > self.level:
                 lg.setLevel(self.level)
         self._write(logging.INFO, "gemgraph " + " ".join(self.argv) if self.argv is not None else "gemgraph")
@@ -189,7 +191,7 @@ class _run_log:
             record = logging.getLogger(LOGGER_NAME).makeRecord(LOGGER_NAME, level, __file__, 0, msg, (), None)
             self.handler.handle(record)
 
-    def __exit__(self, typ, exc, tb) -> bool:
+    def __exit__(self, typ, exc, tb) -> Literal[False]:
         import logging
 
         if self.handler is None:

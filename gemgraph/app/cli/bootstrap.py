@@ -58,17 +58,18 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             res = search.bootstrap()
             secs = time.perf_counter() - t0
-            _log.info("bootstrap over %d cells (seed %d, top-k %d) in %.1f s", res.bootstrap.num_evaluated, seed,
-                      top_k, secs)
+            assert res.bootstrap is not None, "NASGEM.bootstrap() returned no bootstrap result"
+            num_evaluated = res.bootstrap.num_evaluated
+            _log.info("bootstrap over %d cells (seed %d, top-k %d) in %.1f s", num_evaluated, seed, top_k, secs)
             kept = [e for e in (previous or {}).get("top", []) if e.get("verified") is not None]
     if args.json:
         from ..tables import dumps
 
-        print(dumps({"run": str(args.run), "num_samples": num_samples, "num_evaluated": res.bootstrap.num_evaluated,
+        print(dumps({"run": str(args.run), "num_samples": num_samples, "num_evaluated": num_evaluated,
                      "seed": seed, "top_k": top_k, "seconds": secs, "top": _top_json(res.top),
                      "previous_verified": kept[0]["verified"] if kept else None}))
         return 0
-    print(f"bootstrap over {res.bootstrap.num_evaluated} cells in {secs:.1f} s")
+    print(f"bootstrap over {num_evaluated} cells in {secs:.1f} s")
     print(pick_table(res.top))
     if kept:
         print(f"note: the previous pick (verified score {kept[0]['verified']:.4f}) is kept in the pick "

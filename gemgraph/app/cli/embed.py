@@ -33,6 +33,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
     space = SearchSpace(num_nodes=args.nodes, max_concat=args.max_concat)
     labels = label_names(args.labels, "--labels")
+    assert labels is not None, "label_names() of a string gave no names"  # None only for a callable
     kernel = WLKernel(n_iter=args.wl_iter, node_labels=labels)
     kw = {} if args.hidden is None else {"hidden": encoders.hidden_option(args.encoder, _ints(args.hidden, "--hidden"),
                                                                            "--hidden")}
@@ -43,6 +44,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         enc, space, kernel, seed=args.seed, n_train=args.train_graphs, max_epochs=args.epochs,
         time_limit=args.time_limit if args.time_limit > 0 else None, device=args.device, progress=not args.quiet,
     )
+    assert res.report is not None, "train_encoder() returned no fidelity report"
     if args.out:
         res.encoder.save(args.out)
     out = {"encoder": args.encoder, "nodes": args.nodes, "labels": list(labels), "ops": enc.ops and list(enc.ops),

@@ -103,6 +103,8 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         if not isinstance(executor, str):
             executor.close()
     secs = time.perf_counter() - t0
+    boot = res.bootstrap
+    assert boot is not None, "NASGEM.run() returned no bootstrap result"
     store.set_meta("status", "finished")
     store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
     rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
@@ -112,7 +114,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
                "resumed_from": done, "iterations_done": res.iterations_done, "n_failed": res.n_failed,
                "seconds": secs, "encoder_fidelity": fid, "sampler": repr(search.sampler),
                "best": [candidate_dict(r) for r in rows],
-               "pick": {"num_evaluated": res.bootstrap.num_evaluated, "top": _top_json(res.top)}}
+               "pick": {"num_evaluated": boot.num_evaluated, "top": _top_json(res.top)}}
     if args.json:
         return summary
     print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
@@ -123,7 +125,7 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
                         ("score", "score", ".4f"), ("seconds", "train s", ".1f")]))
     print(f"objective {cfg.get('objective', 'efficiency')}; MMACs per 32x32 image on the proxy's network "
           f"(CifarNet-{cfg['trainer']['width']}), as the score counts them")
-    print(f"bootstrap pick over {res.bootstrap.num_evaluated} sampled cells:")
+    print(f"bootstrap pick over {boot.num_evaluated} sampled cells:")
     print(pick_table(res.top))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
     return summary

@@ -46,8 +46,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"GEMNet (CifarNet width {args.width}, {args.cells_per_stage} cell(s)/stage) "
               f"trained {args.epochs} epochs: "
               f"status {res.status}{'' if res.ok else ' (' + str(res.error) + ')'}")
-        print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {res.macs / 1e6:.1f} M"
-              f"   params {res.params / 1e6:.3f} M"
+        macs = "-" if res.macs is None else f"{res.macs / 1e6:.1f}"
+        params = "-" if res.params is None else f"{res.params / 1e6:.3f}"
+        print(f"  {args.split} accuracy {res.accuracy:.4f}   MACs {macs} M   params {params} M"
               f"   score {res.score:.4f}   train {res.train_seconds:.1f} s")
         print(f"  as a 224x224 ImageNet MobileNet (GEMNet setting): {macs224 / 1e6:.0f} M MACs, "
               f"{params224 / 1e6:.2f} M params")
