@@ -261,9 +261,11 @@ def _add_logging(parser: argparse.ArgumentParser, top: bool) -> None:
                    help="stderr log level, overriding -v / -q (default: WARNING)")
 
 
-def _sub(sub, name: str, help: str, examples: str) -> argparse.ArgumentParser:
+def _sub(sub, name: str, help: str, examples: str, more: str = "") -> argparse.ArgumentParser:
+    """The subparser ``name``: ``help`` as its description, the ``examples`` lines (then ``more``)
+    as its epilog, the logging options."""
     p = sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter,
-                       epilog="examples:\n" + examples)
+                       epilog="examples:\n" + examples + ("\n" + more if more else ""))
     _add_logging(p, top=False)
     return p
 
@@ -316,3 +318,18 @@ def add_no_plot(p: argparse.ArgumentParser, file: str) -> None:
 def add_json(p: argparse.ArgumentParser, what: str) -> None:
     """``--json``: ``what`` is printed as one JSON document on stdout, and nothing else."""
     p.add_argument("--json", action="store_true", help=f"print {what} as one JSON document on stdout (nothing else)")
+
+
+def preset_list() -> str:
+    """The presets and what each runs, for a help epilog: one entry per preset of
+    :data:`gemgraph.config.PRESET_DESCRIPTIONS` (the one source of those texts)."""
+    import textwrap
+
+    from ...config import PRESET_DESCRIPTIONS
+
+    lines = ["presets (gemgraph config list; gemgraph config show --preset P for every key):"]
+    width = 2 + max(map(len, PRESET_DESCRIPTIONS)) + 2
+    for name, d in PRESET_DESCRIPTIONS.items():
+        lines += textwrap.wrap(f"{d.what}; where: {d.where}", width=116, initial_indent=f"  {name:<{width - 2}}",
+                               subsequent_indent=" " * width)
+    return "\n".join(lines) + "\n"

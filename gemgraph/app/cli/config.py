@@ -1,16 +1,27 @@
-r"""``gemgraph config show``: a resolved run config, or a run's stored one."""
+r"""``gemgraph config show``: a resolved run config, or a run's stored one; ``gemgraph config list``:
+the presets and what each runs."""
 from __future__ import annotations
 
 import argparse
 import json
 
 from ...errors import InputError
-from ._common import add_json, _sub
+from ._common import add_json, preset_list, _sub
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from ...config import RunConfig, resolve_config
+    from ...config import PRESET_DESCRIPTIONS, RunConfig, resolve_config
 
+    if args.action == "list":
+        given = [flag for flag, v in (("--preset", args.preset), ("--config", args.config), ("--set", args.set),
+                                      ("--run", args.run)) if v]
+        if given:
+            raise InputError(f"{given[0]}: 'config list' lists every preset and takes no {' / '.join(given)}")
+        if args.json:
+            print(json.dumps({name: d._asdict() for name, d in PRESET_DESCRIPTIONS.items()}, indent=2))
+        else:
+            print(preset_list(), end="")
+        return 0
     if args.run is not None:
         if args.preset or args.config or args.set:
             raise InputError("--run: shows the run's stored config; drop --preset / --config / --set")
@@ -34,10 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cf = _sub(sub, "config", "print a resolved run config (preset < --config < --set), or a run's stored one",
               "  gemgraph config show --preset quick\n"
               "  gemgraph config show --preset quick --set trainer.epochs=3 --json > my.json\n"
-              "  gemgraph config show --run runs/quick\n")
-    cf.add_argument("action", choices=["show"], help="what to do (show: print the config)")
+              "  gemgraph config show --run runs/quick\n"
+              "  gemgraph config list\n", preset_list())
+    cf.add_argument("action", choices=["show", "list"],
+                    help="what to do (show: print the config; list: the presets and what each runs)")
     cf.add_argument("--preset", default=None, choices=list(PRESETS),
-                    help="settings bundle (omitted: the --set / --config preset key, else default)")
+                    help="settings bundle, listed below (omitted: the --set / --config preset key, else default)")
     cf.add_argument("--config", default=None, metavar="FILE", help="settings file, JSON or TOML; overrides the preset")
     cf.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",
                     help="set one config key, repeatable; overrides --config")

@@ -8,7 +8,7 @@ from typing import Any
 from ...errors import InputError
 from ..runs import open_search
 from ..tables import pick_table
-from ._common import add_device, add_download, add_json, _log, _mark, _run_log, _sub, _top_json
+from ._common import preset_list, add_device, add_download, add_json, _log, _mark, _run_log, _sub, _top_json
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -160,10 +160,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
              "  gemgraph search --preset quick --out runs/quick\n"
              "  gemgraph search --resume runs/quick --iterations 16     # extend the run to 16 candidates\n"
              "  gemgraph search --preset default --macs 25M:100M --sampler ucb --out runs/ucb -v\n"
-             "  gemgraph search --preset quick --out runs/q --json > summary.json\n")
+             "  gemgraph search --preset quick --out runs/q --json > summary.json\n", preset_list())
     s.add_argument("--preset", default=None, choices=list(PRESETS),
-                   help="settings bundle (omitted: default; see gemgraph.config.PRESETS); --config, --set and the "
-                        "flags below override it")
+                   help="settings bundle, listed below (omitted: default); --config, --set and the flags below "
+                        "override it")
     # typed config (gemgraph.config): precedence preset < --config < --set < the flags below
     s.add_argument("--config", default=None, metavar="FILE",
                    help="settings file, JSON or TOML, in the run config's dict form (partial: keys left out keep the "
