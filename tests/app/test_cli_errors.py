@@ -301,6 +301,15 @@ def test_ablation_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
     _one_line_error(capsys, "--data: no such")
 
 
+def test_benchmark_data_that_is_not_a_tfrecord_file(tmp_path, capsys):
+    other = tmp_path / "models.json"
+    other.write_text('{"models": []}\n' * 20)
+    # nasbench's NASBenchFormatError is a plain ValueError: named as --data here, not taken for a bug
+    assert main(["benchmark", "nb101", "--data", str(other), "--out", str(tmp_path / "out"), "--trials", "1",
+                 "--quiet"]) == 2
+    _one_line_error(capsys, "gemgraph benchmark: error: --data:", "not a TFRecord file")
+
+
 # ---------------------------------------------------------------------- a damaged pick is never a silent answer
 @pytest.mark.parametrize("edit", ["score", "edge"])
 def test_edited_pick_is_refused_by_report_and_export(run, capsys, tmp_path, edit):
