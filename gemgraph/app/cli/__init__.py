@@ -64,11 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"gemgraph {__version__}",
                    help="print the version and exit")
     _add_logging(p, top=True)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                           help="embed, search, report, validate, bootstrap, train, export, plot, ablation, benchmark "
-                                "(gemgraph COMMAND -h for its options)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in _COMMANDS:
         command.add_parser(sub)
+    sub.help = ", ".join(sub.choices) + " (gemgraph COMMAND -h for its options)"  # every registered one
     return p
 
 
