@@ -17,8 +17,6 @@ _log = logging.getLogger(LOGGER_NAME)
 
 
 # ---------------------------------------------------------------------- argument checks (before any work)
-
-
 def _check_out_file(out: str, arg: str = "--out") -> None:
     """``out`` must be a file path whose folder exists and is writable (checked before training)."""
     path = Path(out)
@@ -211,8 +209,6 @@ class _run_log:
 
 
 # ---------------------------------------------------------------------- the parser's shared parts
-
-
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown (``(default: X)``) where there is one to show (not None / False / 0 counts:
     their help says what happens), epilogs kept as written."""
