@@ -56,7 +56,7 @@ import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, NamedTuple, Union
 
 from . import __version__
 from .space import check_macs_window
@@ -73,7 +73,8 @@ else:  # pragma: no cover - Python 3.10: TOML files need the tomli package
 
 __all__ = [
     "BootstrapConfig", "EncoderConfig", "PredictorConfig", "RunConfig", "SamplerConfig", "SpaceConfig",
-    "TrainerConfig", "PRESETS", "LEGACY_DEFAULTS", "CIFAR_MACS_NETWORK", "IMAGENET_MACS_NETWORK",
+    "TrainerConfig", "PRESETS", "PRESET_DESCRIPTIONS", "PresetDescription", "LEGACY_DEFAULTS", "CIFAR_MACS_NETWORK",
+    "IMAGENET_MACS_NETWORK",
     "build_config", "preset_config", "resolve_config", "changed_keys", "load_config_file", "parse_set",
 ]
 
@@ -677,15 +678,10 @@ IMAGENET_MACS_NETWORK: dict[str, Any] = {"network": "mobilenet", "width": 0.5, "
                                          "input_size": [224, 224]}
 
 _DEFAULT = RunConfig()
-#: Settings bundles, as instances. ``default`` = ``RunConfig()``: 50 iterations, proxy width 16,
-#: 5 epochs, 160,000 encoder graphs, ops-aware embedding, CifarNet-16 window 25M-100M MACs and
-#: >= 5 op nodes. ``quick``: 8 iterations on one thread at 16x16, 2 epochs of batch 64, width 8,
-#: 20,000 encoder graphs, bootstrap 5,000 verifying its top 2. ``quick-regime``: the quick
-#: preset on the regime objective (the best accuracy inside the MAC window, not the efficiency
-#: score, whose cost term outweighs a short proxy's accuracy spread). ``paper``: 200 iterations,
-#: 10 epochs, verify top 3, the paper's degree labels on the adjacency alone, no window.
-#: ``imagenet-a`` / ``imagenet-b``: the default with cells whose MobileNet-0.5 at 224x224 has
-#: 440M-486M / 535M-591M MACs (GEMNet-A / B: 463M / 563M, +- 5%).
+#: Settings bundles, as instances: :data:`PRESET_DESCRIPTIONS` says what each runs, its
+#: definition below the fields it changes (``default`` = ``RunConfig()``). ``quick-regime`` is
+#: ``quick`` on the regime objective because the efficiency score's cost term outweighs a short
+#: proxy's accuracy spread. ``imagenet-a`` / ``imagenet-b``: GEMNet-A / B's 463M / 563M MACs +- 5%.
 PRESETS: Mapping[str, RunConfig] = types.MappingProxyType({
     "quick": _DEFAULT.with_overrides({
         "preset": "quick", "iterations": 8, "encoder.n_train": 20_000, "trainer.epochs": 2, "trainer.width": 8,
@@ -704,6 +700,37 @@ PRESETS: Mapping[str, RunConfig] = types.MappingProxyType({
     "imagenet-b": _DEFAULT.with_overrides({"preset": "imagenet-b", "macs": [535e6, 591e6],
                                            "macs_network": IMAGENET_MACS_NETWORK}),
 })
+
+
+class PresetDescription(NamedTuple):
+    """What a preset runs (``what``) and where it runs in reasonable time (``where``), each one
+    line of plain text."""
+
+    what: str
+    where: str
+
+
+#: One description per preset of :data:`PRESETS` (same keys, same order): the one source of the
+#: presets' descriptions. ``gemgraph search -h`` / ``gemgraph config -h`` and ``gemgraph config
+#: list`` print them; the README's preset table holds the same text (tests/test_readme.py
+#: compares them).
+PRESET_DESCRIPTIONS: Mapping[str, PresetDescription] = types.MappingProxyType({
+    "quick": PresetDescription(
+        "8 candidates, 2 epochs at 16x16, width 8, bootstrap of 5,000 verifying its top 2; efficiency score; "
+        "regime 25M-100M MACs (CifarNet-16 at 32x32), >= 5 op nodes", "a CPU, minutes"),
+    "quick-regime": PresetDescription(
+        "quick with the regime objective: the best accuracy inside the MAC window", "a CPU, minutes"),
+    "default": PresetDescription(
+        "50 candidates, 5 epochs at 32x32, width 16, bootstrap of 50,000", "a GPU, or a CPU for hours"),
+    "paper": PresetDescription(
+        "the paper's setting: 200 candidates, 10 epochs, degree-label WL on the adjacency, no window, top 3 "
+        "verified", "a GPU (benchmarks/gpu_check.sh)"),
+    "imagenet-a": PresetDescription(
+        "default inside GEMNet-A's MAC budget (440M-486M MACs) on a 224x224 MobileNet-0.5", "a GPU"),
+    "imagenet-b": PresetDescription(
+        "default inside GEMNet-B's MAC budget (535M-591M MACs) on a 224x224 MobileNet-0.5", "a GPU"),
+})
+
 
 #: Keys added to the run config after run stores were first written, with the value a run
 #: stored without them was made with (what gemgraph read for a missing key): the paper's

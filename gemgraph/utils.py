@@ -257,6 +257,9 @@ class CannotWriteError(OSError):
         reason: what the OS said, when ``errno_`` is not a space error.
     """
 
+    #: what a caller adds to the message (e.g. the CLI: how to continue the run), "" when nothing
+    hint: str = ""
+
     def __init__(self, path: str | os.PathLike, errno_: int | None, reason: str = "") -> None:
         why = _NO_SPACE.get(errno_ or 0) or (reason.strip() or "the write failed").lower()
         super().__init__(errno_ or 0, why, os.fspath(path))

@@ -236,7 +236,7 @@ def _fake_env(monkeypatch, seen: list):
     from . import _search_helpers
 
     monkeypatch.setattr("gemgraph.runs.load_data", lambda cfg, root=None, **kw: _search_helpers.tiny_data())
-    monkeypatch.setattr("gemgraph.cli._search",
+    monkeypatch.setattr("gemgraph.app.cli.search._search",
                         lambda args, run_dir, cfg, store, data, it: seen.append((cfg, it)) or {})
 
 

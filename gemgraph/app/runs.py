@@ -133,7 +133,7 @@ _KEY_FLAGS = {key: flag for flag, (_, key) in _SEARCH_CONFIG_FLAGS.items()}
 _KEY_FLAGS.update({"iterations": "--iterations", "macs": "--macs", "min_ops": "--min-ops"})
 
 
-def _named_by_flag(exc: ValueError, args: argparse.Namespace) -> ValueError:
+def _named_by_flag(exc: InputError, args: argparse.Namespace) -> InputError:
     """``exc`` ("nodes: expected ...") with the config key replaced by the flag that set it
     (``--nodes: expected ...``) when that flag was given; else as it is."""
     msg = str(exc)
@@ -178,7 +178,7 @@ def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
         if name not in SAMPLERS:
             raise InputError(f"sampler.name: expected one of {list(SAMPLERS)}, got {name!r}")
         make_sampler(name, **opts)
-    except ValueError as exc:
+    except InputError as exc:
         raise _named_by_flag(exc, args) from None
     n = int(cfg["nodes"])
     per_cell = n * n + 8 * n  # the adjacency bytes and int64 ops of one sampled cell
@@ -240,7 +240,7 @@ def open_search(args: argparse.Namespace):
         try:
             cfg = resolve_config(args.preset, file=args.config, sets=args.set,
                                  overrides={"iterations": args.iterations, **flags}).to_dict()
-        except ValueError as exc:
+        except InputError as exc:
             raise _named_by_flag(exc, args) from None
         check_search_inputs(cfg, args)
         _probe_regime(cfg)

@@ -255,3 +255,11 @@ def test_usage_errors_return_2_and_help_returns_0(capsys):
     capsys.readouterr()
     assert main(["--help"]) == 0 and "exit status:" in capsys.readouterr().out
     assert main(["report", "-h"]) == 0 and "examples:" in capsys.readouterr().out
+
+
+def test_the_top_level_help_names_every_subcommand(capsys):
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"COMMAND {', '.join(sub.choices)} (gemgraph COMMAND -h for its options)" in out
+    assert "config" in sub.choices

@@ -95,5 +95,5 @@ def test_torch_jit_deprecation_is_filtered_by_category_and_module():
     main_body = src.split("def main", 1)[1].split("def _run")[0]
     assert 'module=r"torch\\.jit\\._script"' in src and "message=" not in main_body
     r = subprocess.run([sys.executable, "-W", "default", "-m", "gemgraph", "embed", "--help"], capture_output=True,
-                       text=True, cwd=Path(cli.__file__).parents[2], timeout=120)
+                       text=True, cwd=Path(cli.__file__).parents[3], timeout=120)  # gemgraph/app/cli/
     assert r.returncode == 0 and "torch.jit.script" not in r.stderr, r.stderr[-2000:]

@@ -17,6 +17,20 @@ def test_old_paths_are_the_app_modules():
     assert build_config("quick", nodes=6)["nodes"] == 6
 
 
+def test_old_paths_reach_the_subcommand_modules(monkeypatch):
+    """``gemgraph.cli.search`` is ``gemgraph.app.cli.search`` (not a second copy), so a patch
+    through either path reaches the code that runs."""
+    import gemgraph.app.cli.search
+    import gemgraph.cli.search
+    from gemgraph.app import cli
+
+    assert gemgraph.cli.search is gemgraph.app.cli.search is cli.search
+    assert gemgraph.cli._common is cli._common and gemgraph.cli.config is cli.config
+    seen: list = []
+    monkeypatch.setattr("gemgraph.cli.config._cmd_config", lambda args: seen.append(args.action) or 0)
+    assert cli.main(["config", "show"]) == 0 and seen == ["show"]  # the parser registers the patched handler
+
+
 def test_console_entry_points():
     root = Path(__file__).resolve().parents[2]
     text = (root / "pyproject.toml").read_text()
