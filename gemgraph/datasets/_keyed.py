@@ -124,8 +124,8 @@ def raw_identity(path: str | os.PathLike, memo_dir: str | os.PathLike | None = N
 
 
 def _file_digest(path: str | os.PathLike) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "blake2b").hexdigest()
+    """BLAKE2b hex of the whole file (streamed)."""
+    return content_hash(path)
 
 
 class KeyedInMemoryDataset(InMemoryDataset):
@@ -232,7 +232,7 @@ class KeyedInMemoryDataset(InMemoryDataset):
         if self.log and "PYTEST_CURRENT_TEST" not in os.environ:
             print("Done!", file=sys.stderr)
 
-    def load(self, path: str, data_cls: type = Data) -> None:
+    def load(self, path: str, data_cls: Any = Data) -> None:
         r"""Load the processed file ``path`` with ``torch.load(weights_only=True)`` only (PyG's
         loader falls back to full unpickling; this one never does).
 

@@ -39,9 +39,10 @@ class CellDataset(KeyedInMemoryDataset):
     ``num_cells``, ``seed``, or the given cells, and the targets; ``key`` adds the code version:
     gemgraph's version and the source of :data:`CELL_DATASET_MODULES`, so changed sampling or
     feature code is processed again); later constructions load it (``weights_only=True`` only,
-    after its checksum is verified: see :mod:`gemgraph.datasets._keyed`). As in PyG, a different ``pre_transform`` / ``pre_filter`` than the one the file
-    was processed with raises a warning, and ``force_reload=True`` processes again. Without a
-    root the dataset is built in memory.
+    after its checksum is verified: see :mod:`gemgraph.datasets._keyed`). As in PyG, a
+    different ``pre_transform`` / ``pre_filter`` than the one the file was processed with
+    raises a warning, and ``force_reload=True`` processes again. Without a root the dataset is
+    built in memory.
 
     Args:
         root: dataset folder, or None to keep it in memory only.
@@ -123,7 +124,11 @@ class CellDataset(KeyedInMemoryDataset):
         return h.hexdigest()
 
     def _build_data(self) -> list[Data]:
-        cells = self._cells_in if self._cells_in is not None else self.space.sample(self.num_cells, seed=self.seed)
+        if self._cells_in is not None:
+            cells = self._cells_in
+        else:
+            assert self.space is not None  # __init__ sets a space when no cells are given
+            cells = self.space.sample(self.num_cells, seed=self.seed)
         out = []
         for k, c in enumerate(cells):
             d = c.to_data()
