@@ -55,9 +55,10 @@ __all__ = ["KeyedInMemoryDataset", "raw_identity", "DATASET_MODULES"]
 log = logging.getLogger(__name__)
 
 #: Modules every keyed dataset's ``Data`` depends on: this module (the key and the file
-#: format) and the node features (:func:`gemgraph.features.node_features`) with their op
-#: vocabularies.
-DATASET_MODULES: tuple[str, ...] = ("gemgraph.datasets._keyed", "gemgraph.features", "gemgraph.vocab")
+#: format) with the raw-file hash it uses (:mod:`nasbench._cache`) and the node features
+#: (:func:`gemgraph.features.node_features`) with their op vocabularies.
+DATASET_MODULES: tuple[str, ...] = ("gemgraph.datasets._keyed", "nasbench._cache", "gemgraph.features",
+                                    "gemgraph.vocab")
 
 _MEMO = "raw_identity.json"
 _STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "ino")

@@ -19,9 +19,11 @@ __all__ = ["CellDataset"]
 
 
 #: The modules whose source decides the ``Data`` of :class:`CellDataset`: the key and node
-#: features, this module, the cells and their ``to_data`` and the sampler.
+#: features, this module, the cells and their ``to_data``, the sampler and the MAC counter
+#: of its window (:mod:`gemgraph.cost` and the networks it measures).
 CELL_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
     "gemgraph.datasets.cells", "gemgraph.cell", "gemgraph.space", "gemgraph.batch", "gemgraph.utils",
+    "gemgraph.cost", "gemgraph.nn", "gemgraph.nn.cell_module", "gemgraph.nn.networks", "gemgraph.nn.ops",
 )
 
 

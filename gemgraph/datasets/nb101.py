@@ -31,7 +31,7 @@ NB101_NODES = 7
 #: NAS-Bench-101 reader (:mod:`nasbench`'s parser, table and cache).
 NB101_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
     "gemgraph.datasets.nb101", "gemgraph.nb101", "gemgraph.cell", "gemgraph.batch", "gemgraph.utils",
-    "nasbench.bench", "nasbench._reader", "nasbench._table", "nasbench._proto", "nasbench._cache",
+    "nasbench.bench", "nasbench._reader", "nasbench._table", "nasbench._proto",
     "nasbench.tfrecord", "nasbench._crc32c", "nasbench.spec", "nasbench.hashing",
 )
 
