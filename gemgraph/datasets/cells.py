@@ -7,17 +7,27 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
 from ..cell import Cell
 from ..space import SearchSpace
 from ..utils import check_int
 from ..errors import InputError
+from ._keyed import DATASET_MODULES, KeyedInMemoryDataset
 
 __all__ = ["CellDataset"]
 
 
-class CellDataset(InMemoryDataset):
+#: The modules whose source decides the ``Data`` of :class:`CellDataset`: the key and node
+#: features, this module, the cells and their ``to_data``, the sampler and the MAC counter
+#: of its window (:mod:`gemgraph.cost` and the networks it measures).
+CELL_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
+    "gemgraph.datasets.cells", "gemgraph.cell", "gemgraph.space", "gemgraph.batch", "gemgraph.utils",
+    "gemgraph.cost", "gemgraph.nn", "gemgraph.nn.cell_module", "gemgraph.nn.networks", "gemgraph.nn.ops",
+)
+
+
+class CellDataset(KeyedInMemoryDataset):
     r"""An ``InMemoryDataset`` of cells: given ones, or ``num_cells`` sampled from ``space``.
 
     Each item is :meth:`Cell.to_data` (``edge_index``, ``x`` =
@@ -27,11 +37,14 @@ class CellDataset(InMemoryDataset):
     encoder; and ``y`` (1,) float when ``y`` is given (scores, accuracies ...).
 
     PyG conventions: with a ``root``, :meth:`process` runs once and writes
-    ``<root>/processed/<processed_file_names[0]>`` (the name encodes ``space``,
-    ``num_cells``, ``seed``, or a hash of the given cells and targets); later constructions
-    load it. As in PyG, a different ``pre_transform`` / ``pre_filter`` than the one the file
-    was processed with raises a warning, and ``force_reload=True`` processes again. Without a
-    root the dataset is built in memory.
+    ``<root>/processed/cells_<settings>_<key>.pt`` (``settings`` hashes ``space``,
+    ``num_cells``, ``seed``, or the given cells, and the targets; ``key`` adds the code version:
+    gemgraph's version and the source of :data:`CELL_DATASET_MODULES`, so changed sampling or
+    feature code is processed again); later constructions load it (``weights_only=True`` only,
+    after its checksum is verified: see :mod:`gemgraph.datasets._keyed`). As in PyG, a
+    different ``pre_transform`` / ``pre_filter`` than the one the file was processed with
+    raises a warning, and ``force_reload=True`` processes again. Without a root the dataset is
+    built in memory.
 
     Args:
         root: dataset folder, or None to keep it in memory only.
@@ -93,8 +106,15 @@ class CellDataset(InMemoryDataset):
     def raw_file_names(self) -> list[str]:
         return []  # nothing to download: cells are sampled or given
 
-    @property
-    def processed_file_names(self) -> list[str]:
+    CODE_MODULES = CELL_DATASET_MODULES
+
+    def processed_stem(self) -> str:
+        return f"cells_{self._settings_hash()[:16]}"
+
+    def cache_settings(self) -> dict:
+        return {"dataset": "cells", "settings": self._settings_hash()}
+
+    def _settings_hash(self) -> str:
         h = hashlib.sha1()
         if self._cells_in is not None:
             for c in self._cells_in:
@@ -103,10 +123,14 @@ class CellDataset(InMemoryDataset):
             h.update(repr(self.space).encode() + f"{self.num_cells}-{self.seed}".encode())
         if self._y is not None:
             h.update(self._y.numpy().tobytes())
-        return [f"cells_{h.hexdigest()[:16]}.pt"]
+        return h.hexdigest()
 
     def _build_data(self) -> list[Data]:
-        cells = self._cells_in if self._cells_in is not None else self.space.sample(self.num_cells, seed=self.seed)
+        if self._cells_in is not None:
+            cells = self._cells_in
+        else:
+            assert self.space is not None  # __init__ sets a space when no cells are given
+            cells = self.space.sample(self.num_cells, seed=self.seed)
         out = []
         for k, c in enumerate(cells):
             d = c.to_data()

@@ -6,15 +6,19 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from importlib import resources
+
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
 from nasbench import METRICS, NASBench101
+from nasbench.bench import SAMPLE_FILE
 
 from ..features import node_features
 from ..nb101 import label_op_ids
 from ..errors import InputError
+from ._keyed import DATASET_MODULES, KeyedInMemoryDataset
 
 __all__ = ["NB101Dataset"]
 
@@ -22,13 +26,29 @@ __all__ = ["NB101Dataset"]
 NB101_NODES = 7
 
 
-class NB101Dataset(InMemoryDataset):
+#: The modules whose source decides the ``Data`` of :class:`NB101Dataset`: the key and node
+#: features, this module, the op labels (:mod:`gemgraph.nb101` and what it imports) and the
+#: NAS-Bench-101 reader (:mod:`nasbench`'s parser, table and cache).
+NB101_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
+    "gemgraph.datasets.nb101", "gemgraph.nb101", "gemgraph.cell", "gemgraph.batch", "gemgraph.utils",
+    "nasbench.bench", "nasbench._reader", "nasbench._table", "nasbench._proto",
+    "nasbench.tfrecord", "nasbench._crc32c", "nasbench.spec", "nasbench.hashing",
+)
+
+
+class NB101Dataset(KeyedInMemoryDataset):
     r"""NAS-Bench-101 cells as PyG graphs, ``y`` = a chosen metric.
 
     Layout (PyG's): ``<root>/raw/<file_name>`` is the official file
     (``nasbench_only108.tfrecord``, ``nasbench_full.tfrecord`` or one in their layout);
     :meth:`process` reads it once (:class:`nasbench.NASBench101`, CRC-checked) and writes
-    ``<root>/processed/<processed_file_names[0]>``; later constructions only load that file.
+    ``<root>/processed/nb101_<stem>_<metric>_<epochs>_<reduce>_<key>.pt``; later constructions
+    only load that file. ``key`` digests the settings, the raw file's identity (its size and
+    content hash, remembered per size / mtime / ctime / inode so an unchanged file costs one
+    ``stat``) and the code version (gemgraph's version and the source of
+    :data:`NB101_DATASET_MODULES`): a replaced raw file or changed code is processed again
+    (see :mod:`gemgraph.datasets._keyed`; the processed file is loaded with
+    ``weights_only=True`` only, after its checksum is verified).
     When the raw file is missing, :meth:`download` links (or copies) ``source`` there, or says
     where to put the official file. ``file_name=None`` uses the bundled 20,001-model sample
     (no raw file). As in PyG, a ``pre_transform`` / ``pre_filter`` other than the one the file
@@ -84,11 +104,22 @@ class NB101Dataset(InMemoryDataset):
     def raw_file_names(self) -> list[str]:
         return [] if self.file_name is None else [self.file_name]
 
-    @property
-    def processed_file_names(self) -> list[str]:
+    CODE_MODULES = NB101_DATASET_MODULES
+
+    def processed_stem(self) -> str:
         stem = "bundled_sample" if self.file_name is None else Path(self.file_name).stem
         red = self.reduce if self.reduce == "mean" else f"sample{self.seed}"
-        return [f"nb101_{stem}_{self.metric}_{self.epochs}_{red}.pt"]
+        return f"nb101_{stem}_{self.metric}_{self.epochs}_{red}"
+
+    def cache_settings(self) -> dict:
+        return {"dataset": "nb101", "file_name": self.file_name, "metric": self.metric, "epochs": self.epochs,
+                "reduce": self.reduce, "seed": self.seed if self.reduce == "sample" else None}
+
+    def raw_sources(self) -> list[Path]:
+        if self.file_name is not None:
+            return [Path(self.raw_paths[0])]
+        ref = resources.files("nasbench") / "data" / SAMPLE_FILE
+        return [ref] if isinstance(ref, Path) else []  # a zipped install: the code version covers it
 
     def download(self) -> None:
         """Link (or copy) ``source`` to ``<root>/raw/<file_name>``; without ``source``, say where the file goes."""

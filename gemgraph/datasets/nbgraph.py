@@ -7,21 +7,33 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
 from ..features import node_features
-from ..nbgraph import NBGRAPH_NODES, check_dataset, load_nbgraph
+from ..nbgraph import NBGRAPH_NODES, check_dataset, load_nbgraph, table_path
 from ..errors import InputError
+from ._keyed import DATASET_MODULES, KeyedInMemoryDataset
 
 __all__ = ["NBGraphDataset"]
 
 
-class NBGraphDataset(InMemoryDataset):
+#: The modules whose source decides the ``Data`` of :class:`NBGraphDataset`: the key and node
+#: features, this module and the table reader (:mod:`gemgraph.nbgraph` and what it imports).
+NBGRAPH_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
+    "gemgraph.datasets.nbgraph", "gemgraph.nbgraph", "gemgraph.batch", "gemgraph.cell", "gemgraph.utils",
+)
+
+
+class NBGraphDataset(KeyedInMemoryDataset):
     r"""The architectures of a NAS-Bench-Graph dataset as PyG graphs, ``y`` = validation performance.
 
     The table comes from the installed ``nas-bench-graph`` package (read by
     :func:`gemgraph.nbgraph.load_nbgraph`: restricted unpickler, verified cache); :meth:`process`
-    writes ``<root>/processed/nbgraph_<dataset>.pt`` once, later constructions load that file.
+    writes ``<root>/processed/nbgraph_<dataset>_<key>.pt`` once, later constructions load that
+    file. ``key`` digests the dataset, the table file's identity (size and content hash,
+    remembered per size / mtime / ctime / inode) and the code version (gemgraph's version and
+    the source of :data:`NBGRAPH_DATASET_MODULES`): another table or changed code is processed
+    again (see :mod:`gemgraph.datasets._keyed`; loaded with ``weights_only=True`` only).
 
     Graph i (the cell of :class:`~gemgraph.nbgraph.NBGraphPool` row i): ``x`` (6, 11 + len(vocab))
     = :func:`gemgraph.features.node_features` (one-hot degree, one-hot op over the dataset's
@@ -35,6 +47,7 @@ class NBGraphDataset(InMemoryDataset):
         dataset: one of :data:`gemgraph.nbgraph.NBGRAPH_DATASETS`.
         cache_dir: the table cache folder (see :func:`~gemgraph.nbgraph.load_nbgraph`).
         transform, pre_transform, pre_filter, force_reload: as in PyG.
+        path: the table to read (default: the installed package's ``light/<dataset>.bench``).
 
     Example:
         >>> ds = NBGraphDataset("data/nbgraph", "cora")  # doctest: +SKIP
@@ -44,11 +57,15 @@ class NBGraphDataset(InMemoryDataset):
 
     def __init__(self, root: str | os.PathLike, dataset: str = "cora", cache_dir: str | os.PathLike | None = None,
                  transform: Callable | None = None, pre_transform: Callable | None = None,
-                 pre_filter: Callable | None = None, force_reload: bool = False) -> None:
+                 pre_filter: Callable | None = None, force_reload: bool = False,
+                 path: str | os.PathLike | None = None) -> None:
         if root is None:
             raise InputError("root: expected a dataset folder, got None")
         self.dataset = check_dataset(dataset)
         self.cache_dir = cache_dir
+        if path is not None and not os.path.isfile(path):
+            raise FileNotFoundError(f"path: expected a NAS-Bench-Graph table file, {os.fspath(path)!r} does not exist")
+        self.path = None if path is None else Path(path)
         super().__init__(str(root), transform, pre_transform, pre_filter, force_reload=force_reload, log=False)
         self.load(self.processed_paths[0])
 
@@ -56,16 +73,23 @@ class NBGraphDataset(InMemoryDataset):
     def raw_file_names(self) -> list[str]:
         return []
 
-    @property
-    def processed_file_names(self) -> list[str]:
-        return [f"nbgraph_{self.dataset}.pt"]
+    CODE_MODULES = NBGRAPH_DATASET_MODULES
+
+    def processed_stem(self) -> str:
+        return f"nbgraph_{self.dataset}"
+
+    def cache_settings(self) -> dict:
+        return {"dataset": "nbgraph", "name": self.dataset}
+
+    def raw_sources(self) -> list[Path]:
+        return [table_path(self.dataset) if self.path is None else self.path]
 
     def download(self) -> None:
         """Nothing to download: the table ships in the ``nas-bench-graph`` wheel."""
 
     def pool(self):
         """The :class:`~gemgraph.nbgraph.NBGraphPool` this dataset is made from."""
-        return load_nbgraph(self.dataset, cache_dir=self.cache_dir)
+        return load_nbgraph(self.dataset, path=self.path, cache_dir=self.cache_dir)
 
     def process(self) -> None:
         """Build one ``Data`` per architecture and save them."""
