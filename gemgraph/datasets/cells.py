@@ -23,7 +23,8 @@ __all__ = ["CellDataset"]
 #: of its window (:mod:`gemgraph.cost` and the networks it measures).
 CELL_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
     "gemgraph.datasets.cells", "gemgraph.cell", "gemgraph.space", "gemgraph.batch", "gemgraph.utils",
-    "gemgraph.cost", "gemgraph.nn", "gemgraph.nn.cell_module", "gemgraph.nn.networks", "gemgraph.nn.ops",
+    "gemgraph.cost", "gemgraph.nn", "gemgraph.nn.cell_module", "gemgraph.nn.flops", "gemgraph.nn.networks",
+    "gemgraph.nn.ops",
 )
 
 

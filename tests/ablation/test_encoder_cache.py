@@ -23,7 +23,7 @@ TINY = {"dim": 8, "hidden": (16,), "n_train": 200, "max_epochs": 1, "time_limit"
 NOT_TRAINING = {
     "gemgraph": "the package itself: its version is a key part of its own",
     "gemgraph.errors": "exception classes: messages, no numbers",
-    "gemgraph.evaluate": "nb101's NB101Pool.evaluate (a looked-up Result), not the encoder's training",
+    "gemgraph.protocols": "nb101's NB101Pool.evaluate (a looked-up Result), not the encoder's training",
     "gemgraph.cost": "SearchSpace's MAC window; train_nb101_encoder passes NB101 cells, never a SearchSpace",
 }
 
