@@ -21,6 +21,7 @@ __all__ = ["NBGraphDataset"]
 #: features, this module and the table reader (:mod:`gemgraph.nbgraph` and what it imports).
 NBGRAPH_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
     "gemgraph.datasets.nbgraph", "gemgraph.nbgraph", "gemgraph.batch", "gemgraph.cell", "gemgraph.utils",
+    "gemgraph.protocols",
 )
 
 
