@@ -41,7 +41,7 @@ import torch
 
 from .bootstrap import network_key
 from .cell import Cell
-from .utils import check_finite, check_int, derive_seed, init_then_batches
+from .utils import check_finite, check_int, derive_seed, init_then_batches, single_thread
 from .errors import InputError
 
 __all__ = ["EvolutionSampler", "LocalSearchSampler", "BananasSampler", "BowlSampler", "path_features",
@@ -408,9 +408,10 @@ def _ensemble_mlp(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: int,
     written out (the chain rule of ``baddbmm``, ``relu`` and the absolute error, as autograd
     computes it) and Adam (PyTorch's update, default betas and eps) is a handful of in-place
     ops on that buffer, so a step costs tens of tensor calls rather than hundreds. Each member
-    sees the same minibatches (one seeded shuffle per epoch). The fit runs on one thread (the
-    caller's setting restored after): the tensors are tiny, and the result is then the same
-    for any ``torch.set_num_threads``.
+    sees the same minibatches (one seeded shuffle per epoch). The fit runs on one thread
+    (:class:`~gemgraph.utils.single_thread`, the caller's setting restored after): the tensors
+    are tiny, OpenMP's spin-waits on a busy machine made two threads tens of times slower, and
+    the result is the same for any ``torch.set_num_threads``.
 
     Args:
         X: (n, P) float32 training inputs.
@@ -423,14 +424,9 @@ def _ensemble_mlp(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: int,
     Returns:
         ``(mean (m,), std (m,))`` over the members, float64.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            return _fit_ensemble(X, y, Xc, members=members, layers=layers, width=width, epochs=epochs, lr=lr,
-                                 batch_size=batch_size, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
+    with single_thread(), torch.no_grad():
+        return _fit_ensemble(X, y, Xc, members=members, layers=layers, width=width, epochs=epochs, lr=lr,
+                             batch_size=batch_size, seed=seed)
 
 
 def _fit_ensemble(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: int, layers: int, width: int,
