@@ -1,10 +1,11 @@
 r"""BANANAS's ensemble refit: the batched hand-written version against autograd + torch.optim.Adam.
 
 Runs ``bananas`` trials of the NAS-Bench-Graph benchmark (the same draws as ``gemgraph benchmark
-nbgraph``) twice each in one process, once with :func:`gemgraph.peers._ensemble_mlp` and once
-with the autograd reference below (the ensemble as first written: stacked weights, autograd,
-``torch.optim.Adam``, run on the caller's torch threads), alternating which goes first, and
-prints each trial's times, whether the two gave the same regrets, and the means.
+nbgraph``; ``--dataset nb101``: the NB101 dev pool of ``gemgraph benchmark nb101``) twice each in
+one process, once with :func:`gemgraph.peers._ensemble_mlp` and once with the autograd reference
+below (the ensemble as first written: stacked weights, autograd, ``torch.optim.Adam``, run on the
+caller's torch threads), alternating which goes first, and prints each trial's times, whether
+the two gave the same regrets, and the means.
 
 Usage::
 
@@ -29,6 +30,7 @@ except ImportError:  # run from a checkout without installing
 from gemgraph import peers
 from gemgraph.benchmark import run_trial
 from gemgraph.encoders import create
+from gemgraph.nb101 import NB101_OPS, load_nb101, nb101_pool
 from gemgraph.nbgraph import load_nbgraph
 
 
@@ -68,15 +70,19 @@ def autograd_ensemble(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", default="cora")
+    p.add_argument("--dataset", default="cora", help="a NAS-Bench-Graph dataset, or nb101")
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's setting)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    pool = load_nbgraph(a.dataset)
-    raw = create("raw", num_nodes=int(pool.batch.adj.shape[1]), ops=pool.vocab)
+    if a.dataset == "nb101":  # the NB101 dev pool, as gemgraph benchmark nb101 builds it
+        pool = nb101_pool(load_nb101(None, progress=False), "validation_accuracy", 108)
+        raw = create("raw", num_nodes=7, ops=NB101_OPS)
+    else:
+        pool = load_nbgraph(a.dataset)
+        raw = create("raw", num_nodes=int(pool.batch.adj.shape[1]), ops=pool.vocab)
     fits = {"batched": peers._ensemble_mlp, "autograd": autograd_ensemble}
     times: dict[str, list[float]] = {k: [] for k in fits}
     regrets: dict[str, list[dict[int, float]]] = {k: [] for k in fits}
