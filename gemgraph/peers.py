@@ -41,7 +41,7 @@ import torch
 
 from .bootstrap import network_key
 from .cell import Cell
-from .utils import check_finite, check_int, derive_seed, init_then_batches
+from .utils import check_finite, check_int, derive_seed, init_then_batches, single_thread
 from .errors import InputError
 
 __all__ = ["EvolutionSampler", "LocalSearchSampler", "BananasSampler", "BowlSampler", "path_features",
@@ -174,6 +174,43 @@ class _Batched:
 
     def batches(self, iterations: int) -> list[range]:
         return init_then_batches(iterations, self.n_init, self.batch_size)
+
+
+class _ModelGuided(_Batched):
+    """The batch plan of BANANAS and NAS-BOWL: the random start, then per batch the
+    ``num_candidates`` mutation candidates of the ``num_parents`` best evaluated cells
+    (:func:`mutation_candidates`, seeded by ``"<name>-cands"`` and the batch's first iteration),
+    scored by a model of the evaluated cells (:meth:`_scores`, higher is better), the
+    ``len(iterations)`` best proposed (ties: the earlier candidate)."""
+
+    name: str
+    num_candidates: int
+    num_parents: int
+
+    def _scores(self, search: Any, train: list[Cell], y: np.ndarray, cands: list[Cell], start: int) -> np.ndarray:
+        """(len(cands),) acquisition values of ``cands`` given the training cells ``train`` (by
+        iteration) and their standardised scores ``y``; ``start`` is the batch's first iteration."""
+        raise NotImplementedError
+
+    def propose(self, search: Any, iterations: range) -> list[Cell]:
+        start = iterations.start
+        rows = _history(search, start)
+        evaluated = {network_key(r["cell"]) for r in rows}
+        ranked = _ranked(rows)
+        if start < self.n_init or len(ranked) < 2:
+            return _initial(search, iterations, evaluated)
+        k = len(iterations)
+        cands = mutation_candidates(search.space, [r["cell"] for r in ranked[: self.num_parents]], evaluated,
+                                    max(self.num_candidates, k), derive_seed(search.seed, f"{self.name}-cands", start))
+        if len(cands) < k:
+            raise InputError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
+                             f"(iterations {start}..{iterations.stop - 1}); the space is exhausted")
+        train = sorted(ranked, key=lambda r: r["iteration"])
+        y = np.array([r["score"] for r in train], dtype=np.float64)
+        y = (y - y.mean()) / (y.std() or 1.0)
+        scores = self._scores(search, [r["cell"] for r in train], y, cands, start)
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [cands[i] for i in best.tolist()]
 
 
 # ---------------------------------------------------------------------- regularized evolution
@@ -363,42 +400,90 @@ def path_features(cells: Sequence[Cell]) -> tuple[np.ndarray, list[tuple[str, ..
 
 def _ensemble_mlp(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: int, layers: int, width: int,
                   epochs: int, lr: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train ``members`` feed-forward nets (batched as one tensor program) on (X, y) with the
-    mean absolute error; return the mean and std of their predictions on Xc."""
+    r"""Train ``members`` feed-forward nets on (X, y) with the mean absolute error; return the
+    mean and std of their predictions on ``Xc``.
+
+    The members are one batched program: each layer's weights are a ``(members, in, out)``
+    tensor (``torch.baddbmm``), all weights live in one flat buffer, the backward pass is
+    written out (the chain rule of ``baddbmm``, ``relu`` and the absolute error, as autograd
+    computes it) and Adam (PyTorch's update, default betas and eps) is a handful of in-place
+    ops on that buffer, so a step costs tens of tensor calls rather than hundreds. Each member
+    sees the same minibatches (one seeded shuffle per epoch). The fit runs on one thread
+    (:class:`~gemgraph.utils.single_thread`, the caller's setting restored after): the tensors
+    are tiny, OpenMP's spin-waits on a busy machine made two threads tens of times slower, and
+    the result is the same for any ``torch.set_num_threads``.
+
+    Args:
+        X: (n, P) float32 training inputs.
+        y: (n,) targets.
+        Xc: (m, P) float32 inputs to predict.
+        members: ensemble size; layers, width: hidden layers and their width (ReLU).
+        epochs: passes over the data; lr: Adam's learning rate; batch_size: minibatch size.
+        seed: initialisation (``torch.nn.Linear``'s uniform bounds) and the shuffles.
+
+    Returns:
+        ``(mean (m,), std (m,))`` over the members, float64.
+    """
+    with single_thread(), torch.no_grad():
+        return _fit_ensemble(X, y, Xc, members=members, layers=layers, width=width, epochs=epochs, lr=lr,
+                             batch_size=batch_size, seed=seed)
+
+
+def _fit_ensemble(X: np.ndarray, y: np.ndarray, Xc: np.ndarray, *, members: int, layers: int, width: int,
+                  epochs: int, lr: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     g = torch.Generator().manual_seed(int(seed) & ((1 << 63) - 1))
     dims = [X.shape[1]] + [width] * layers + [1]
-    params = []
-    for a, b in zip(dims[:-1], dims[1:]):
+    shapes = [s for a, b in zip(dims[:-1], dims[1:]) for s in ((members, a, b), (members, 1, b))]
+    sizes = [math.prod(s) for s in shapes]
+    flat, grad = torch.empty(sum(sizes)), torch.zeros(sum(sizes))
+    params = [t.view(s) for t, s in zip(flat.split(sizes), shapes)]
+    grads = [t.view(s) for t, s in zip(grad.split(sizes), shapes)]
+    for (a, _), k in zip(zip(dims[:-1], dims[1:]), range(0, len(params), 2)):
         bound = 1.0 / math.sqrt(a)  # torch.nn.Linear's default initialisation
-        W = ((torch.rand(members, a, b, generator=g) * 2 - 1) * bound).requires_grad_()
-        c = ((torch.rand(members, 1, b, generator=g) * 2 - 1) * bound).requires_grad_()
-        params += [W, c]
+        for p in (params[k], params[k + 1]):
+            p.copy_((torch.rand(p.shape, generator=g) * 2 - 1) * bound)
+    Ws, cs, gWs, gcs = params[0::2], params[1::2], grads[0::2], grads[1::2]
+    nl = len(Ws)
 
-    def forward(x: torch.Tensor) -> torch.Tensor:
+    def forward(x: torch.Tensor, keep: list[torch.Tensor] | None = None) -> torch.Tensor:
         h = x.expand(members, *x.shape)
-        for k in range(0, len(params), 2):
-            h = torch.baddbmm(params[k + 1], h, params[k])
-            if k + 2 < len(params):
+        for k in range(nl):
+            if keep is not None:
+                keep.append(h)
+            h = torch.baddbmm(cs[k], h, Ws[k])
+            if k + 1 < nl:
                 h = torch.relu(h)
         return h.squeeze(-1)  # (members, n)
 
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
-    opt = torch.optim.Adam(params, lr=lr)
-    n = Xt.shape[0]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
+    exp_avg, exp_avg_sq, denom = torch.zeros_like(flat), torch.zeros_like(flat), torch.empty_like(flat)
+    Xt, yt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), torch.from_numpy(y.astype(np.float32))
+    n, step = Xt.shape[0], 0
+    WTs = [W.transpose(1, 2) for W in Ws]  # views of the flat buffer: they follow its updates
+    relu_backward = torch.ops.aten.threshold_backward  # autograd's relu backward: grad where out > 0
     for _ in range(epochs):
         perm = torch.randperm(n, generator=g)
+        Xp, yp = Xt[perm], yt[perm]
         for s in range(0, n, batch_size):
-            idx = perm[s: s + batch_size]
-            loss = (forward(Xt[idx]) - yt[idx]).abs().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    with torch.no_grad():
-        p = forward(torch.from_numpy(Xc)).double().numpy()
+            hs: list[torch.Tensor] = []
+            err = forward(Xp[s: s + batch_size], hs) - yp[s: s + batch_size]
+            # d mean|err| / d out = sgn(err) / numel, as autograd's mean and abs backward
+            gout = torch.sgn(err).mul_(1.0 / err.numel()).unsqueeze_(-1)  # (members, b, 1)
+            for k in range(nl - 1, -1, -1):
+                torch.sum(gout, dim=1, keepdim=True, out=gcs[k])
+                torch.bmm(hs[k].transpose(1, 2), gout, out=gWs[k])
+                if k:
+                    gout = relu_backward(torch.bmm(gout, WTs[k]), hs[k], 0)
+            step += 1  # torch.optim.Adam's single-tensor update on the flat buffer
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            torch.sqrt(exp_avg_sq, out=denom).div_((1 - beta2 ** step) ** 0.5).add_(eps)
+            flat.addcdiv_(exp_avg, denom, value=-(lr / (1 - beta1 ** step)))
+    p = forward(torch.from_numpy(np.ascontiguousarray(Xc, dtype=np.float32))).double().numpy()
     return p.mean(axis=0), p.std(axis=0)
 
 
-class BananasSampler(_Batched):
+class BananasSampler(_ModelGuided):
     r"""BANANAS (White et al. 2021): path encoding, an ensemble of MLPs, independent Thompson sampling.
 
     Args:
@@ -439,30 +524,13 @@ class BananasSampler(_Batched):
                 f"num_candidates={self.num_candidates}, num_parents={self.num_parents}, n_members={self.n_members}, "
                 f"layers={self.layers}, width={self.width}, epochs={self.epochs}, lr={self.lr})")
 
-    def propose(self, search: Any, iterations: range) -> list[Cell]:
-        start = iterations.start
-        rows = _history(search, start)
-        evaluated = {network_key(r["cell"]) for r in rows}
-        ranked = _ranked(rows)
-        if start < self.n_init or len(ranked) < 2:
-            return _initial(search, iterations, evaluated)
-        k = len(iterations)
-        cands = mutation_candidates(search.space, [r["cell"] for r in ranked[: self.num_parents]], evaluated,
-                                    max(self.num_candidates, k), derive_seed(search.seed, "bananas-cands", start))
-        if len(cands) < k:
-            raise InputError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
-                             f"(iterations {start}..{iterations.stop - 1}); the space is exhausted")
-        train = sorted(ranked, key=lambda r: r["iteration"])
-        X, _ = path_features([r["cell"] for r in train] + cands)
-        y = np.array([r["score"] for r in train], dtype=np.float64)
-        y = (y - y.mean()) / (y.std() or 1.0)
+    def _scores(self, search: Any, train: list[Cell], y: np.ndarray, cands: list[Cell], start: int) -> np.ndarray:
+        X, _ = path_features(train + cands)
         mean, std = _ensemble_mlp(X[: len(train)], y, X[len(train):], members=self.n_members, layers=self.layers,
                                   width=self.width, epochs=self.epochs, lr=self.lr, batch_size=self.train_batch,
                                   seed=derive_seed(search.seed, "bananas-fit", start))
-        draws = mean + std * np.random.default_rng(derive_seed(search.seed, "bananas-its", start)).standard_normal(
+        return mean + std * np.random.default_rng(derive_seed(search.seed, "bananas-its", start)).standard_normal(
             len(cands))
-        best = np.argsort(-draws, kind="stable")[:k]
-        return [cands[i] for i in best.tolist()]
 
 
 # ---------------------------------------------------------------------- NAS-BOWL
@@ -528,7 +596,7 @@ def gp_expected_improvement(K: dict[int, np.ndarray], y: np.ndarray, n_train: in
     return ei, {"h": float(h), "noise": r, "log_likelihood": ll}
 
 
-class BowlSampler(_Batched):
+class BowlSampler(_ModelGuided):
     r"""NAS-BOWL (Ru et al. 2021): a GP on the Weisfeiler-Lehman kernel, expected improvement.
 
     Args:
@@ -566,23 +634,7 @@ class BowlSampler(_Batched):
                 f"num_candidates={self.num_candidates}, num_parents={self.num_parents}, n_iters={self.n_iters}, "
                 f"noises={self.noises})")
 
-    def propose(self, search: Any, iterations: range) -> list[Cell]:
-        start = iterations.start
-        rows = _history(search, start)
-        evaluated = {network_key(r["cell"]) for r in rows}
-        ranked = _ranked(rows)
-        if start < self.n_init or len(ranked) < 2:
-            return _initial(search, iterations, evaluated)
-        k = len(iterations)
-        cands = mutation_candidates(search.space, [r["cell"] for r in ranked[: self.num_parents]], evaluated,
-                                    max(self.num_candidates, k), derive_seed(search.seed, "bowl-cands", start))
-        if len(cands) < k:
-            raise InputError(f"space: only {len(cands)} unevaluated distinct cells left for a batch of {k} "
-                             f"(iterations {start}..{iterations.stop - 1}); the space is exhausted")
-        train = sorted(ranked, key=lambda r: r["iteration"])
-        y = np.array([r["score"] for r in train], dtype=np.float64)
-        y = (y - y.mean()) / (y.std() or 1.0)
-        grams = _wl_grams([r["cell"] for r in train] + cands, len(train), self.n_iters)
+    def _scores(self, search: Any, train: list[Cell], y: np.ndarray, cands: list[Cell], start: int) -> np.ndarray:
+        grams = _wl_grams(train + cands, len(train), self.n_iters)
         ei, _ = gp_expected_improvement(grams, y, len(train), self.noises)
-        best = np.argsort(-ei, kind="stable")[:k]
-        return [cands[i] for i in best.tolist()]
+        return ei

@@ -13,7 +13,7 @@ from gemgraph.bootstrap import network_key
 from gemgraph.memstore import MemoryStore
 from gemgraph.nb101 import (NB101_OPS, NB101Evaluator, NB101Pool, NB101Space, label_op_ids, load_nb101,
                             nb101_neighbours, nb101_pool)
-from gemgraph.peers import (BananasSampler, BowlSampler, EvolutionSampler, LocalSearchSampler,
+from gemgraph.peers import (BananasSampler, BowlSampler, EvolutionSampler, LocalSearchSampler, _ensemble_mlp,
                             gp_expected_improvement, mutation_candidates, path_features)
 from gemgraph.predictor import EfficiencyPredictor
 from gemgraph.samplers import make_sampler
@@ -255,6 +255,75 @@ def test_path_features_of_small_cells():
     assert X.tolist() == [[0, 0, 1, 0], [0, 1, 0, 1], [1, 0, 0, 0]]
     with pytest.raises(ValueError, match="ops"):
         path_features([Cell(np.array([[0, 1], [0, 0]]))])
+
+
+def _autograd_ensemble(X, y, Xc, *, members, layers, width, epochs, lr, batch_size, seed):
+    """The ensemble as it was first written: autograd and torch.optim.Adam on the stacked
+    weights, one minibatch shuffle per epoch (the reference for the hand-written backward pass)."""
+    g = torch.Generator().manual_seed(int(seed) & ((1 << 63) - 1))
+    dims = [X.shape[1]] + [width] * layers + [1]
+    params = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        bound = 1.0 / np.sqrt(a)
+        params += [((torch.rand(members, a, b, generator=g) * 2 - 1) * bound).requires_grad_(),
+                   ((torch.rand(members, 1, b, generator=g) * 2 - 1) * bound).requires_grad_()]
+
+    def forward(x):
+        h = x.expand(members, *x.shape)
+        for k in range(0, len(params), 2):
+            h = torch.baddbmm(params[k + 1], h, params[k])
+            if k + 2 < len(params):
+                h = torch.relu(h)
+        return h.squeeze(-1)
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(epochs):
+        perm = torch.randperm(len(Xt), generator=g)
+        for s in range(0, len(Xt), batch_size):
+            idx = perm[s: s + batch_size]
+            loss = (forward(Xt[idx]) - yt[idx]).abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        p = forward(torch.from_numpy(Xc)).double().numpy()
+    return p.mean(axis=0), p.std(axis=0)
+
+
+def test_batched_ensemble_matches_autograd_and_adam(one_thread):
+    rng = np.random.default_rng(3)
+    X = (rng.random((45, 13)) < 0.4).astype(np.float32)  # 45 points: the last minibatch is partial
+    y = X[:, :4].sum(axis=1) - X[:, 4:].mean(axis=1) + 0.1 * rng.standard_normal(45)
+    Xc = (rng.random((30, 13)) < 0.4).astype(np.float32)
+    kw = {"members": 3, "layers": 4, "width": 8, "epochs": 25, "lr": 0.01, "batch_size": 16, "seed": 11}
+    mean, std = _ensemble_mlp(X, y, Xc, **kw)
+    ref_mean, ref_std = _autograd_ensemble(X, y, Xc, **kw)
+    assert mean.shape == std.shape == (30,) and std.min() > 0  # the members differ
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(std, ref_std, rtol=1e-4, atol=1e-5)
+    untrained = _autograd_ensemble(X, y, Xc, **{**kw, "epochs": 1})[0]
+    assert np.abs(mean - untrained).max() > 1e-2  # the comparison is not between two untrained nets
+    # the fit runs on one thread and gives the caller's setting back
+    torch.set_num_threads(2)
+    again = _ensemble_mlp(X, y, Xc, **kw)
+    assert torch.get_num_threads() == 2
+    assert np.array_equal(again[0], mean) and np.array_equal(again[1], std)
+
+
+def test_bananas_proposes_the_same_cells_on_one_or_two_threads(complete_pool, one_thread):
+    opts = {"n_init": 10, "batch_size": 5, "n_members": 3, "layers": 4, "width": 10, "epochs": 30,
+            "num_candidates": 40}
+    runs = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        raw = encoders.create("raw", num_nodes=7, ops=NB101_OPS)
+        store = MemoryStore()
+        NASGEM(NB101Space(complete_pool), raw, EfficiencyPredictor(n_members=1, seed=0), NB101Evaluator(complete_pool),
+               store, seed=5, sampler="bananas", sampler_options=opts, checkpoint_every=0,
+               progress=False).evaluate_all(25)
+        runs.append([network_key(r["cell"]) for r in store.candidates()])
+    assert len(runs[0]) == 25 and runs[0] == runs[1]
 
 
 def test_expected_improvement_prefers_the_neighbourhood_of_the_best():
