@@ -30,7 +30,8 @@ NB101_NODES = 7
 #: features, this module, the op labels (:mod:`gemgraph.nb101` and what it imports) and the
 #: NAS-Bench-101 reader (:mod:`nasbench`'s parser, table and cache).
 NB101_DATASET_MODULES: tuple[str, ...] = DATASET_MODULES + (
-    "gemgraph.datasets.nb101", "gemgraph.nb101", "gemgraph.cell", "gemgraph.batch", "gemgraph.utils", "gemgraph.protocols",
+    "gemgraph.datasets.nb101", "gemgraph.nb101", "gemgraph.cell", "gemgraph.batch", "gemgraph.utils",
+    "gemgraph.protocols",
     "nasbench.bench", "nasbench._reader", "nasbench._table", "nasbench._proto",
     "nasbench.tfrecord", "nasbench._crc32c", "nasbench.spec", "nasbench.hashing",
 )
