@@ -314,8 +314,8 @@ def check_writable_run(run_dir: Path, arg: str) -> None:
 
 
 def load_run(run_dir: str, reembed: bool = False):
-    """(store, config, encoder, fitted predictor, space) of a run, for the commands that use
-    its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
+    """(store, :class:`~gemgraph.config.RunConfig`, encoder, fitted predictor, space) of a run,
+    for the commands that use its predictor. With ``reembed`` the encoder is accepted as ``encoder.pt`` now is and the
     predictor is refitted on the re-embedded candidates (the stored checkpoint belongs to the
     previous encoder)."""
     if not store_path(run_dir).exists():
@@ -323,7 +323,7 @@ def load_run(run_dir: str, reembed: bool = False):
     check_writable_run(Path(run_dir), "RUN")
     store = RunStore(store_path(run_dir))
     try:
-        cfg = RunConfig.from_stored(store.config).to_dict()  # keys a run stored before they existed: their old values
+        cfg = RunConfig.from_stored(store.config)  # keys a run stored before they existed: their old values
         encoder = prepare_encoder(run_dir, cfg, store, progress=False, reembed=reembed)
         if reembed:  # the search's own refit, on the re-embedded candidates
             from .search import NASGEM  # noqa: PLC0415 - loads PyG (and its torch.jit warning) at CLI start otherwise

@@ -300,14 +300,14 @@ def test_runs_stored_by_older_code_resume_and_reopen(tmp_path, monkeypatch, caps
              "--set", "encoder.n_train=300", "--set", "encoder.max_epochs=1", "--set", "encoder.dim=8",
              "--num-samples", "200", "--train-images", "640"]
     assert main(["search", *flags, "--out", str(run), "--quiet", "--device", "cpu"]) == 0, capsys.readouterr().err
-    assert seen[-1][0] == RunConfig.from_stored(raw).to_dict()
+    assert seen[-1][0] == RunConfig.from_stored(raw)  # the typed config the search body reads
     # a store written before regimes, ops-aware embedding and samplers: it resumes with its old meaning
     old = tmp_path / "old"
     old.mkdir()
     with RunStore(store_path(old), create=True, config=FIXTURE["stored"]["quick-8c81bb6"]):
         pass
     assert main(["search", "--resume", str(old), "--sampler", "random", "--quiet", "--device", "cpu"]) == 0
-    cfg = seen[-1][0]
+    cfg = seen[-1][0].to_dict()
     assert cfg["macs"] is None and cfg["encoder"]["labels"] == "degree" and cfg["encoder"]["use_ops"] is False
     assert cfg["sampler"]["name"] == "random" and cfg["trainer"]["num_threads"] is None
     # gemgraph config show --run prints it resolved; a stored config of another version is one line

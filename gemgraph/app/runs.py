@@ -122,7 +122,7 @@ def _probe_regime(cfg: dict) -> None:
     space = make_space(cfg)
     if space.constrained:
         try:
-            space.sample(1, seed=cfg["seed"])
+            space.sample(1, seed=as_run_config(cfg).seed)
         except ValueError as exc:
             raise InputError(f"the computation regime (--macs / --min-ops, or the preset's) cannot be met: "
                              f"{exc}") from None
@@ -169,8 +169,9 @@ def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
                              "CUDA device(s)")
     except ValueError as exc:
         raise InputError(f"--device: {str(exc).split(': ', 1)[-1]}") from None
-    if cfg["encoder"]["name"] not in encoders.available():
-        raise InputError(f"encoder.name: expected one of {encoders.available()}, got {cfg['encoder']['name']!r}")
+    c = as_run_config(cfg)
+    if c.encoder.name not in encoders.available():
+        raise InputError(f"encoder.name: expected one of {encoders.available()}, got {c.encoder.name!r}")
     try:
         make_space(cfg)
         make_predictor(cfg)
@@ -180,13 +181,12 @@ def check_search_inputs(cfg: dict, args: argparse.Namespace) -> None:
         make_sampler(name, **opts)
     except InputError as exc:
         raise _named_by_flag(exc, args) from None
-    n = int(cfg["nodes"])
+    n = int(c.space.nodes)
     per_cell = n * n + 8 * n  # the adjacency bytes and int64 ops of one sampled cell
     avail = _free_memory()
     if avail is None:  # pragma: no cover - not POSIX
         return
-    for key, count in (("bootstrap.num_samples", cfg["bootstrap"]["num_samples"]),
-                       ("encoder.n_train", cfg["encoder"]["n_train"])):
+    for key, count in (("bootstrap.num_samples", c.bootstrap.num_samples), ("encoder.n_train", c.encoder.n_train)):
         if count * per_cell > avail:
             most = max(1, avail // per_cell)
             name = _KEY_FLAGS.get(key) if key in _flag_overrides(args) else key
@@ -214,8 +214,9 @@ def _resume_conflicts(args: argparse.Namespace, cfg: dict) -> None:
 
 
 def open_search(args: argparse.Namespace):
-    """Create or resume a run: (run_dir, config, store, data). Every path and the proxy data are
-    checked (and the data read) before the store is created and before anything is trained."""
+    """Create or resume a run: (run_dir, its :class:`~gemgraph.config.RunConfig`, store, data).
+    Every path and the proxy data are checked (and the data read) before the store is created
+    and before anything is trained."""
     if args.resume:
         run_dir = Path(args.resume)
         if not store_path(run_dir).exists():
@@ -260,6 +261,6 @@ def open_search(args: argparse.Namespace):
                                  "to continue it, or another directory")
         # the same run (its stored config may predate keys that now take their old values): open it as it is
         store = RunStore(store_path(run_dir)) if same else RunStore(store_path(run_dir), create=True, config=cfg)
-    return run_dir, cfg, store, data
+    return run_dir, RunConfig.from_stored(cfg), store, data
 
 

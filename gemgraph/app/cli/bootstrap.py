@@ -44,12 +44,12 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     with _run_log(args.run, args), RunLock(args.run):
         store, cfg, encoder, predictor, space = load_run(args.run, reembed=args.reembed)
         with store:
-            b = cfg["bootstrap"]
-            num_samples = b["num_samples"] if args.num_samples is None else args.num_samples
+            b = cfg.bootstrap
+            num_samples = b.num_samples if args.num_samples is None else args.num_samples
             _check_bootstrap_size(num_samples, space.num_nodes)
             previous = store.pick()
-            seed = cfg["seed"] if args.seed is None else args.seed
-            top_k = b["top_k"] if args.top_k is None else args.top_k
+            seed = cfg.seed if args.seed is None else args.seed
+            top_k = b.top_k if args.top_k is None else args.top_k
             search = NASGEM(space, encoder, predictor, None, store, seed=seed, num_samples=num_samples,
                             top_k=top_k, progress=not args.quiet)
             if not args.quiet:

@@ -18,7 +18,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     with store:
         out = Path(args.out) if args.out else Path(args.run) / "surface.png"
         info = score_surface(store, encoder, predictor, space, out, num_samples=args.num_samples,
-                             seed=cfg["seed"] if args.seed is None else args.seed)
+                             seed=cfg.seed if args.seed is None else args.seed)
     if args.json:
         from ..tables import dumps
 

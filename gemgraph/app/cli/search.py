@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError
 from ..runs import open_search
 from ..tables import pick_table
+if TYPE_CHECKING:  # pragma: no cover
+    from ...config import RunConfig
 from ._common import preset_list, add_device, add_download, add_json, _log, _mark, _run_log, _sub, _top_json
 
 
@@ -20,7 +22,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     run_dir, cfg, store, data = open_search(args)
     # the run's length: the config's, or what a resume extended it to (meta "iterations"; a
     # resume never shortens it)
-    target = int(store.get_meta("iterations") or cfg["iterations"])
+    target = int(store.get_meta("iterations") or cfg.iterations)
     iterations = max(target, int(args.iterations)) if (args.resume and args.iterations) else target
     with _run_log(run_dir, args), RunLock(run_dir), store:
         store.set_meta("status", "running")
@@ -55,25 +57,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, iterations: int) -> dict:
+def _search(args: argparse.Namespace, run_dir: Path, cfg: RunConfig, store, data, iterations: int) -> dict:
     """Run the search; print its text summary (unless ``--json``) and return it as a dict."""
     import time
 
-    from ...search import NASGEM
-    from ..runs import (
-        candidate_dict,
-        format_table,
-        make_predictor,
-        make_space,
-        make_trainer,
-        prepare_encoder,
-        sampler_args,
-    )
+    from ...builders import make_search, make_trainer
+    from ..runs import candidate_dict, format_table, prepare_encoder
 
     say = (lambda *a, **k: None) if args.json else print
     t0 = time.perf_counter()
     done = len(store)
-    head = (f"run {run_dir}: preset {cfg['preset']}, {cfg['nodes']}-node cells, {iterations} iterations"
+    head = (f"run {run_dir}: preset {cfg.preset}, {cfg.space.nodes}-node cells, {iterations} iterations"
             + (f" ({done} already done, resuming)" if done else ""))
     _log.info("%s", head)
     say(head)
@@ -89,13 +83,9 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
         executor = RayExecutor(address=args.ray_address, log_to_driver=args.ray_log_to_driver)
     elif args.executor in ("auto", "process"):
         executor = _process_executor(args, cfg)
-    b = cfg["bootstrap"]
-    sampler, sampler_opts = sampler_args(cfg)
-    search = NASGEM(make_space(cfg), encoder, make_predictor(cfg),
-                    make_trainer(cfg, device=args.device, data_root=args.data, data=data, download=args.download),
-                    store,
-                    seed=cfg["seed"], num_samples=b["num_samples"], top_k=b["top_k"], verify_top=b["verify_top"],
-                    sampler=sampler, sampler_options=sampler_opts, executor=executor, progress=not args.quiet)
+    trainer = make_trainer(cfg, device=args.device, data_root=args.data, data=data, download=args.download)
+    search = make_search(cfg, store, encoder=encoder, trainer=trainer, executor=executor, device=args.device,
+                         progress=not args.quiet)
     say(f"sampler: {search.sampler!r}")
     try:
         res = search.run(iterations)
@@ -109,35 +99,36 @@ def _search(args: argparse.Namespace, run_dir: Path, cfg: dict, store, data, ite
     store.set_meta("search_seconds", (store.get_meta("search_seconds") or 0.0) + secs)
     rows = sorted([r for r in store.candidates(status="ok")], key=lambda r: -r["score"])[:5]
     _log.info("evaluated %d candidates (%d failed) in %.1f s", res.iterations_done, res.n_failed, secs)
-    summary = {"run": str(run_dir), "preset": cfg["preset"], "objective": cfg.get("objective", "efficiency"),
-               "nodes": cfg["nodes"], "iterations": iterations,
+    summary = {"run": str(run_dir), "preset": cfg.preset, "objective": cfg.objective,
+               "nodes": cfg.space.nodes, "iterations": iterations,
                "resumed_from": done, "iterations_done": res.iterations_done, "n_failed": res.n_failed,
                "seconds": secs, "encoder_fidelity": fid, "sampler": repr(search.sampler),
                "best": [candidate_dict(r) for r in rows],
                "pick": {"num_evaluated": boot.num_evaluated, "top": _top_json(res.top)}}
     if args.json:
         return summary
+    net = f"CifarNet-{cfg.trainer.width}"
     print(f"\nevaluated {res.iterations_done} candidates ({res.n_failed} failed) in {secs:.1f} s")
     print("best evaluated candidates:")
     print(format_table([{**r, "edges": r["cell"].num_edges, "mmacs": r["macs"] / 1e6} for r in rows],
                        [("id", "id", "d"), ("iteration", "iter", "d"), ("edges", "edges", "d"),
-                        ("accuracy", "acc", ".3f"), ("mmacs", f"MMACs (CifarNet-{cfg['trainer']['width']})", ".1f"),
+                        ("accuracy", "acc", ".3f"), ("mmacs", f"MMACs ({net})", ".1f"),
                         ("score", "score", ".4f"), ("seconds", "train s", ".1f")]))
-    print(f"objective {cfg.get('objective', 'efficiency')}; MMACs per 32x32 image on the proxy's network "
-          f"(CifarNet-{cfg['trainer']['width']}), as the score counts them")
+    print(f"objective {cfg.objective}; MMACs per 32x32 image on the proxy's network ({net}), as the score "
+          "counts them")
     print(f"bootstrap pick over {boot.num_evaluated} sampled cells:")
     print(pick_table(res.top))
     print(f"saved in {run_dir} (gemgraph report {run_dir}; gemgraph train {run_dir} --epochs E)")
     return summary
 
 
-def _process_executor(args: argparse.Namespace, cfg: dict) -> Any:
+def _process_executor(args: argparse.Namespace, cfg: RunConfig) -> Any:
     """``--executor auto``: candidates trained in parallel processes when each training is pinned to
     a few CPU threads (the quick preset: 1) and the machine has cores to spare, on the CPU only;
     ``--executor process``: always (``--workers``, default cores / threads)."""
     from ...executors import ProcessExecutor, _cpu_count
 
-    threads = cfg["trainer"].get("num_threads")
+    threads = cfg.trainer.num_threads
     cores = _cpu_count()
     workers = args.workers or max(1, cores // (threads or cores))
     if args.executor == "process":
