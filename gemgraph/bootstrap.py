@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .cell import Cell
-from .encoders.base import CellBatch, Encoder, as_batch
-from .predictor import EfficiencyPredictor
+from .encoders.base import CellBatch, as_batch
+from .protocols import GraphEncoder, Predictor
 from .space import SearchSpace
 from .utils import check_finite, check_int
 from .errors import InputError
@@ -130,8 +130,8 @@ def _pool(candidates: Any, num_samples: int, seed: int, num_nodes: int) -> tuple
 
 
 def bootstrap_optimize(
-    predictor: EfficiencyPredictor,
-    encoder: Encoder,
+    predictor: Predictor,
+    encoder: GraphEncoder,
     candidates_or_space: SearchSpace | Sequence[Cell] | Any,
     *,
     num_samples: int = 50_000,
@@ -149,7 +149,8 @@ def bootstrap_optimize(
     r"""Rank candidate cells by predicted efficiency score (incumbent-aware).
 
     Args:
-        predictor: a fitted :class:`EfficiencyPredictor` on ``encoder``'s vectors.
+        predictor: a fitted predictor (:class:`~gemgraph.protocols.Predictor`, e.g. an
+            :class:`~gemgraph.predictor.EfficiencyPredictor`) on ``encoder``'s vectors.
         encoder: the graph encoder the predictor was trained on.
         candidates_or_space: a :class:`SearchSpace` (``num_samples`` cells are sampled,
             respecting its constraints), or a pool of candidates (list of cells, a
@@ -197,8 +198,9 @@ def bootstrap_optimize(
     if acquisition not in ACQUISITIONS:
         raise InputError(f"acquisition: expected one of {list(ACQUISITIONS)}, got {acquisition!r}")
     check_finite(kappa, "kappa")
-    if not isinstance(encoder, Encoder):
-        raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+    if not isinstance(encoder, GraphEncoder):
+        raise InputError(f"encoder: expected a graph encoder with num_nodes and embed(cells) (e.g. a gemgraph "
+                         f"Encoder), got {type(encoder).__name__}")
     check_is_fitted(predictor, msg="predictor: expected a fitted %(name)s (call fit() first)")
     if vectors is not None and _is_space(candidates_or_space):
         raise InputError("vectors: precomputed vectors need a fixed pool of candidates, not a SearchSpace")

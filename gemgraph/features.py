@@ -5,7 +5,7 @@ NAS-Bench-101 datasets) and the ``"gin"`` / ``"gcn"`` encoders all call :func:`n
 so a GNN trained by a PyG user on gemgraph's datasets sees what gemgraph's own encoders see:
 
 * the **one-hot total degree** (in + out) over ``2 * num_nodes - 1`` classes: the WL kernel's
-  initial label (DESIGN.md, "Graph embedding");
+  initial label (the paper's degree labels, :mod:`gemgraph.wl`);
 * then, when the cells carry ops, the **one-hot op** over ``op_vocab`` (default: the names of
   the ops' own vocabulary, :data:`~gemgraph.cell.OPS` for the supernet's; an encoder uses its
   own ``ops``); padding rows are zero.

@@ -33,7 +33,7 @@ import torch
 
 from .cell import Cell
 
-__all__ = ["Space", "Evaluator", "Predictor", "Executor", "Sampler", "Store", "EvalResult", "Result"]
+__all__ = ["Space", "Evaluator", "GraphEncoder", "Predictor", "Executor", "Sampler", "Store", "EvalResult", "Result"]
 
 
 @runtime_checkable
@@ -152,6 +152,26 @@ class Evaluator(Protocol):
 
 
 @runtime_checkable
+class GraphEncoder(Protocol):
+    """Turns cells into vectors: ``num_nodes`` and ``embed(cells, batch_size=...)``.
+
+    What the loop calls:
+
+    * ``num_nodes``: the largest cell it embeds (the space's cells must fit);
+    * ``embed(cells, batch_size=...) -> Tensor (n, d)``: ``cells`` a list of
+      :class:`~gemgraph.Cell` or a :class:`~gemgraph.batch.CellBatch` (the bootstrap passes
+      slices of one); the same cells give the same vectors (the loop refits on them).
+
+    Implementations: :class:`~gemgraph.encoders.Encoder` and its subclasses (MLP, GNNs, the raw
+    encoding, cached vectors).
+    """
+
+    num_nodes: int
+
+    def embed(self, cells: Any, batch_size: int = ...) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class Predictor(Protocol):
     """A regressor on graph vectors: ``fit``, ``predict(Z, return_std=True)``, ``state_dict``.
 
@@ -164,7 +184,8 @@ class Predictor(Protocol):
     * ``state_dict() -> dict``: a ``torch.load(weights_only=True)``-safe checkpoint the store keeps.
 
     Fittedness is scikit-learn's ``check_is_fitted`` (``__sklearn_is_fitted__`` or attributes
-    ending in ``_``). Implementation: :class:`~gemgraph.predictor.EfficiencyPredictor`.
+    ending in ``_``), so a predictor is a scikit-learn estimator (``sklearn.base.BaseEstimator``
+    subclass: recent scikit-learn reads its ``__sklearn_tags__``). Implementation: :class:`~gemgraph.predictor.EfficiencyPredictor`.
     """
 
     def fit(self, Z: Any, y: Any) -> Any: ...

@@ -39,8 +39,6 @@ from tqdm.auto import tqdm
 
 from .bootstrap import BootstrapResult, bootstrap_optimize, network_key
 from .cell import Cell
-from .encoders.base import Encoder
-from .predictor import EfficiencyPredictor
 from .samplers import make_sampler
 from .store import cell_from_json, cell_to_json
 from .utils import check_finite, check_int, derive_seed, finite_or_none, is_fitted, random_candidate
@@ -49,7 +47,7 @@ from .errors import InputError
 __all__ = ["NASGEM", "LocalExecutor", "RayExecutor", "SearchResult", "cell_from_json", "derive_seed", "make_executor"]
 
 
-from .protocols import Evaluator  # noqa: E402 - re-exported here for backward compatibility
+from .protocols import Evaluator, GraphEncoder, Predictor  # noqa: E402 - Evaluator re-exported here, as before
 from .executors import LocalExecutor, RayExecutor, make_executor  # noqa: E402 - moved to gemgraph.executors; re-exported
 
 
@@ -86,9 +84,11 @@ class NASGEM:
         space: a search space (:class:`~gemgraph.protocols.Space`): the 30-node
             :class:`~gemgraph.SearchSpace` (its constraints hold for both the candidates and
             the bootstrap samples) or, for benchmarks, :class:`~gemgraph.nb101.NB101Space`.
-        encoder: a trained graph encoder (see :func:`gemgraph.embedding.train_encoder`).
-        predictor: an (unfitted) :class:`~gemgraph.predictor.EfficiencyPredictor`; it is
-            refitted from scratch on all stored candidates (sorted by iteration) when needed.
+        encoder: a trained graph encoder (:class:`~gemgraph.protocols.GraphEncoder`: any
+            :class:`~gemgraph.encoders.Encoder`, see :func:`gemgraph.embedding.train_encoder`).
+        predictor: an (unfitted) predictor (:class:`~gemgraph.protocols.Predictor`, e.g.
+            :class:`~gemgraph.predictor.EfficiencyPredictor`); it is refitted from scratch on
+            all stored candidates (sorted by iteration) when needed.
         trainer: the evaluator (``evaluate(cell) -> Result`` with ``accuracy, macs, params,
             score, train_seconds, status, error``), e.g. :class:`~gemgraph.evaluate.ProxyTrainer`
             or :class:`~gemgraph.nb101.NB101Evaluator`; None for bootstrap-only use (a fitted
@@ -119,8 +119,8 @@ class NASGEM:
     def __init__(
         self,
         space: Any,
-        encoder: Encoder,
-        predictor: EfficiencyPredictor,
+        encoder: GraphEncoder,
+        predictor: Predictor,
         trainer: Evaluator | None,
         store: Any,
         *,
@@ -138,8 +138,12 @@ class NASGEM:
         if not all(hasattr(space, a) for a in ("num_nodes", "sample", "sample_tensors")):
             raise InputError(f"space: expected a search space with num_nodes, sample() and sample_tensors() "
                              f"(e.g. a SearchSpace), got {type(space).__name__}")
-        if not isinstance(encoder, Encoder):
-            raise InputError(f"encoder: expected a gemgraph Encoder, got {type(encoder).__name__}")
+        if not isinstance(encoder, GraphEncoder):
+            raise InputError(f"encoder: expected a graph encoder with num_nodes and embed(cells) (e.g. a gemgraph "
+                             f"Encoder), got {type(encoder).__name__}")
+        if not isinstance(predictor, Predictor):
+            raise InputError(f"predictor: expected a predictor with fit, predict and state_dict (e.g. an "
+                             f"EfficiencyPredictor), got {type(predictor).__name__}")
         if encoder.num_nodes < space.num_nodes:
             raise InputError(f"encoder: num_nodes={encoder.num_nodes} is smaller than the space's {space.num_nodes}")
         if trainer is not None and not hasattr(trainer, "evaluate"):

@@ -1,6 +1,6 @@
 r"""Operation vocabularies: the op names a search space declares, and their one-hot order.
 
-A space owns its operations (DESIGN.md, "Spaces own their operations"): an
+A space owns its operations (docs/notes-vocab.md): an
 :class:`OpVocabulary` lists them in the order that fixes their index (what a
 :class:`~gemgraph.batch.CellBatch` stores, what one-hot features and the encoders' inputs use),
 names the structural input / output markers, and resolves aliases. Cells

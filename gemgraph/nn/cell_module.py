@@ -1,6 +1,6 @@
 r"""A cell as a ``torch.nn.Module``: the DAG executed by the paper's cell -> network rules.
 
-Rules (DESIGN.md, "Cell -> network rules"), and the choices this module adds:
+The rules (the paper's cell -> network construction), and the choices this module adds:
 
 1. **Prune.** The cell is pruned with :meth:`gemgraph.Cell.prune`: every node not on a path
    from the input is dropped.

@@ -148,7 +148,7 @@ def test_quiet_logs_errors_only_and_keeps_the_one_line_error(run, capsys):  # no
     shutil.rmtree(run)
     shutil.copytree(backup, run)
     assert main(argv + ["--quiet", "--log-level", "WARNING"]) == 0
-    warn = [ln for ln in _log_lines(capsys.readouterr().err) if " WARNING gemgraph.app.runs: " in ln]
+    warn = [ln for ln in _log_lines(capsys.readouterr().err) if " WARNING gemgraph.rundir: " in ln]
     assert warn and "cannot be loaded" in warn[0]
     # the edge's one-line error is printed whatever the level
     for flags in ([], ["-q"], ["-vv"]):
