@@ -185,7 +185,8 @@ class Predictor(Protocol):
 
     Fittedness is scikit-learn's ``check_is_fitted`` (``__sklearn_is_fitted__`` or attributes
     ending in ``_``), so a predictor is a scikit-learn estimator (``sklearn.base.BaseEstimator``
-    subclass: recent scikit-learn reads its ``__sklearn_tags__``). Implementation: :class:`~gemgraph.predictor.EfficiencyPredictor`.
+    subclass: recent scikit-learn reads its ``__sklearn_tags__``). Implementation:
+    :class:`~gemgraph.predictor.EfficiencyPredictor`.
     """
 
     def fit(self, Z: Any, y: Any) -> Any: ...
