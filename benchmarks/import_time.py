@@ -27,7 +27,8 @@ _PROBE = r"""
 import json, sys, time
 t0 = time.perf_counter(); import torch; t1 = time.perf_counter()
 import gemgraph; t2 = time.perf_counter()
-heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'torch_geometric', 'matplotlib', 'sqlite3'})
+heavy = sorted({m.split('.')[0] for m in sys.modules}
+               & {'sklearn', 'scipy', 'torch_geometric', 'matplotlib', 'sqlite3'})
 print(json.dumps({"torch": t1 - t0, "gemgraph": t2 - t1, "modules": sorted(m for m in sys.modules
       if m.startswith('gemgraph')), "heavy": heavy, "file": gemgraph.__file__}))
 """

@@ -48,6 +48,22 @@ from .encoders.base import Encoder
 from .nb101 import NB101Evaluator, NB101Pool, NB101Space
 from .utils import check_int
 from .errors import InputError
+from .ablation import embed_pool
+from .ablation import train_nb101_encoder
+from .ablation import write_csv
+from .embedding import train_encoder
+from .encoders import CachedEncoder
+from .encoders import create
+from .memstore import MemoryStore
+from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool
+from .nbgraph import check_dataset, load_nbgraph
+from .plots import plot_regret
+from .predictor import EfficiencyPredictor
+from .search import NASGEM
+from .stats import ci_bounds
+from .utils import derive_seed
+from .wl import WLKernel
+import json
 
 __all__ = [
     "METHODS", "PEERS", "FEATURES", "DEFAULT_METHODS", "REGRET_COLUMNS", "BENCH_SUMMARY_COLUMNS", "parse_methods",
@@ -163,10 +179,6 @@ def run_trial(method: str, features: str | None, pool: Any, encoder: Encoder, *,
         predictor: :class:`~gemgraph.predictor.EfficiencyPredictor` options.
         num_samples: bootstrap pool size (all models when the pool is smaller).
     """
-    from .memstore import MemoryStore  # noqa: PLC0415
-    from .predictor import EfficiencyPredictor  # noqa: PLC0415
-    from .search import NASGEM  # noqa: PLC0415
-    from .utils import derive_seed  # noqa: PLC0415
 
     sampler, opts = METHODS[method]
     tseed = derive_seed(seed, "trial", trial)
@@ -274,7 +286,6 @@ def summarize_regret(rows: Sequence[Mapping[str, Any]], *, baseline: str = "rand
         confidence: coverage.
         seed: resampling seed.
     """
-    from .stats import ci_bounds  # noqa: PLC0415
 
     table: dict[tuple[str, int], dict[int, float]] = {}
     for r in rows:
@@ -377,9 +388,6 @@ def nb101_benchmark(
         plot: write ``regret.png``.
         progress: progress bars.
     """
-    from .ablation import train_nb101_encoder  # noqa: PLC0415
-    from .encoders import create  # noqa: PLC0415
-    from .nb101 import NB101_OPS, check_metric, load_nb101, nb101_pool  # noqa: PLC0415
 
     t0 = time.perf_counter()
     parsed = parse_methods(methods)
@@ -415,8 +423,6 @@ def nb101_benchmark(
 def _cached_features(enc: Encoder, raw: Encoder, batch: Any, wanted: set, ops: Any) -> dict[str, Encoder]:
     """The ``embedding`` / ``both`` feature sets of a pool as look-ups: every model embedded once
     (L2-normalised), ``both`` with the raw encoding appended."""
-    from .ablation import embed_pool  # noqa: PLC0415
-    from .encoders import CachedEncoder  # noqa: PLC0415
 
     z = embed_pool(enc.to("cpu").eval(), batch, normalize=True)
     out: dict[str, Encoder] = {}
@@ -432,9 +438,7 @@ def _write(res: BenchmarkResult, out: str | os.PathLike | None, plot: bool, titl
     ``run.json`` in ``out`` (None: nothing)."""
     if out is None:
         return res
-    import json  # noqa: PLC0415
 
-    from .ablation import write_csv  # noqa: PLC0415
 
     outp = Path(out)
     files = {"regret": outp / "regret.csv", "summary": outp / "summary.csv", "run": outp / "run.json"}
@@ -444,7 +448,6 @@ def _write(res: BenchmarkResult, out: str | os.PathLike | None, plot: bool, titl
         files["failures"] = outp / "failures.csv"
         write_csv(res.failures, files["failures"], ("method", "trial", "error"))
     if plot and res.rows:
-        from .plots import plot_regret  # noqa: PLC0415
 
         files["plot"] = outp / "regret.png"
         plot_regret(res.summary, files["plot"], title=title)
@@ -494,10 +497,6 @@ def nbgraph_benchmark(
     Raises:
         ValueError: an unknown dataset or method (before any work).
     """
-    from .embedding import train_encoder  # noqa: PLC0415
-    from .encoders import create  # noqa: PLC0415
-    from .nbgraph import check_dataset, load_nbgraph  # noqa: PLC0415
-    from .wl import WLKernel  # noqa: PLC0415
 
     t0 = time.perf_counter()
     dataset = check_dataset(dataset)

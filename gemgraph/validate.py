@@ -48,6 +48,10 @@ from .cell import Cell
 from .config import RunConfig
 from .utils import check_int, derive_seed, random_candidate
 from .errors import InputError
+from .bootstrap import network_key
+from .builders import make_space, make_trainer
+from .score import objective_score
+from .store import cell_from_json, cell_to_json
 
 __all__ = ["ReferenceProtocol", "REFERENCE", "ROLES", "RoleResult", "Validation", "validate_run",
            "role_cells", "TrainingLog"]
@@ -283,9 +287,6 @@ def role_cells(run_dir: str | os.PathLike, *, log: TrainingLog | None = None, tr
     """
     from tqdm.auto import tqdm  # noqa: PLC0415 - only when a bar may show
 
-    from .bootstrap import network_key  # noqa: PLC0415
-    from .builders import make_space, make_trainer  # noqa: PLC0415
-    from .store import cell_from_json  # noqa: PLC0415
 
     cfg, rows, pick = parts if parts is not None else _run_parts(run_dir)
     space = make_space(cfg)
@@ -374,7 +375,6 @@ class RoleResult:
         return _mean_ci(self.scores)
 
     def to_dict(self) -> dict[str, Any]:
-        from .store import cell_to_json  # noqa: PLC0415
 
         acc, acc_ci = self.accuracy()
         sc, sc_ci = self.score()
@@ -538,8 +538,6 @@ def validate_run(
     """
     from tqdm.auto import tqdm  # noqa: PLC0415
 
-    from .builders import make_space, make_trainer  # noqa: PLC0415
-    from .score import objective_score  # noqa: PLC0415
 
     if not isinstance(protocol, ReferenceProtocol):
         raise InputError(f"protocol: expected a ReferenceProtocol, got {type(protocol).__name__}")

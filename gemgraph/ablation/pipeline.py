@@ -21,6 +21,9 @@ from .io import DEFAULT_BUDGETS, PAIRED_COLUMNS, ROW_COLUMNS, SUMMARY_COLUMNS, a
 from .runner import check_budgets, check_seeds, run_ablation
 from .stats import paired_differences, summarize
 from ..errors import InputError
+from ..embedding import fidelity
+from ..plots import plot_bias
+from ..wl import WLKernel
 
 __all__ = ["AblationResult", "nb101_ablation"]
 
@@ -105,8 +108,6 @@ def nb101_ablation(
     Returns:
         :class:`AblationResult`.
     """
-    from ..embedding import fidelity  # noqa: PLC0415
-    from ..wl import WLKernel  # noqa: PLC0415
 
     t0 = time.perf_counter()
     budgets = check_budgets(budgets)
@@ -187,7 +188,6 @@ def nb101_ablation(
         write_csv(paired, files["paired"], PAIRED_COLUMNS)
         files["fidelity"].write_text(json.dumps(fid, indent=2))
         if plot:
-            from ..plots import plot_bias  # noqa: PLC0415
 
             files["plot"] = outp / "bias.png"
             plot_bias(summary, files["plot"], title=f"NAS-Bench-101 ablation ({metric}, {len(pool)} models)")
