@@ -31,7 +31,7 @@ import torch
 from gemgraph import Cell, encoders
 from gemgraph.batch import CellBatch
 from gemgraph.cost import CellCost
-from gemgraph.evaluate import Result
+from gemgraph.protocols import Result
 from gemgraph.memstore import MemoryStore
 from gemgraph.nn import OP_REGISTRY, ConvBNReLU, register_op
 from gemgraph.predictor import EfficiencyPredictor

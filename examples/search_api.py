@@ -2,7 +2,7 @@
 
     GEMGRAPH_DATA=../shared/data python examples/search_api.py --out runs/api
 
-Small settings so that it runs on a laptop CPU in minutes; see gemgraph.runs.PRESETS for the
+Small settings so that it runs on a laptop CPU in minutes; see gemgraph.config.PRESETS for the
 paper's. ``--resolution 16`` trains on images pooled to 16x16, which the package embeds, so it
 runs without a data root; the other options shrink it further (the CI smoke test uses them).
 """
