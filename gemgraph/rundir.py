@@ -193,7 +193,7 @@ def predictor_cv(run_dir: str | os.PathLike, folds: int = 5, seed: int | None = 
     Z = encoders.load(path).embed([r["cell"] for r in rows]).numpy().astype(np.float64)
     y = np.array([r["score"] for r in rows], dtype=np.float64)
     k = min(folds, len(rows))
-    cv = KFold(n_splits=k, shuffle=True, random_state=int(as_run_config(cfg).seed if seed is None else seed) % (2**32))
+    cv = KFold(n_splits=k, shuffle=True, random_state=int(cfg.get("seed", 0) if seed is None else seed) % (2**32))
     pred = cross_val_predict(clone(template), Z, y, cv=cv)
     if np.ptp(pred) == 0 or np.ptp(y) == 0:
         rho, pval = None, None
