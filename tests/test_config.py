@@ -251,7 +251,9 @@ def test_search_config_file_and_set_reach_the_stored_config(tmp_path, monkeypatc
     run = tmp_path / "run"
     assert main(["search", "--preset", "quick", "--config", str(f), "--set", "trainer.epochs=1",
                  "--set", "encoder.n_train=300", "--out", str(run), *TINY]) == 0
-    (cfg, iterations), = seen
+    (typed, iterations), = seen
+    assert isinstance(typed, RunConfig)  # the search body gets the typed config
+    cfg = typed.to_dict()
     assert iterations == 3 and cfg["nodes"] == 6  # the file's nodes, overridden by --nodes
     assert cfg["trainer"]["epochs"] == 1 and cfg["trainer"]["lr"] == 0.05  # --set over the file
     assert cfg["encoder"]["n_train"] == 300 and cfg["bootstrap"]["num_samples"] == 300
