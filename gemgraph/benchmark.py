@@ -221,6 +221,22 @@ def run_trial(method: str, features: str | None, pool: Any, encoder: Encoder, *,
              "regret": float(best_all - r["best_accuracy"])} for r in out]
 
 
+def _check_run_args(methods: Sequence[tuple[str, str | None]], *, trials: int, queries: int, n_init: int,
+                    batch_size: int, top_k: int) -> None:
+    """The checks of :func:`run_benchmark` that need no pool, so that the whole-benchmark
+    functions refuse bad counts before loading a table or training an encoder."""
+    check_int(trials, "trials", 1)
+    check_int(queries, "queries", 1)
+    check_int(batch_size, "batch_size", 1)
+    check_int(top_k, "top_k", 0)
+    check_int(n_init, "n_init", 2)
+    guided = [m for m, _ in methods if m != "random"]
+    if guided and queries <= n_init:
+        raise InputError(f"queries: expected more than the {n_init} initial random models (n_init), got {queries}")
+    if any(m == "nasgem" for m in guided) and top_k < 1:
+        raise InputError("top_k: 'nasgem' verifies its top predictions; expected top_k >= 1, got 0")
+
+
 def run_benchmark(pool: Any, encoders: Mapping[str, Encoder], methods: Sequence[tuple[str, str | None]], *,
                   trials: int = 100, queries: int = 150, seed: int = 0, n_init: int = 10, batch_size: int = 10,
                   top_k: int = 10, predictor: Mapping[str, Any] | None = None, num_samples: int = 50_000,
@@ -237,18 +253,9 @@ def run_benchmark(pool: Any, encoders: Mapping[str, Encoder], methods: Sequence[
 
     A trial that raises is recorded in ``failures`` (``method, trial, error``) and skipped.
     """
-    check_int(trials, "trials", 1)
-    check_int(queries, "queries", 1)
-    check_int(batch_size, "batch_size", 1)
-    check_int(top_k, "top_k", 0)
-    check_int(n_init, "n_init", 2)
+    _check_run_args(methods, trials=trials, queries=queries, n_init=n_init, batch_size=batch_size, top_k=top_k)
     if queries > len(pool):
         raise InputError(f"queries: expected at most the {len(pool)} models of the pool, got {queries}")
-    guided = [m for m, _ in methods if m != "random"]
-    if guided and queries <= n_init:
-        raise InputError(f"queries: expected more than the {n_init} initial random models (n_init), got {queries}")
-    if any(m == "nasgem" for m in guided) and top_k < 1:
-        raise InputError("top_k: 'nasgem' verifies its top predictions; expected top_k >= 1, got 0")
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     seconds: dict[str, float] = {}
@@ -392,6 +399,7 @@ def nb101_benchmark(
     t0 = time.perf_counter()
     parsed = parse_methods(methods)
     check_metric(metric)
+    _check_run_args(parsed, trials=trials, queries=queries, n_init=n_init, batch_size=batch_size, top_k=top_k)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     pool = nb101_pool(load_nb101(data, progress=progress), metric, epochs)
@@ -495,12 +503,13 @@ def nbgraph_benchmark(
         plot, progress: as :func:`nb101_benchmark`.
 
     Raises:
-        ValueError: an unknown dataset or method (before any work).
+        ValueError: an unknown dataset or method, or bad counts (before any work).
     """
 
     t0 = time.perf_counter()
     dataset = check_dataset(dataset)
     parsed = parse_methods(methods)
+    _check_run_args(parsed, trials=trials, queries=queries, n_init=n_init, batch_size=batch_size, top_k=top_k)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     pool = load_nbgraph(dataset)

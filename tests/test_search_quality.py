@@ -456,3 +456,20 @@ def test_cached_encoder_from_vectors(small_pool):
         enc.embed(other.cells())
     with pytest.raises(ValueError, match="vectors"):
         CachedEncoder.from_vectors(small_pool.batch, v[:-1])
+
+
+def test_bad_counts_are_refused_before_any_loading_or_encoder_training(monkeypatch):
+    import gemgraph.benchmark as bm
+
+    def boom(*a, **k):
+        raise AssertionError("work started before the arguments were checked")
+
+    monkeypatch.setattr(bm, "load_nb101", boom)
+    monkeypatch.setattr(bm, "train_nb101_encoder", boom)
+    monkeypatch.setattr(bm, "load_nbgraph", boom)
+    with pytest.raises(ValueError, match="n_init"):
+        bm.nb101_benchmark(methods="nasgem-seq", queries=8, progress=False)
+    with pytest.raises(ValueError, match="trials"):
+        bm.nb101_benchmark(methods="random", trials=0, progress=False)
+    with pytest.raises(ValueError, match="top_k"):
+        bm.nbgraph_benchmark("cora", methods="nasgem", top_k=0, progress=False)
