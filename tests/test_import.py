@@ -50,3 +50,15 @@ def test_from_gemgraph_import_lazy_name():
     loaded = _loaded("import json, sys\nfrom gemgraph import WLKernel, load_gemnet\n"
                      "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gemgraph'))))")
     assert "gemgraph.wl" in loaded and "gemgraph.export" in loaded
+
+
+def test_the_command_lines_parser_and_the_encoder_registry_do_not_load_pyg():
+    """`gemgraph --help` (every command line builds the whole parser) and the encoder names: no
+    PyG, which takes seconds to import; a GNN encoder loads it when it is built."""
+    loaded = _loaded("import json, sys\nfrom gemgraph.app.cli import build_parser\nbuild_parser()\n"
+                     "from gemgraph import encoders\nassert 'gin' in encoders.available()\n"
+                     "print(json.dumps(sorted(sys.modules)))")
+    assert not [m for m in loaded if m.startswith("torch_geometric")]
+    loaded = _loaded("import json, sys\nfrom gemgraph import encoders\nencoders.create('gin', num_nodes=5, dim=4)\n"
+                     "print(json.dumps(sorted(sys.modules)))")
+    assert "torch_geometric.nn" in loaded

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch_geometric.nn import GCNConv, GINConv
 
 from ..features import feature_dim, node_features
 from .base import CellBatch, Encoder, register
@@ -87,6 +86,8 @@ class GINEncoder(_GNNEncoder):
     """
 
     def make_conv(self, h: int) -> nn.Module:
+        from torch_geometric.nn import GINConv  # noqa: PLC0415 - PyG loads in seconds: only when a GNN is built
+
         return GINConv(nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h)), train_eps=True)
 
 
@@ -98,4 +99,6 @@ class GCNEncoder(_GNNEncoder):
     """
 
     def make_conv(self, h: int) -> nn.Module:
+        from torch_geometric.nn import GCNConv  # noqa: PLC0415 - PyG loads in seconds: only when a GNN is built
+
         return GCNConv(h, h)
