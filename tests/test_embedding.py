@@ -169,9 +169,9 @@ def test_encoder_training_is_the_same_on_any_thread_count(name):
 
 
 def test_thread_stable_layer_norm_is_layer_norm():
-    """PyTorch's forward and input gradient to the bit; the weight / bias gradients summed in
-    float64 in a fixed order: within one float32 rounding of the exact sums, and never further
-    from them than PyTorch's own float32 sums."""
+    """PyTorch's forward and input gradient to the bit; on one thread its weight / bias gradients
+    too; on more, those summed in float64 in a fixed order: within one float32 rounding of the
+    exact sums, and never further from them than PyTorch's own float32 sums."""
     from gemgraph.encoders.mlp import ThreadStableLayerNorm
 
     torch.manual_seed(0)
@@ -185,9 +185,9 @@ def test_thread_stable_layer_norm_is_layer_norm():
     w = torch.linspace(-1, 1, 64)
     before = torch.get_num_threads()
     try:
-        torch.set_num_threads(1)
         grads = []
-        for m in (ref, ours):
+        for threads, m in ((1, ref), (1, ours), (2, ours)):
+            torch.set_num_threads(threads)
             x.grad = None
             m.zero_grad()
             y = m(x)
@@ -195,6 +195,8 @@ def test_thread_stable_layer_norm_is_layer_norm():
             grads.append((y.detach(), x.grad.clone(), m.weight.grad.clone(), m.bias.grad.clone()))
     finally:
         torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(grads[0], grads[1]))  # one thread: PyTorch's kernel
+    grads = [grads[0], grads[2]]
     assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
     # the exact sums (float64) over the batch, from the same saved statistics
     _, mean, rstd = torch.ops.aten.native_layer_norm(x.detach(), [64], ref.weight.detach(), ref.bias.detach(), 1e-5)

@@ -43,7 +43,8 @@ def _tree_sum_rows(t: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
 
 
 class _LayerNormFn(torch.autograd.Function):
-    """``layer_norm`` with a thread-count invariant backward (see :class:`ThreadStableLayerNorm`)."""
+    """``layer_norm`` whose backward is PyTorch's on one thread and thread-count invariant on more
+    (see :class:`ThreadStableLayerNorm`)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
@@ -60,6 +61,12 @@ class _LayerNormFn(torch.autograd.Function):
         want_w = weight is not None and ctx.needs_input_grad[1]
         want_b = bias is not None and ctx.needs_input_grad[2]
         grad = grad.contiguous()
+        if torch.get_num_threads() == 1:
+            # one intra-op thread (the library's trainings run so, scoped): PyTorch's own kernel,
+            # whose batch sums then run in one fixed order
+            mask = [ctx.needs_input_grad[0], want_w, want_b]
+            gx, gw, gb = torch.ops.aten.native_layer_norm_backward(grad, x, ctx.shape, mean, rstd, weight, bias, mask)
+            return gx, gw, gb, None, None
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             # the input gradient of row i is computed from row i alone (PyTorch's kernel splits
@@ -84,26 +91,27 @@ class _LayerNormFn(torch.autograd.Function):
 
 
 class ThreadStableLayerNorm(nn.LayerNorm):
-    r"""``nn.LayerNorm`` whose gradients do not depend on the number of CPU threads, and which
-    never changes the thread setting.
+    r"""``nn.LayerNorm`` that never changes the thread setting, with PyTorch's own gradients on
+    one CPU thread and gradients that do not depend on the thread count on more.
 
     PyTorch's CPU LayerNorm backward sums the weight and bias gradients over the batch in
     per-thread partial sums, so a 1- and a 2-thread run of the same training drift apart (by
-    about 1e-9 per step, then chaotically). Here the forward is PyTorch's own (the same bits);
-    in the backward, the input gradient is PyTorch's own too (each row's is computed from that
-    row alone, so the thread count does not enter), and the weight and bias gradients
-    ``sum_i grad_i * xhat_i`` and ``sum_i grad_i`` over the batch are computed without any
-    reduction kernel: the products in float64 (elementwise), then a pairwise sum whose order is
-    fixed by the batch size alone (:func:`_tree_sum_rows`: each step is one elementwise
-    addition), then one rounding to the parameter's dtype. Elementwise IEEE operations give the
-    same bits however their elements are split among threads, so the result is the same on
-    any thread count and any call; no BLAS product is used (two BLAS calls need not round
-    alike). Accumulated in float64, the gradients are within a rounding of the exact sums
-    (PyTorch's float32 partial sums are not). ``torch.get_num_threads()`` is never changed, so
-    hooks and other threads see the user's setting during the backward. The layers around it
-    (``Linear``) are not thread-count invariant: :func:`~gemgraph.embedding.train_encoder` and
-    :meth:`Encoder.embed` run them on one intra-op thread (scoped, then restored). Same
-    parameters and state dict as ``nn.LayerNorm``.
+    about 1e-9 per step, then chaotically). Here the forward is PyTorch's own (the same bits).
+    On one intra-op thread, the backward is PyTorch's own too: its batch sums then run in one
+    order, and this is what the library's trainings compute (:func:`~gemgraph.embedding.train_encoder`
+    and :meth:`Encoder.embed` run on one thread, scoped, then restored, because the ``Linear``
+    layers around this one are not thread-count invariant either). On more threads, the input gradient is
+    PyTorch's own (each row's is computed from that row alone, so the thread count does not
+    enter), and the weight and bias gradients ``sum_i grad_i * xhat_i`` and ``sum_i grad_i``
+    over the batch are computed without any reduction kernel: the products in float64
+    (elementwise), then a pairwise sum whose order is fixed by the batch size alone
+    (:func:`_tree_sum_rows`: each step is one elementwise addition), then one rounding to the
+    parameter's dtype. Elementwise IEEE operations give the same bits however their elements
+    are split among threads, so the result is the same on any thread count above one (within
+    a float32 rounding of the one-thread result: both are within about one rounding of the
+    exact sums); no BLAS product is used. ``torch.get_num_threads()`` is never changed, so
+    hooks and other threads see the user's setting during the backward. Same parameters and
+    state dict as ``nn.LayerNorm``.
 
     Shapes:
         (..., normalized_shape) -> the same.
